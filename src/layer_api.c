@@ -1,0 +1,110 @@
+// Exported single layers and the GEMM, on buffers the caller owns: what the tests check against
+// finite differences and the scalar twins, and what the benchmark times one pass at a time.
+// Arguments are checked here; the layers themselves trust their callers.
+#include <stdlib.h>
+
+#include "api.h"
+#include "nn/conv2d.h"
+#include "nn/conv_transpose2d.h"
+#include "nn/gemm.h"
+#include "nn/linear.h"
+#include "status.h"
+
+
+EXPORT Workspace *ll_workspace_create(void) {
+    Workspace *ws = calloc(1, sizeof(Workspace));
+    if (!ws) return NULL;
+    ws->col_floats = 1 << 20;
+    ws->tmp_floats = 1 << 19;
+    // 16-byte aligned, a multiple of 16 bytes.
+    ws->col = aligned_alloc(16, (ws->col_floats + ws->tmp_floats + gemm_scratch_floats()) * sizeof(float));
+    if (!ws->col) {
+        free(ws);
+        return NULL;
+    }
+    ws->tmp = ws->col + ws->col_floats;
+    ws->gemm = ws->tmp + ws->tmp_floats;
+    return ws;
+}
+
+EXPORT void ll_workspace_free(Workspace *ws) {
+    if (!ws) return;
+    free(ws->col);
+    free(ws);
+}
+
+// Fills in the output size and checks that one image of this layer fits the workspace.
+static int conv_shape(ConvShape *s, const Workspace *ws, int transposed, int batch, int c_in, int c_out, int h_in,
+                      int w_in, int k, int stride, int pad) {
+    if (!ws) return ll_fail(LL_EINVAL, "no workspace");
+    if (batch < 1 || c_in < 1 || c_out < 1 || h_in < 1 || w_in < 1 || k < 1 || stride < 1 || pad < 0 || pad >= k)
+        return ll_fail(LL_EINVAL, "convolution: sizes must be positive and pad < k");
+    int h_out = transposed ? (h_in - 1) * stride - 2 * pad + k : (h_in + 2 * pad - k) / stride + 1;
+    int w_out = transposed ? (w_in - 1) * stride - 2 * pad + k : (w_in + 2 * pad - k) / stride + 1;
+    if (h_out < 1 || w_out < 1) return ll_fail(LL_EINVAL, "convolution: empty output");
+    *s = (ConvShape){c_in, c_out, h_in, w_in, h_out, w_out, k, stride, pad};
+    size_t col = transposed ? (size_t)c_out * k * k * h_in * w_in : (size_t)c_in * k * k * h_out * w_out;
+    size_t tmp = transposed ? (size_t)c_in * h_in * w_in : (size_t)c_out * h_out * w_out;
+    if (col > ws->col_floats || tmp > ws->tmp_floats) return ll_fail(LL_EINVAL, "convolution: one image exceeds the workspace");
+    return LL_OK;
+}
+
+EXPORT int ll_conv2d_forward(Workspace *ws, float *out, const float *inp, const float *w, const float *b, int batch,
+                             int c_in, int c_out, int h_in, int w_in, int k, int stride, int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 0, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK) conv2d_forward(out, inp, w, b, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_conv2d_backward(Workspace *ws, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                              const float *w, int batch, int c_in, int c_out, int h_in, int w_in, int k, int stride,
+                              int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 0, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK) conv2d_backward(dinp, dw, db, dout, inp, w, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_conv_transpose2d_forward(Workspace *ws, float *out, const float *inp, const float *w, const float *b,
+                                       int batch, int c_in, int c_out, int h_in, int w_in, int k, int stride, int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 1, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK) conv_transpose2d_forward(out, inp, w, b, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_conv_transpose2d_backward(Workspace *ws, float *dinp, float *dw, float *db, const float *dout,
+                                        const float *inp, const float *w, int batch, int c_in, int c_out, int h_in,
+                                        int w_in, int k, int stride, int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 1, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK) conv_transpose2d_backward(dinp, dw, db, dout, inp, w, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_linear_forward(Workspace *ws, float *out, const float *inp, const float *w, const float *b, int batch,
+                             int n_in, int n_out) {
+    if (!ws || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
+    linear_forward(out, inp, w, b, batch, n_in, n_out, ws->gemm);
+    return LL_OK;
+}
+
+EXPORT int ll_linear_backward(Workspace *ws, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                              const float *w, int batch, int n_in, int n_out) {
+    if (!ws || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
+    linear_backward(dinp, dw, db, dout, inp, w, batch, n_in, n_out, ws->gemm);
+    return LL_OK;
+}
+
+// c (m, n) = a * b with a (m, k) and b (k, n) row-major, either transposed when its flag is set
+// (then stored (k, m) or (n, k)). naive = 1 runs the reference loops instead of the blocked kernel.
+EXPORT int ll_gemm(Workspace *ws, float *c, const float *a, const float *b, int m, int n, int k, int trans_a,
+                   int trans_b, int accumulate, int naive) {
+    if (!ws || m < 1 || n < 1 || k < 1) return ll_fail(LL_EINVAL, "gemm: sizes must be positive");
+    MatView va = trans_a ? (MatView){a, 1, m} : (MatView){a, k, 1};
+    MatView vb = trans_b ? (MatView){b, 1, k} : (MatView){b, n, 1};
+    if (naive) gemm_naive(c, n, va, vb, m, n, k, accumulate);
+    else gemm(c, n, va, vb, m, n, k, accumulate, ws->gemm);
+    return LL_OK;
+}

@@ -1,0 +1,74 @@
+// ConvTranspose2d forward/backward by GEMM + col2im: the forward pass is the input-gradient of the
+// matching convolution (output grid -> input grid), and the backward pass is that convolution.
+#include "conv_transpose2d.h"
+#include "gemm.h"
+
+#include <string.h>
+
+// The convolution this layer transposes: it maps the large output grid onto the small input grid.
+static ConvGeom geom_of(ConvShape s) {
+    return (ConvGeom){s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, s.stride, s.pad};
+}
+
+// tmp (c_in, nb*Pi) <- channel-major copy of nb input images.
+static void gather_channels(float *tmp, const float *inp, int nb, int channels, int P) {
+    int N = nb * P;
+    for (int i = 0; i < nb; i++)
+        for (int c = 0; c < channels; c++)
+            memcpy(tmp + (size_t)c * N + (size_t)i * P, inp + ((size_t)i * channels + c) * P, P * sizeof(float));
+}
+
+void conv_transpose2d_forward(float *out, const float *inp, const float *w, const float *b, int batch,
+                              ConvShape s, const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    int Pi = s.h_in * s.w_in, Po = s.h_out * s.w_out, Kb = s.c_out * s.k * s.k;
+    size_t in_size = (size_t)s.c_in * Pi, out_size = (size_t)s.c_out * Po;
+    for (int b0 = 0; b0 < batch;) {
+        int nb = images_per_chunk(ws, (size_t)Kb * Pi, in_size, batch - b0);
+        int N = nb * Pi;
+        gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
+        // col (Kb, N) = w^T (Kb, c_in) * inp (c_in, N)
+        gemm(ws->col, N, (MatView){w, 1, Kb}, (MatView){ws->tmp, N, 1}, Kb, N, s.c_in, 0, ws->gemm);
+        for (int i = 0; i < nb; i++) {
+            float *img = out + (b0 + i) * out_size;
+            for (int o = 0; o < s.c_out; o++)
+                for (int p = 0; p < Po; p++) img[(size_t)o * Po + p] = b[o];
+            col2im_add(img, ws->col + (size_t)i * Pi, N, g);
+        }
+        b0 += nb;
+    }
+}
+
+void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                               const float *w, int batch, ConvShape s, const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    int Pi = s.h_in * s.w_in, Po = s.h_out * s.w_out, Kb = s.c_out * s.k * s.k;
+    size_t in_size = (size_t)s.c_in * Pi, out_size = (size_t)s.c_out * Po;
+    for (int b0 = 0; b0 < batch;) {
+        int nb = images_per_chunk(ws, (size_t)Kb * Pi, in_size, batch - b0);
+        int N = nb * Pi;
+        for (int i = 0; i < nb; i++) {
+            const float *img = dout + (b0 + i) * out_size;
+            for (int o = 0; o < s.c_out; o++) {
+                float sum = 0.0f;
+                for (int p = 0; p < Po; p++) sum += img[(size_t)o * Po + p];
+                db[o] += sum;
+            }
+            im2col(ws->col + (size_t)i * Pi, N, img, g);
+        }
+        gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
+        // dw (c_in, Kb) += inp (c_in, N) * dcol^T (N, Kb)
+        gemm(dw, Kb, (MatView){ws->tmp, N, 1}, (MatView){ws->col, 1, N}, s.c_in, Kb, N, 1, ws->gemm);
+        if (dinp) {
+            // dinp (c_in, N) = w (c_in, Kb) * dcol (Kb, N), into tmp, then scattered back to NCHW.
+            gemm(ws->tmp, N, (MatView){w, Kb, 1}, (MatView){ws->col, N, 1}, s.c_in, N, Kb, 0, ws->gemm);
+            for (int i = 0; i < nb; i++)
+                for (int c = 0; c < s.c_in; c++) {
+                    float *dst = dinp + (b0 + i) * in_size + (size_t)c * Pi;
+                    const float *src = ws->tmp + (size_t)c * N + (size_t)i * Pi;
+                    for (int p = 0; p < Pi; p++) dst[p] += src[p];
+                }
+        }
+        b0 += nb;
+    }
+}

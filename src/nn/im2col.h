@@ -1,0 +1,38 @@
+// Unfolding of image patches into matrix columns (im2col) and its adjoint (col2im), plus the
+// workspace the convolution layers share. Geometry only: no arithmetic beyond copies and adds.
+#ifndef LL_IM2COL_H
+#define LL_IM2COL_H
+
+#include <stddef.h>
+
+// A convolution's sizes. For Conv2d, "in" is the large grid; for ConvTranspose2d, "in" is the small
+// grid and the layer runs the matching convolution backwards.
+typedef struct {
+    int c_in, c_out;
+    int h_in, w_in, h_out, w_out;
+    int k, stride, pad;
+} ConvShape;
+
+// The geometry of a convolution from a big grid (channels, h, w) onto a small grid (h_out, w_out).
+typedef struct {
+    int channels, h, w, h_out, w_out, k, stride, pad;
+} ConvGeom;
+
+// Scratch for the layers: unfolded columns, a gathered copy of a layer's channel-major output,
+// and the GEMM packing buffer. Owned by the model, sized once for its largest layer.
+typedef struct {
+    float *col;  size_t col_floats;
+    float *tmp;  size_t tmp_floats;
+    float *gemm; // gemm_scratch_floats()
+} Workspace;
+
+// col (channels*k*k rows, ldcol stride) gets one image's patches in columns 0 .. h_out*w_out-1;
+// row index (c*k + ky)*k + kx matches PyTorch's weight layout.
+void im2col(float *col, int ldcol, const float *img, ConvGeom g);
+// The adjoint: adds each column entry back onto the pixel it was read from.
+void col2im_add(float *img, const float *col, int ldcol, ConvGeom g);
+
+// How many images of per_image_col columns-floats and per_image_tmp floats fit the workspace at once.
+int images_per_chunk(const Workspace *ws, size_t per_image_col, size_t per_image_tmp, int remaining);
+
+#endif

@@ -1,0 +1,426 @@
+// The VAE: parameter table, activation buffers, forward, backward, loss and Adam.
+// Shapes: B = images in the batch; every activation is stored per image, NCHW.
+#include "vae.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/activations.h"
+#include "nn/conv2d.h"
+#include "nn/conv_transpose2d.h"
+#include "nn/gemm.h"
+#include "nn/linear.h"
+#include "rng.h"
+#include "status.h"
+
+// --- parameter table -------------------------------------------------------------------------
+// fan_in as PyTorch computes it: Conv2d c_in*k*k; ConvTranspose2d weight.size(1)*k*k = c_out*k*k.
+static const TensorSpec TENSORS[VAE_NUM_TENSORS] = {
+    {"conv1.weight", 4, {32, 1, 4, 4}, 16},          {"conv1.bias", 1, {32}, 16},
+    {"conv2.weight", 4, {64, 32, 4, 4}, 512},        {"conv2.bias", 1, {64}, 512},
+    {"conv3.weight", 4, {64, 64, 3, 3}, 576},        {"conv3.bias", 1, {64}, 576},
+    {"fc_mu.0.weight", 2, {256, 3136}, 3136},        {"fc_mu.0.bias", 1, {256}, 3136},
+    {"fc_mu.2.weight", 2, {128, 256}, 256},          {"fc_mu.2.bias", 1, {128}, 256},
+    {"fc_mu.4.weight", 2, {2, 128}, 128},            {"fc_mu.4.bias", 1, {2}, 128},
+    {"fc_logvar.0.weight", 2, {256, 3136}, 3136},    {"fc_logvar.0.bias", 1, {256}, 3136},
+    {"fc_logvar.2.weight", 2, {128, 256}, 256},      {"fc_logvar.2.bias", 1, {128}, 256},
+    {"fc_logvar.4.weight", 2, {2, 128}, 128},        {"fc_logvar.4.bias", 1, {2}, 128},
+    {"fc_dec.0.weight", 2, {128, 2}, 2},             {"fc_dec.0.bias", 1, {128}, 2},
+    {"fc_dec.2.weight", 2, {256, 128}, 128},         {"fc_dec.2.bias", 1, {256}, 128},
+    {"fc_dec.4.weight", 2, {3136, 256}, 256},        {"fc_dec.4.bias", 1, {3136}, 256},
+    {"deconv1.weight", 4, {64, 64, 4, 4}, 1024},     {"deconv1.bias", 1, {64}, 1024},
+    {"deconv2.weight", 4, {64, 32, 4, 4}, 512},      {"deconv2.bias", 1, {32}, 512},
+    {"deconv3.weight", 4, {32, 1, 3, 3}, 9},         {"deconv3.bias", 1, {1}, 9},
+};
+
+static const ConvShape CONV1 = {1, 32, 28, 28, 14, 14, 4, 2, 1};
+static const ConvShape CONV2 = {32, 64, 14, 14, 7, 7, 4, 2, 1};
+static const ConvShape CONV3 = {64, 64, 7, 7, 7, 7, 3, 1, 1};
+static const ConvShape DECONV1 = {64, 64, 7, 7, 14, 14, 4, 2, 1};
+static const ConvShape DECONV2 = {64, 32, 14, 14, 28, 28, 4, 2, 1};
+static const ConvShape DECONV3 = {32, 1, 28, 28, 28, 28, 3, 1, 1};
+
+static size_t tensor_size(const TensorSpec *t) {
+    size_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
+    return n;
+}
+
+const TensorSpec *vae_tensor(int i) { return i >= 0 && i < VAE_NUM_TENSORS ? &TENSORS[i] : NULL; }
+
+size_t vae_num_params(void) {
+    size_t n = 0;
+    for (int i = 0; i < VAE_NUM_TENSORS; i++) n += tensor_size(&TENSORS[i]);
+    return n;
+}
+
+// VaeParams is 30 pointers in table order, so carving is one loop.
+_Static_assert(sizeof(VaeParams) == VAE_NUM_TENSORS * sizeof(float *), "VaeParams matches the table");
+static void carve_params(VaeParams *p, float *memory) {
+    float **slots = (float **)p;
+    for (int i = 0; i < VAE_NUM_TENSORS; i++) {
+        slots[i] = memory;
+        memory += tensor_size(&TENSORS[i]);
+    }
+}
+
+// --- activations -----------------------------------------------------------------------------
+typedef struct {
+    float *input;              // (B, 784)
+    float *h1;                 // (B, 32, 14, 14)  relu(conv1)
+    float *h2;                 // (B, 64, 7, 7)    relu(conv2)
+    float *h3;                 // (B, 64, 7, 7) = (B, 3136) relu(conv3)
+    float *mu1, *mu2, *mu;     // (B, 256) (B, 128) (B, 2)
+    float *lv1, *lv2, *logvar; // (B, 256) (B, 128) (B, 2)
+    float *eps, *z;            // (B, 2)
+    float *d1, *d2, *d3;       // (B, 128) (B, 256) (B, 3136) = (B, 64, 7, 7)
+    float *u1;                 // (B, 64, 14, 14)  relu(deconv1)
+    float *u2;                 // (B, 32, 28, 28)  relu(deconv2)
+    float *logits;             // (B, 784)         deconv3, before the sigmoid
+} VaeActs;
+
+#define NUM_ACTS 18
+_Static_assert(sizeof(VaeActs) == NUM_ACTS * sizeof(float *), "VaeActs is NUM_ACTS pointers");
+static const size_t ACT_SIZES[NUM_ACTS] = {
+    784, 6272, 3136, 3136, 256, 128, 2, 256, 128, 2, 2, 2, 128, 256, 3136, 12544, 25088, 784,
+};
+
+static size_t act_floats_per_image(void) {
+    size_t n = 0;
+    for (int i = 0; i < NUM_ACTS; i++) n += ACT_SIZES[i];
+    return n;
+}
+
+static void carve_acts(VaeActs *a, float *memory, int batch) {
+    float **slots = (float **)a;
+    for (int i = 0; i < NUM_ACTS; i++) {
+        slots[i] = memory;
+        memory += ACT_SIZES[i] * (size_t)batch;
+    }
+}
+
+// --- the model handle ------------------------------------------------------------------------
+struct Vae {
+    uint64_t seed;
+    VaeHyper hyper;
+    long step;                  // Adam steps taken; also the noise counter
+    size_t num_params;
+    float *params_memory, *grads_memory, *m_memory, *v_memory;
+    VaeParams params, grads;
+    int act_capacity;           // images the activation buffers hold
+    float *acts_memory, *dacts_memory;
+    VaeActs acts, dacts;
+    Workspace ws;
+    float *ws_memory;
+};
+
+VaeHyper vae_default_hyper(void) { return (VaeHyper){3e-4f, 0.55f, 0.9f, 0.999f, 1e-8f}; }
+
+static float *alloc_floats(size_t n) {
+    // 16-byte alignment for v128 loads and stores; aligned_alloc wants a multiple of it.
+    size_t bytes = (n * sizeof(float) + 15) & ~(size_t)15;
+    return aligned_alloc(16, bytes ? bytes : 16);
+}
+
+static void init_params(Vae *m) {
+    float *p = m->params_memory;
+    size_t offset = 0;
+    for (int i = 0; i < VAE_NUM_TENSORS; i++) {
+        // Kaiming-uniform with a = sqrt(5) and PyTorch's bias rule both reduce to U(-1/sqrt(fan_in), +).
+        double bound = 1.0 / sqrt((double)TENSORS[i].fan_in);
+        size_t n = tensor_size(&TENSORS[i]);
+        for (size_t j = 0; j < n; j++)
+            p[offset + j] = (float)((2.0 * rng_uniform(m->seed, RNG_INIT, (uint64_t)i, j) - 1.0) * bound);
+        offset += n;
+    }
+}
+
+Vae *vae_create(uint64_t seed) {
+    Vae *m = calloc(1, sizeof(Vae));
+    if (!m) return NULL;
+    m->seed = seed;
+    m->hyper = vae_default_hyper();
+    m->num_params = vae_num_params();
+    m->params_memory = alloc_floats(m->num_params);
+    m->grads_memory = alloc_floats(m->num_params);
+    m->m_memory = alloc_floats(m->num_params);
+    m->v_memory = alloc_floats(m->num_params);
+    // Columns: 1 Mi floats covers several images of the widest layer (deconv2: 512 x 196 per image).
+    m->ws.col_floats = 1 << 20;
+    m->ws.tmp_floats = 1 << 19;
+    m->ws_memory = alloc_floats(m->ws.col_floats + m->ws.tmp_floats + gemm_scratch_floats());
+    if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory || !m->ws_memory) {
+        vae_free(m);
+        return NULL;
+    }
+    m->ws.col = m->ws_memory;
+    m->ws.tmp = m->ws.col + m->ws.col_floats;
+    m->ws.gemm = m->ws.tmp + m->ws.tmp_floats;
+    carve_params(&m->params, m->params_memory);
+    carve_params(&m->grads, m->grads_memory);
+    init_params(m);
+    memset(m->grads_memory, 0, m->num_params * sizeof(float));
+    vae_reset_optimizer(m);
+    return m;
+}
+
+void vae_free(Vae *m) {
+    if (!m) return;
+    free(m->params_memory);
+    free(m->grads_memory);
+    free(m->m_memory);
+    free(m->v_memory);
+    free(m->acts_memory);
+    free(m->dacts_memory);
+    free(m->ws_memory);
+    free(m);
+}
+
+float *vae_params(Vae *m) { return m->params_memory; }
+float *vae_grads(Vae *m) { return m->grads_memory; }
+const VaeParams *vae_param_view(const Vae *m) { return &m->params; }
+VaeHyper vae_hyper(const Vae *m) { return m->hyper; }
+void vae_set_hyper(Vae *m, VaeHyper h) { m->hyper = h; }
+uint64_t vae_seed(const Vae *m) { return m->seed; }
+long vae_step_count(const Vae *m) { return m->step; }
+
+void vae_reset_optimizer(Vae *m) {
+    memset(m->m_memory, 0, m->num_params * sizeof(float));
+    memset(m->v_memory, 0, m->num_params * sizeof(float));
+    m->step = 0;
+}
+
+int vae_reserve(Vae *m, int n) {
+    if (n <= m->act_capacity) return LL_OK;
+    size_t floats = act_floats_per_image() * (size_t)n;
+    float *acts = alloc_floats(floats), *dacts = alloc_floats(floats);
+    if (!acts || !dacts) {
+        free(acts);
+        free(dacts);
+        return LL_ENOMEM; // the old buffers stay valid
+    }
+    free(m->acts_memory);
+    free(m->dacts_memory);
+    m->acts_memory = acts;
+    m->dacts_memory = dacts;
+    m->act_capacity = n;
+    carve_acts(&m->acts, acts, n);
+    carve_acts(&m->dacts, dacts, n);
+    return LL_OK;
+}
+
+// --- forward ---------------------------------------------------------------------------------
+static void encoder_forward(Vae *m, int n) {
+    const VaeParams *p = &m->params;
+    VaeActs *a = &m->acts;
+    float *g = m->ws.gemm;
+    conv2d_forward(a->h1, a->input, p->conv1_w, p->conv1_b, n, CONV1, &m->ws);
+    relu_forward(a->h1, (size_t)n * 6272);
+    conv2d_forward(a->h2, a->h1, p->conv2_w, p->conv2_b, n, CONV2, &m->ws);
+    relu_forward(a->h2, (size_t)n * 3136);
+    conv2d_forward(a->h3, a->h2, p->conv3_w, p->conv3_b, n, CONV3, &m->ws);
+    relu_forward(a->h3, (size_t)n * 3136);
+    linear_forward(a->mu1, a->h3, p->mu0_w, p->mu0_b, n, 3136, 256, g);
+    relu_forward(a->mu1, (size_t)n * 256);
+    linear_forward(a->mu2, a->mu1, p->mu2_w, p->mu2_b, n, 256, 128, g);
+    relu_forward(a->mu2, (size_t)n * 128);
+    linear_forward(a->mu, a->mu2, p->mu4_w, p->mu4_b, n, 128, 2, g);
+    linear_forward(a->lv1, a->h3, p->lv0_w, p->lv0_b, n, 3136, 256, g);
+    relu_forward(a->lv1, (size_t)n * 256);
+    linear_forward(a->lv2, a->lv1, p->lv2_w, p->lv2_b, n, 256, 128, g);
+    relu_forward(a->lv2, (size_t)n * 128);
+    linear_forward(a->logvar, a->lv2, p->lv4_w, p->lv4_b, n, 128, 2, g);
+}
+
+// z = mu + exp(logvar / 2) * eps: the reparameterisation trick.
+static void sample_latent(Vae *m, int n, uint64_t stream, uint64_t counter, long first_index) {
+    VaeActs *a = &m->acts;
+    for (int i = 0; i < n; i++) {
+        rng_normal2(m->seed, stream, counter, (uint64_t)(first_index + i), &a->eps[2 * i]);
+        for (int d = 0; d < VAE_LATENT; d++)
+            a->z[2 * i + d] = a->mu[2 * i + d] + expf(0.5f * a->logvar[2 * i + d]) * a->eps[2 * i + d];
+    }
+}
+
+static void decoder_forward(Vae *m, int n) {
+    const VaeParams *p = &m->params;
+    VaeActs *a = &m->acts;
+    float *g = m->ws.gemm;
+    linear_forward(a->d1, a->z, p->dec0_w, p->dec0_b, n, 2, 128, g);
+    relu_forward(a->d1, (size_t)n * 128);
+    linear_forward(a->d2, a->d1, p->dec2_w, p->dec2_b, n, 128, 256, g);
+    relu_forward(a->d2, (size_t)n * 256);
+    linear_forward(a->d3, a->d2, p->dec4_w, p->dec4_b, n, 256, 3136, g);
+    relu_forward(a->d3, (size_t)n * 3136);
+    conv_transpose2d_forward(a->u1, a->d3, p->deconv1_w, p->deconv1_b, n, DECONV1, &m->ws);
+    relu_forward(a->u1, (size_t)n * 12544);
+    conv_transpose2d_forward(a->u2, a->u1, p->deconv2_w, p->deconv2_b, n, DECONV2, &m->ws);
+    relu_forward(a->u2, (size_t)n * 25088);
+    conv_transpose2d_forward(a->logits, a->u2, p->deconv3_w, p->deconv3_b, n, DECONV3, &m->ws);
+}
+
+// Loss sums of the current activations against the input; dlogits gets scale * dBCE/dlogit if asked.
+static VaeSums loss_sums(Vae *m, int n, float *dlogits, float scale) {
+    VaeActs *a = &m->acts;
+    VaeSums s = {0, 0};
+    s.bce = bce_with_logits(dlogits, a->logits, a->input, (size_t)n * VAE_PIXELS, scale);
+    for (int i = 0; i < n * VAE_LATENT; i++) {
+        double mu = a->mu[i], lv = a->logvar[i];
+        s.kl_raw += mu * mu + exp(lv) - 1.0 - lv;
+    }
+    return s;
+}
+
+// --- backward --------------------------------------------------------------------------------
+static void backward(Vae *m, int n, float scale) {
+    const VaeParams *p = &m->params;
+    VaeParams *gp = &m->grads;
+    VaeActs *a = &m->acts, *da = &m->dacts;
+    float *g = m->ws.gemm;
+    float beta = m->hyper.beta;
+    // Backward accumulates into activation gradients, so they start at zero (dlogits is set below).
+    memset(m->dacts_memory, 0, act_floats_per_image() * (size_t)m->act_capacity * sizeof(float));
+    loss_sums(m, n, da->logits, scale);
+
+    conv_transpose2d_backward(da->u2, gp->deconv3_w, gp->deconv3_b, da->logits, a->u2, p->deconv3_w, n, DECONV3, &m->ws);
+    relu_backward(da->u2, a->u2, (size_t)n * 25088);
+    conv_transpose2d_backward(da->u1, gp->deconv2_w, gp->deconv2_b, da->u2, a->u1, p->deconv2_w, n, DECONV2, &m->ws);
+    relu_backward(da->u1, a->u1, (size_t)n * 12544);
+    conv_transpose2d_backward(da->d3, gp->deconv1_w, gp->deconv1_b, da->u1, a->d3, p->deconv1_w, n, DECONV1, &m->ws);
+    relu_backward(da->d3, a->d3, (size_t)n * 3136);
+    linear_backward(da->d2, gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, g);
+    relu_backward(da->d2, a->d2, (size_t)n * 256);
+    linear_backward(da->d1, gp->dec2_w, gp->dec2_b, da->d2, a->d1, p->dec2_w, n, 128, 256, g);
+    relu_backward(da->d1, a->d1, (size_t)n * 128);
+    linear_backward(da->z, gp->dec0_w, gp->dec0_b, da->d1, a->z, p->dec0_w, n, 2, 128, g);
+
+    // Through z = mu + e^(lv/2) eps, plus beta * d/d(mu, lv) of (mu^2 + e^lv - 1 - lv).
+    for (int i = 0; i < n * VAE_LATENT; i++) {
+        float sd = expf(0.5f * a->logvar[i]);
+        da->mu[i] = da->z[i] + scale * beta * 2.0f * a->mu[i];
+        da->logvar[i] = da->z[i] * a->eps[i] * 0.5f * sd + scale * beta * (sd * sd - 1.0f);
+    }
+
+    linear_backward(da->mu2, gp->mu4_w, gp->mu4_b, da->mu, a->mu2, p->mu4_w, n, 128, 2, g);
+    relu_backward(da->mu2, a->mu2, (size_t)n * 128);
+    linear_backward(da->mu1, gp->mu2_w, gp->mu2_b, da->mu2, a->mu1, p->mu2_w, n, 256, 128, g);
+    relu_backward(da->mu1, a->mu1, (size_t)n * 256);
+    linear_backward(da->h3, gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, g);
+    linear_backward(da->lv2, gp->lv4_w, gp->lv4_b, da->logvar, a->lv2, p->lv4_w, n, 128, 2, g);
+    relu_backward(da->lv2, a->lv2, (size_t)n * 128);
+    linear_backward(da->lv1, gp->lv2_w, gp->lv2_b, da->lv2, a->lv1, p->lv2_w, n, 256, 128, g);
+    relu_backward(da->lv1, a->lv1, (size_t)n * 256);
+    linear_backward(da->h3, gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, g);
+
+    relu_backward(da->h3, a->h3, (size_t)n * 3136);
+    conv2d_backward(da->h2, gp->conv3_w, gp->conv3_b, da->h3, a->h2, p->conv3_w, n, CONV3, &m->ws);
+    relu_backward(da->h2, a->h2, (size_t)n * 3136);
+    conv2d_backward(da->h1, gp->conv2_w, gp->conv2_b, da->h2, a->h1, p->conv2_w, n, CONV2, &m->ws);
+    relu_backward(da->h1, a->h1, (size_t)n * 6272);
+    conv2d_backward(NULL, gp->conv1_w, gp->conv1_b, da->h1, a->input, p->conv1_w, n, CONV1, &m->ws);
+}
+
+// --- training --------------------------------------------------------------------------------
+void vae_zero_grad(Vae *m) { memset(m->grads_memory, 0, m->num_params * sizeof(float)); }
+
+int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums) {
+    int status = vae_reserve(m, n);
+    if (status != LL_OK) return status;
+    memcpy(m->acts.input, images, (size_t)n * VAE_PIXELS * sizeof(float));
+    encoder_forward(m, n);
+    sample_latent(m, n, RNG_TRAIN_NOISE, (uint64_t)m->step, first_index);
+    decoder_forward(m, n);
+    backward(m, n, scale);
+    if (sums) *sums = loss_sums(m, n, NULL, 0.0f);
+    return LL_OK;
+}
+
+void vae_adam_step(Vae *m) {
+    VaeHyper h = m->hyper;
+    m->step++;
+    // PyTorch's Adam: p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+    float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
+    float step_size = h.lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
+    float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
+    for (size_t i = 0; i < m->num_params; i++) {
+        mm[i] = h.beta1 * mm[i] + (1.0f - h.beta1) * g[i];
+        vv[i] = h.beta2 * vv[i] + (1.0f - h.beta2) * g[i] * g[i];
+        p[i] -= step_size * mm[i] / (sqrtf(vv[i]) * inv_sqrt_c2 + h.eps);
+    }
+}
+
+int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {
+    vae_zero_grad(m);
+    int status = vae_accumulate_grad(m, images, n, 0, 1.0f / (float)n, sums);
+    if (status != LL_OK) return status;
+    vae_adam_step(m);
+    return LL_OK;
+}
+
+// --- inference -------------------------------------------------------------------------------
+// Runs f over chunks of at most the activation capacity (at least 32 images).
+static int chunk_size(Vae *m, int n) {
+    int want = n < 256 ? n : 256;
+    if (want < 1) want = 1;
+    if (m->act_capacity >= want) return m->act_capacity < n ? m->act_capacity : n;
+    return vae_reserve(m, want) == LL_OK ? want : (m->act_capacity > 0 ? m->act_capacity : -1);
+}
+
+int vae_encode(Vae *m, const float *images, int n, float *mu, float *logvar) {
+    int chunk = chunk_size(m, n);
+    if (chunk < 0) return LL_ENOMEM;
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int c = n - i0 < chunk ? n - i0 : chunk;
+        memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
+        encoder_forward(m, c);
+        if (mu) memcpy(mu + (size_t)i0 * VAE_LATENT, m->acts.mu, (size_t)c * VAE_LATENT * sizeof(float));
+        if (logvar) memcpy(logvar + (size_t)i0 * VAE_LATENT, m->acts.logvar, (size_t)c * VAE_LATENT * sizeof(float));
+    }
+    return LL_OK;
+}
+
+int vae_decode(Vae *m, const float *z, int n, float *probs) {
+    int chunk = chunk_size(m, n);
+    if (chunk < 0) return LL_ENOMEM;
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int c = n - i0 < chunk ? n - i0 : chunk;
+        memcpy(m->acts.z, z + (size_t)i0 * VAE_LATENT, (size_t)c * VAE_LATENT * sizeof(float));
+        decoder_forward(m, c);
+        sigmoid_forward(probs + (size_t)i0 * VAE_PIXELS, m->acts.logits, (size_t)c * VAE_PIXELS);
+    }
+    return LL_OK;
+}
+
+int vae_reconstruct(Vae *m, const float *images, int n, int sample, long first_index, float *probs) {
+    int chunk = chunk_size(m, n);
+    if (chunk < 0) return LL_ENOMEM;
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int c = n - i0 < chunk ? n - i0 : chunk;
+        memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
+        encoder_forward(m, c);
+        if (sample) sample_latent(m, c, RNG_EVAL_NOISE, 0, first_index + i0);
+        else memcpy(m->acts.z, m->acts.mu, (size_t)c * VAE_LATENT * sizeof(float));
+        decoder_forward(m, c);
+        sigmoid_forward(probs + (size_t)i0 * VAE_PIXELS, m->acts.logits, (size_t)c * VAE_PIXELS);
+    }
+    return LL_OK;
+}
+
+int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *sums) {
+    int chunk = chunk_size(m, n);
+    if (chunk < 0) return LL_ENOMEM;
+    VaeSums total = {0, 0};
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int c = n - i0 < chunk ? n - i0 : chunk;
+        memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
+        encoder_forward(m, c);
+        sample_latent(m, c, RNG_EVAL_NOISE, 0, first_index + i0);
+        decoder_forward(m, c);
+        VaeSums s = loss_sums(m, c, NULL, 0.0f);
+        total.bce += s.bce;
+        total.kl_raw += s.kl_raw;
+    }
+    *sums = total;
+    return LL_OK;
+}

@@ -1,0 +1,118 @@
+// The whole model: the gradient of the full loss (BCE + beta * KL, through the reparameterisation)
+// against central differences, determinism (same seed, same run, bit for bit), PyTorch's
+// initialisation ranges, and the parameter table in the authors' state_dict order and shapes.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { assertClose, BUILDS, lab, randomArray } from './helpers.js';
+
+// A few image-like inputs: mostly dark, some bright strokes.
+function images(n, seed) {
+  const u = randomArray(n * 784, seed, { lo: 0, hi: 1 });
+  return u.map((v) => (v > 0.8 ? (v - 0.8) * 5 : 0));
+}
+
+const objective = (s, beta) => s.bce + beta * s.klRaw;
+
+describe('the VAE', () => {
+  it('has the authors\' 30 tensors in state_dict order with PyTorch shapes, 2,680,805 parameters', async () => {
+    const L = await lab('simd');
+    assert.equal(L.numParams, 2680805);
+    assert.deepEqual(L.tensors.slice(0, 2).map((t) => [t.name, t.shape]), [['conv1.weight', [32, 1, 4, 4]], ['conv1.bias', [32]]]);
+    const byName = Object.fromEntries(L.tensors.map((t) => [t.name, t.shape]));
+    assert.deepEqual(byName['fc_mu.0.weight'], [256, 3136]);
+    assert.deepEqual(byName['fc_logvar.4.weight'], [2, 128]);
+    assert.deepEqual(byName['fc_dec.4.weight'], [3136, 256]);
+    assert.deepEqual(byName['deconv1.weight'], [64, 64, 4, 4]);
+    assert.deepEqual(byName['deconv3.weight'], [32, 1, 3, 3]);
+    assert.equal(L.tensors.at(-1).name, 'deconv3.bias');
+  });
+
+  it('initialises like PyTorch: each tensor uniform within +-1/sqrt(fan_in), and filling that range', async () => {
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 3 });
+    const params = model.getParams();
+    model.free();
+    const fanIn = (t) => t.name.startsWith('deconv') ? t.shape[1] * t.shape[2] * t.shape[3] : null;
+    let weightFanIn = 0;
+    for (const t of L.tensors) {
+      if (t.name.endsWith('weight')) weightFanIn = fanIn(t) ?? t.shape.slice(1).reduce((a, b) => a * b, 1);
+      const bound = 1 / Math.sqrt(weightFanIn);
+      const values = params.subarray(t.offset, t.offset + t.size);
+      const max = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(max <= bound * (1 + 1e-6), `${t.name}: |value| ${max} exceeds 1/sqrt(fan_in) = ${bound}`);
+      if (t.size >= 64) assert.ok(max > bound * 0.9, `${t.name}: values only reach ${max} of ${bound}`);
+    }
+  });
+
+  for (const build of BUILDS) {
+    it(`the full-loss gradient matches central differences in every tensor (${build})`, async () => {
+      const L = await lab(build);
+      const model = L.createModel({ seed: 5 });
+      const x = images(4, 11);
+      // A few steps first: at initialisation the decoder ignores z and the encoder's gradient is noise-sized.
+      model.setHyper({ lr: 1e-3 });
+      for (let step = 0; step < 40; step++) model.trainBatch(x);
+      const pair = x.subarray(0, 2 * 784);
+      const params = model.getParams();
+      model.zeroGrad();
+      model.accumulateGrad(pair, 0, 1);
+      const grads = model.getGrads();
+      const loss = (p) => {
+        model.setParams(p, { resetOptimizer: false }); // keeps the step count, hence the same noise
+        model.zeroGrad();
+        return objective(model.accumulateGrad(pair, 0, 1), 0.55);
+      };
+      // Per tensor, the derivative along its own gradient direction g/|g|, which must equal |g|. The
+      // loss (~470) is float32, so its rounding noise limits a difference to about 1e-3; logvar enters
+      // through exponentials, so larger steps bend: the best of three step sizes counts.
+      for (const t of L.tensors) {
+        const g = grads.subarray(t.offset, t.offset + t.size);
+        const norm = Math.sqrt(g.reduce((s, v) => s + v * v, 0)), largest = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const along = (eps) => {
+          const p = params.slice();
+          for (let i = 0; i < t.size; i++) p[t.offset + i] += eps * g[i] / norm;
+          return loss(p);
+        };
+        const numeric = [1e-3, 3e-4, 1e-4].map((h) => {
+          const eps = h * norm / largest; // no single parameter moves by more than h
+          return (along(eps) - along(-eps)) / (2 * eps);
+        });
+        const error = Math.min(...numeric.map((v) => Math.abs(v - norm)));
+        assert.ok(error <= 0.05 * norm + 1e-3,
+          `d loss / d ${t.name} along its gradient: backward gives ${norm}, central differences ${numeric.join(', ')}`);
+      }
+      model.free();
+    });
+  }
+
+  it('trains bit for bit the same from the same seed, and differently from another seed', async () => {
+    const L = await lab('simd');
+    const run = (seed) => {
+      const model = L.createModel({ seed });
+      for (let step = 0; step < 3; step++) model.trainBatch(images(4, 20 + step));
+      const p = model.getParams();
+      model.free();
+      return p;
+    };
+    const a = run(9), b = run(9), c = run(10);
+    assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), 'two runs from seed 9 differ');
+    assert.ok(!Buffer.from(a.buffer).equals(Buffer.from(c.buffer)), 'seeds 9 and 10 gave identical models');
+  });
+
+  it('splitting a batch into shares with offsets gives the gradient of the whole batch', async () => {
+    const L = await lab('simd');
+    const x = images(6, 31);
+    const model = L.createModel({ seed: 4 });
+    model.zeroGrad();
+    model.accumulateGrad(x, 0, 1 / 6);
+    const whole = model.getGrads();
+    model.zeroGrad();
+    model.accumulateGrad(x.subarray(0, 4 * 784), 0, 1 / 6);
+    model.accumulateGrad(x.subarray(4 * 784), 4, 1 / 6);
+    const split = model.getGrads();
+    model.free();
+    const scale = whole.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assertClose(split.map((v) => v / scale), whole.map((v) => v / scale), 1e-5, 'split-batch gradient');
+  });
+});

@@ -1,0 +1,52 @@
+// Node-side helpers shared by the tools and the tests: where the build puts things, loading the
+// wasm and the MNIST files from disk, and a small flag parser.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import { loadLab } from '../web/lib/latent-lab.js';
+import { datasetFromIdx, gunzipIfNeeded } from '../web/lib/mnist.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BUILD = path.join(ROOT, 'build');
+
+export function loadNodeLab(build = 'simd') {
+  return loadLab({ build, url: new URL(`file://${path.join(BUILD, `latent-${build}.wasm`)}`) });
+}
+
+async function readIdx(file) {
+  return gunzipIfNeeded(await readFile(file));
+}
+
+// The real MNIST files the build prepared: { train, test }, each { images, labels, n }.
+export async function loadMnist(dir = path.join(BUILD, 'data')) {
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
+    'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz',
+  ].map((name) => readIdx(path.join(dir, name))));
+  return { train: datasetFromIdx(trainImages, trainLabels, 'MNIST train'), test: datasetFromIdx(testImages, testLabels, 'MNIST test') };
+}
+
+// --name value / --name=value / --flag. spec maps a flag to 'number', 'string' or 'boolean'.
+export function parseFlags(argv, spec) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
+    let [name, value] = arg.slice(2).split(/=(.*)/s, 2);
+    const kind = spec[name];
+    if (!kind) throw new Error(`unknown flag --${name} (known: ${Object.keys(spec).map((k) => `--${k}`).join(' ')})`);
+    if (kind === 'boolean') { out[name] = value === undefined ? true : value !== 'false'; continue; }
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new Error(`--${name} needs a value`);
+      value = argv[++i];
+    }
+    if (kind === 'number') {
+      const num = Number(value);
+      if (value.trim() === '' || Number.isNaN(num)) throw new Error(`--${name} must be a number, got "${value}"`);
+      out[name] = num;
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+// make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
+// Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
+import { performance } from 'node:perf_hooks';
+
+import { splitDigits } from '../web/lib/mnist.js';
+import { evaluateRun, resolveOptions, Trainer } from '../web/lib/training.js';
+import { loadMnist, loadNodeLab, parseFlags } from './common.js';
+
+const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
+  limit: 'number', build: 'string', quiet: 'boolean' };
+
+function formatTime(seconds) {
+  if (!Number.isFinite(seconds)) return '?';
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2), FLAGS);
+  const options = resolveOptions(flags);
+  const lab = await loadNodeLab(flags.build ?? 'simd');
+  const split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
+  const model = lab.createModel({ seed: options.seed });
+  model.setHyper({ lr: options.lr, beta: options.beta });
+  const trainer = new Trainer(model, split.train, options);
+  const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
+  log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
+    `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
+
+  const start = performance.now();
+  let lastPrint = start, epochLoss = 0, epochBce = 0, epochKl = 0, epochCount = 0;
+  while (!trainer.done) {
+    const r = trainer.next();
+    epochLoss += r.loss * r.count; epochBce += r.bce * r.count; epochKl += r.kl * r.count; epochCount += r.count;
+    const now = performance.now();
+    if (now - lastPrint > 1000 || r.epochDone) {
+      const seconds = (now - start) / 1000, rate = trainer.imagesSeen / seconds;
+      const left = (trainer.totalImages - trainer.imagesSeen) / rate;
+      log(`\repoch ${r.epoch + 1}/${options.epochs}  batch ${r.batchInEpoch + 1}/${r.batchesPerEpoch}  ` +
+        `${rate.toFixed(0)} images/s  loss ${(epochLoss / epochCount).toFixed(2)}  ${formatTime(left)} left   `);
+      lastPrint = now;
+    }
+    if (r.epochDone) {
+      log(`\repoch ${r.epoch + 1}/${options.epochs}: loss ${(epochLoss / epochCount).toFixed(2)} ` +
+        `(bce ${(epochBce / epochCount).toFixed(2)}, kl ${(epochKl / epochCount).toFixed(2)})                         \n`);
+      epochLoss = epochBce = epochKl = epochCount = 0;
+    }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const { metrics, mixture } = evaluateRun(lab, model, split, options);
+  mixture.free();
+  const result = {
+    digits: options.digits, epochs: options.epochs, batch: options.batch, lr: options.lr, beta: options.beta,
+    seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
+    images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
+    ...metrics,
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`\ntrain: ${error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+// One training run, shared by the page's worker and the Node tools: options and their checks,
+// the epoch/batch loop (driven one batch at a time, so a worker can pause between batches), and
+// the evaluation the report makes: test loss, the mixture fitted by EM, and kNN separability.
+import { LabError, LATENT, PIXELS } from './latent-lab.js';
+import { makeRng, permutation } from './rng.js';
+import { parseDigits } from './mnist.js';
+
+// The report's authors' recipe.
+export const AUTHORS = Object.freeze({
+  digits: [1, 4, 8], epochs: 8, batch: 32, lr: 3e-4, beta: 0.55, seed: 42, valPerClass: 5,
+  gmmMaxIter: 50, gmmTol: 1e-3, limit: 0,
+});
+
+function checkNumber(name, value, { min, max, integer = false, minExclusive = false }) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new LabError(`${name} must be a finite number, got ${value}`);
+  if (integer && !Number.isInteger(value)) throw new LabError(`${name} must be an integer, got ${value}`);
+  if (minExclusive ? value <= min : value < min) throw new LabError(`${name} must be ${minExclusive ? '>' : '>='} ${min}, got ${value}`);
+  if (value > max) throw new LabError(`${name} must be <= ${max}, got ${value}`);
+}
+
+// Fills defaults and checks every option; throws a LabError naming the first bad one.
+export function resolveOptions(options = {}) {
+  const o = { ...AUTHORS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  o.digits = parseDigits(o.digits);
+  checkNumber('epochs', o.epochs, { min: 1, max: 1000, integer: true });
+  checkNumber('batch size', o.batch, { min: 1, max: 4096, integer: true });
+  checkNumber('learning rate', o.lr, { min: 0, max: 1, minExclusive: true });
+  checkNumber('beta', o.beta, { min: 0, max: 1000 });
+  checkNumber('seed', o.seed, { min: 0, max: 2 ** 53 - 1, integer: true });
+  checkNumber('validation images per digit', o.valPerClass, { min: 1, max: 1000, integer: true });
+  checkNumber('EM iterations', o.gmmMaxIter, { min: 1, max: 10000, integer: true });
+  checkNumber('EM tolerance', o.gmmTol, { min: 0, max: 1e6 });
+  checkNumber('limit', o.limit, { min: 0, max: 1e9, integer: true });
+  return o;
+}
+
+// Trains a model over a training set, one batch per next() call. Every epoch visits the images in
+// a fresh order drawn from the seed; a last short batch is kept, as PyTorch's DataLoader does.
+export class Trainer {
+  constructor(model, trainSet, { epochs, batch, seed, limit = 0 }) {
+    this.model = model;
+    this.set = trainSet;
+    this.epochs = epochs;
+    this.batch = batch;
+    this.seed = seed;
+    // --limit: a seeded subset, so a short run still sees every digit.
+    const all = permutation(trainSet.n, makeRng(seed, 2));
+    this.indices = limit > 0 && limit < trainSet.n ? all.subarray(0, limit) : Int32Array.from({ length: trainSet.n }, (_, i) => i);
+    this.n = this.indices.length;
+    this.batchesPerEpoch = Math.ceil(this.n / batch);
+    this.epoch = 0;
+    this.batchInEpoch = 0;
+    this.imagesSeen = 0;
+    this.buffer = new Float32Array(batch * PIXELS);
+    this.#shuffle();
+  }
+
+  #shuffle() {
+    const order = permutation(this.n, makeRng(this.seed, 1000 + this.epoch));
+    this.order = Int32Array.from(order, (k) => this.indices[k]);
+  }
+
+  get totalImages() {
+    return this.n * this.epochs;
+  }
+
+  get done() {
+    return this.epoch >= this.epochs;
+  }
+
+  // Trains one batch; returns what a progress display needs.
+  next() {
+    if (this.done) throw new LabError('training is finished');
+    const start = this.batchInEpoch * this.batch;
+    const count = Math.min(this.batch, this.n - start);
+    const images = count === this.batch ? this.buffer : this.buffer.subarray(0, count * PIXELS);
+    const src = this.set.images;
+    for (let i = 0; i < count; i++) {
+      const from = this.order[start + i] * PIXELS;
+      for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = src[from + p] / 255;
+    }
+    const losses = this.model.trainBatch(images);
+    const report = { epoch: this.epoch, batchInEpoch: this.batchInEpoch, batchesPerEpoch: this.batchesPerEpoch,
+      count, ...losses, epochDone: false };
+    this.imagesSeen += count;
+    report.imagesSeen = this.imagesSeen;
+    if (++this.batchInEpoch === this.batchesPerEpoch) {
+      report.epochDone = true;
+      this.batchInEpoch = 0;
+      this.epoch++;
+      if (!this.done) this.#shuffle();
+    }
+    return report;
+  }
+}
+
+// Runs fn over the set in chunks of floats in [0, 1]; fn(images, offset, count).
+export function forEachChunk(set, chunk, fn) {
+  const buffer = new Float32Array(chunk * PIXELS);
+  for (let start = 0; start < set.n; start += chunk) {
+    const count = Math.min(chunk, set.n - start);
+    const images = buffer.subarray(0, count * PIXELS);
+    const src = set.images.subarray(start * PIXELS, (start + count) * PIXELS);
+    for (let i = 0; i < src.length; i++) images[i] = src[i] / 255;
+    fn(images, start, count);
+  }
+}
+
+// Encoder means and log-variances of a whole set: { mu, logvar }, Float32Array(n * 2) each.
+export function encodeSet(model, set, chunk = 512) {
+  const mu = new Float32Array(set.n * LATENT), logvar = new Float32Array(set.n * LATENT);
+  forEachChunk(set, chunk, (images, start) => {
+    const out = model.encode(images);
+    mu.set(out.mu, start * LATENT);
+    logvar.set(out.logvar, start * LATENT);
+  });
+  return { mu, logvar };
+}
+
+// Per-image means { loss, bce, kl } over the set, one sampled code per image as in training.
+export function evaluateLoss(model, set, chunk = 512) {
+  let loss = 0, bce = 0, kl = 0;
+  forEachChunk(set, chunk, (images, start, count) => {
+    const r = model.evaluate(images, start);
+    loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
+  });
+  return { loss: loss / set.n, bce: bce / set.n, kl: kl / set.n };
+}
+
+export function classIndices(labels, classes) {
+  const index = new Map(classes.map((d, i) => [d, i]));
+  return Int32Array.from(labels, (label) => {
+    if (!index.has(label)) throw new LabError(`label ${label} is not one of the classes ${classes.join(',')}`);
+    return index.get(label);
+  });
+}
+
+// The report's mixture: K = number of digits, started at the mean code of each digit's labelled
+// validation images, fitted by EM on the training codes.
+export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, maxIter, tol }) {
+  const mixture = lab.createMixture({ k: nClasses, d: LATENT, maxIter });
+  try {
+    mixture.initLabelled(valCodes, valClasses, nClasses);
+    const iterations = mixture.fit(trainCodes, { maxIter, tol });
+    return { mixture, iterations };
+  } catch (error) {
+    mixture.free();
+    throw error;
+  }
+}
+
+// Everything the report measures, on a trained model and a split. The caller frees result.mixture.
+export function evaluateRun(lab, model, split, options) {
+  const o = resolveOptions(options);
+  const nClasses = split.classes.length;
+  const test = evaluateLoss(model, split.test);
+  const trainCodes = encodeSet(model, split.train).mu;
+  const valCodes = encodeSet(model, split.val).mu;
+  const testCodes = encodeSet(model, split.test).mu;
+  const trainClasses = classIndices(split.train.labels, split.classes);
+  const testClasses = classIndices(split.test.labels, split.classes);
+  const { mixture, iterations } = fitMixture(lab, { trainCodes, valCodes,
+    valClasses: classIndices(split.val.labels, split.classes), nClasses, maxIter: o.gmmMaxIter, tol: o.gmmTol });
+  const predicted = mixture.predict(testCodes).classIndex;
+  const report = lab.classificationReport(testClasses, predicted, nClasses);
+  const knn = lab.knnClassify(trainCodes, trainClasses, testCodes, { k: 15, nClasses });
+  const knnReport = lab.classificationReport(testClasses, knn, nClasses);
+  const last = mixture.snapshot(mixture.historyLength - 1);
+  return {
+    metrics: {
+      test_bce: test.bce, test_kl: test.kl, test_loss: test.loss,
+      gmm_iterations: iterations, gmm_loglik: last.loglik,
+      test_accuracy: report.accuracy, test_macro_precision: report.precision, test_macro_recall: report.recall,
+      test_macro_f1: report.f1, knn_accuracy: knnReport.accuracy, confusion: report.confusion,
+    },
+    mixture, codes: { train: trainCodes, val: valCodes, test: testCodes }, predicted,
+  };
+}
