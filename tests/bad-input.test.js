@@ -1,0 +1,76 @@
+// Bad input gets a clear error and changes nothing: the model keeps its parameters and still works.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+
+import { resolveOptions } from '../web/lib/training.js';
+import { ROOT } from '../tools/common.js';
+import { lab } from './helpers.js';
+
+const run = promisify(execFile);
+
+function sameBits(a, b) {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+describe('the model refuses bad input and stays intact', () => {
+  it('wrong sizes, empty data, NaN or out-of-range pixels, a bad hyperparameter', async () => {
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 1 });
+    const good = new Float32Array(2 * 784).fill(0.5);
+    model.trainBatch(good);
+    const before = model.getParams();
+    const steps = model.stepCount;
+
+    assert.throws(() => model.trainBatch(new Float32Array(0)), /non-empty multiple of 784/);
+    assert.throws(() => model.trainBatch(new Float32Array(785)), /non-empty multiple of 784 values, got 785/);
+    assert.throws(() => model.trainBatch([0.5, 0.5]), /Float32Array/);
+    const nan = good.slice(); nan[900] = NaN;
+    assert.throws(() => model.trainBatch(nan), /image 1, pixel 116 is NaN/);
+    const big = good.slice(); big[3] = 255;
+    assert.throws(() => model.trainBatch(big), /pixel 3 is 255: pixels must lie in \[0, 1\]/);
+    assert.throws(() => model.encode(nan), /is NaN/);
+    assert.throws(() => model.decode(Float32Array.from([0, Infinity])), /latent points: value 1 is not finite/);
+    assert.throws(() => model.decode(new Float32Array(3)), /multiple of 2/);
+    assert.throws(() => model.setHyper({ lr: -1 }), /learning rate must be in \(0, 1\], got -1/);
+    assert.throws(() => model.setHyper({ lr: NaN }), /learning rate/);
+    assert.throws(() => model.setHyper({ beta: NaN }), /beta must be in \[0, 1000\], got nan/);
+    assert.throws(() => model.setHyper({ lr: '0.1' }), /lr must be a number/);
+    assert.throws(() => model.setParams(new Float32Array(10)), /expected a Float32Array of 2680805 values, got 10/);
+    const poisoned = before.slice(); poisoned[5] = NaN;
+    assert.throws(() => model.setParams(poisoned), /parameters: value 5 is not finite/);
+
+    assert.ok(sameBits(model.getParams(), before), 'a refused call changed the parameters');
+    assert.equal(model.stepCount, steps);
+    assert.deepEqual(model.hyper, { lr: 3e-4, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    // Still trains and decodes.
+    assert.ok(Number.isFinite(model.trainBatch(good).loss));
+    assert.ok(model.decode(Float32Array.from([0, 0])).every((p) => p > 0 && p < 1));
+    model.free();
+    assert.throws(() => model.trainBatch(good), /freed/);
+  });
+
+  it('a batch of 0, a negative learning rate and other bad training options are named', () => {
+    assert.throws(() => resolveOptions({ batch: 0 }), /batch size must be >= 1, got 0/);
+    assert.throws(() => resolveOptions({ lr: -0.1 }), /learning rate must be > 0, got -0.1/);
+    assert.throws(() => resolveOptions({ epochs: 1e9 }), /epochs must be <= 1000/);
+    assert.throws(() => resolveOptions({ beta: NaN }), /beta must be a finite number/);
+    assert.throws(() => resolveOptions({ seed: 1.5 }), /seed must be an integer/);
+    assert.throws(() => resolveOptions({ digits: '1,11' }), /digit 11 is outside 0\.\.9/);
+    assert.equal(resolveOptions({}).lr, 3e-4);
+  });
+
+  it('make train answers a bad flag with a message, not a stack trace', async () => {
+    const train = path.join(ROOT, 'tools/train.js');
+    for (const [args, message] of [[['--batch', '0'], /batch size must be >= 1/], [['--lr', 'abc'], /--lr must be a number/],
+      [['--digits', '3,12'], /digit 12 is outside 0\.\.9/], [['--epoch', '2'], /unknown flag --epoch/]]) {
+      const error = await run('node', [train, ...args]).then(() => null, (e) => e);
+      assert.ok(error, `train ${args.join(' ')} succeeded`);
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, message);
+      assert.doesNotMatch(error.stderr, /at .*\.js:\d+/, 'printed a stack trace');
+    }
+  });
+});
