@@ -89,7 +89,12 @@ test: test-native test-node
 train: all
 	node tools/train.js $(ARGS)
 
-bench: all
+# The benchmark's native reference (gcc -O3, the plain-C kernels): for profiling, not a target.
+$(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOURCES)) $(C_HEADERS) tools/native/bench_native.c
+	@mkdir -p $(BUILD)
+	gcc -std=c11 -O3 -g -Wall -Wextra -Isrc $(filter %.c,$^) -lm -o $@
+
+bench: all $(BUILD)/bench_native $(NPM_STAMP)
 	node tools/bench.js $(ARGS)
 
 clean:

@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
 
 #include "nn/activations.h"
 #include "nn/conv2d.h"
@@ -146,9 +149,8 @@ Vae *vae_create(uint64_t seed) {
     m->grads_memory = alloc_floats(m->num_params);
     m->m_memory = alloc_floats(m->num_params);
     m->v_memory = alloc_floats(m->num_params);
-    // Columns: 1 Mi floats covers several images of the widest layer (deconv2: 512 x 196 per image).
-    m->ws.col_floats = 1 << 20;
-    m->ws.tmp_floats = 1 << 19;
+    m->ws.col_floats = WS_COL_FLOATS;
+    m->ws.tmp_floats = WS_TMP_FLOATS;
     m->ws_memory = alloc_floats(m->ws.col_floats + m->ws.tmp_floats + gemm_scratch_floats());
     if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory || !m->ws_memory) {
         vae_free(m);
@@ -336,18 +338,40 @@ int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, fl
     return LL_OK;
 }
 
-void vae_adam_step(Vae *m) {
-    VaeHyper h = m->hyper;
-    m->step++;
-    // PyTorch's Adam: p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
-    float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
-    float step_size = h.lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
-    float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
-    for (size_t i = 0; i < m->num_params; i++) {
+// PyTorch's Adam on elements [i0, n): p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+// The plain loop is the twin of the f32x4 one below and finishes its tail; both do the same float
+// operations in the same order, so the two builds take bit-identical steps.
+static void adam_plain(float *p, const float *g, float *mm, float *vv, size_t i0, size_t n, VaeHyper h,
+                       float step_size, float inv_sqrt_c2) {
+    for (size_t i = i0; i < n; i++) {
         mm[i] = h.beta1 * mm[i] + (1.0f - h.beta1) * g[i];
         vv[i] = h.beta2 * vv[i] + (1.0f - h.beta2) * g[i] * g[i];
         p[i] -= step_size * mm[i] / (sqrtf(vv[i]) * inv_sqrt_c2 + h.eps);
     }
+}
+
+void vae_adam_step(Vae *m) {
+    VaeHyper h = m->hyper;
+    m->step++;
+    float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
+    float step_size = h.lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
+    float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
+    size_t i = 0;
+#ifdef __wasm_simd128__
+    v128_t b1 = wasm_f32x4_splat(h.beta1), nb1 = wasm_f32x4_splat(1.0f - h.beta1);
+    v128_t b2 = wasm_f32x4_splat(h.beta2), nb2 = wasm_f32x4_splat(1.0f - h.beta2);
+    v128_t ss = wasm_f32x4_splat(step_size), ic2 = wasm_f32x4_splat(inv_sqrt_c2), eps = wasm_f32x4_splat(h.eps);
+    for (; i + 4 <= m->num_params; i += 4) {
+        v128_t gi = wasm_v128_load(g + i);
+        v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(b1, wasm_v128_load(mm + i)), wasm_f32x4_mul(nb1, gi));
+        v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(b2, wasm_v128_load(vv + i)), wasm_f32x4_mul(wasm_f32x4_mul(nb2, gi), gi));
+        v128_t den = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sqrt(vi), ic2), eps);
+        wasm_v128_store(mm + i, mi);
+        wasm_v128_store(vv + i, vi);
+        wasm_v128_store(p + i, wasm_f32x4_sub(wasm_v128_load(p + i), wasm_f32x4_div(wasm_f32x4_mul(ss, mi), den)));
+    }
+#endif
+    adam_plain(p, g, mm, vv, i, m->num_params, h, step_size, inv_sqrt_c2);
 }
 
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {

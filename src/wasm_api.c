@@ -202,6 +202,16 @@ EXPORT int ll_gmm_k(Gmm *g) { return g ? gmm_k(g) : -1; }
 EXPORT int ll_gmm_component_class(Gmm *g, int j) { return g ? gmm_component_class(g, j) : -1; }
 EXPORT void ll_gmm_set_reg(Gmm *g, double reg) { if (g) gmm_set_reg(g, reg); }
 
+// Names the components: component j predicts class component_class[j] (>= 0).
+EXPORT int ll_gmm_set_component_classes(Gmm *g, const int *component_class) {
+    if (check_gmm(g)) return -1;
+    if (!component_class) return ll_fail(LL_EINVAL, "component classes: null pointer");
+    for (int j = 0; j < gmm_k(g); j++)
+        if (component_class[j] < 0 || component_class[j] > 255)
+            return ll_fail(LL_EINVAL, "component %d: class %d is outside 0..255", j, component_class[j]);
+    return gmm_set_component_classes(g, component_class);
+}
+
 EXPORT int ll_gmm_init_labelled(Gmm *g, const float *x, const int *y, int n, int n_classes) {
     if (check_gmm(g) || check_points(g, x, n)) return -1;
     if (n_classes < 1 || gmm_k(g) % n_classes != 0)

@@ -64,6 +64,11 @@ const LAYERS = [
   { name: 'deconv2 (64->32, k4 s2 p1)', kind: 'convT', batch: 2, cin: 64, cout: 32, hin: 14, win: 14, k: 4, stride: 2, pad: 1 },
   { name: 'deconv3 (32->1, k3 s1 p1)', kind: 'convT', batch: 3, cin: 32, cout: 1, hin: 28, win: 28, k: 3, stride: 1, pad: 1 },
   { name: 'an odd transposed conv (3->5, k3 s2 p0)', kind: 'convT', batch: 1, cin: 3, cout: 5, hin: 5, win: 6, k: 3, stride: 2, pad: 0 },
+  // Rows long enough for the f32x4 stride-1/2 gather and scatter paths plus their scalar tails.
+  { name: 'a wide stride-2 conv (2->3, k4 s2 p1, 23x21, batch 33)', kind: 'conv', batch: 33, cin: 2, cout: 3, hin: 23, win: 21, k: 4, stride: 2, pad: 1 },
+  { name: 'a wide stride-1 conv (3->2, k3 s1 p1, 19x17, batch 1)', kind: 'conv', batch: 1, cin: 3, cout: 2, hin: 19, win: 17, k: 3, stride: 1, pad: 1 },
+  { name: 'a wide stride-2 transposed conv (3->2, k4 s2 p1, 11x13, batch 3)', kind: 'convT', batch: 3, cin: 3, cout: 2, hin: 11, win: 13, k: 4, stride: 2, pad: 1 },
+  { name: 'deconv2 at batch 1 (64->32, k4 s2 p1)', kind: 'convT', batch: 1, cin: 64, cout: 32, hin: 14, win: 14, k: 4, stride: 2, pad: 1 },
   { name: 'fc 3136->256', kind: 'linear', batch: 3, cin: 3136, cout: 256 },
   { name: 'fc 2->128', kind: 'linear', batch: 33, cin: 2, cout: 128 },
   { name: 'fc 128->2', kind: 'linear', batch: 1, cin: 128, cout: 2 },

@@ -1,5 +1,8 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
+// --preset authors|default picks a recipe; --kl, --warmup, --mixture override parts of it;
+// --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
+import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { splitDigits } from '../web/lib/mnist.js';
@@ -7,7 +10,8 @@ import { evaluateRun, resolveOptions, Trainer } from '../web/lib/training.js';
 import { loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
-  limit: 'number', build: 'string', quiet: 'boolean' };
+  limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
+  mixture: 'string', 'save-codes': 'string' };
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -21,7 +25,6 @@ async function main() {
   const lab = await loadNodeLab(flags.build ?? 'simd');
   const split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
   const model = lab.createModel({ seed: options.seed });
-  model.setHyper({ lr: options.lr, beta: options.beta });
   const trainer = new Trainer(model, split.train, options);
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
   log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
@@ -47,14 +50,19 @@ async function main() {
     }
   }
   const seconds = (performance.now() - start) / 1000;
-  const { metrics, mixture } = evaluateRun(lab, model, split, options);
+  const { metrics, mixture, codes } = evaluateRun(lab, model, split, options);
   mixture.free();
   const result = {
-    digits: options.digits, epochs: options.epochs, batch: options.batch, lr: options.lr, beta: options.beta,
-    seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
+    preset: options.preset, digits: options.digits, epochs: options.epochs, batch: options.batch, lr: options.lr,
+    beta: options.beta, kl: options.kl, warmup: options.warmup, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };
+  if (flags['save-codes']) {
+    const set = (name) => ({ mu: Array.from(codes[name]), labels: Array.from(split[name].labels) });
+    await writeFile(flags['save-codes'], JSON.stringify({ result, classes: split.classes, train: set('train'),
+      val: set('val'), test: set('test') }));
+  }
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

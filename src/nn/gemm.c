@@ -43,6 +43,16 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
     }
 }
 
+// Eight contiguous floats: two v128 moves (a call to memcpy per 32 bytes cost more than the copy).
+static inline void copy8(float *dst, const float *src) {
+#ifdef __wasm_simd128__
+    wasm_v128_store(dst, wasm_v128_load(src));
+    wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
+#else
+    for (int j = 0; j < NR; j++) dst[j] = src[j];
+#endif
+}
+
 // B block (kc,nc) -> panels of NR columns, each stored k-major: panel[p*NR + j]. Short panels are zero-padded.
 static void pack_b(float *dst, MatView b, int p0, int j0, int kc, int nc) {
     for (int jr = 0; jr < nc; jr += NR) {
@@ -50,7 +60,7 @@ static void pack_b(float *dst, MatView b, int p0, int j0, int kc, int nc) {
         for (int p = 0; p < kc; p++) {
             const float *src = b.p + (size_t)(p0 + p) * b.rs + (size_t)(j0 + jr) * b.cs;
             if (b.cs == 1 && cols == NR) {
-                memcpy(dst, src, NR * sizeof(float));
+                copy8(dst, src);
             } else {
                 for (int j = 0; j < cols; j++) dst[j] = src[(size_t)j * b.cs];
                 for (int j = cols; j < NR; j++) dst[j] = 0.0f;

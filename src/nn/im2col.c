@@ -2,6 +2,64 @@
 // common in-bounds stretch is a plain strided copy without per-pixel bounds checks.
 #include "im2col.h"
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
+// --- row kernels -----------------------------------------------------------------------------
+// dst[x] = src[x*stride] for x in [0, n). Stride 1 and 2 (every layer of the model) get f32x4
+// paths; the plain loop is their twin and handles every other stride.
+static void gather_row_plain(float *dst, const float *src, int n, int stride) {
+    for (int x = 0; x < n; x++) dst[x] = src[x * stride];
+}
+
+static void gather_row(float *dst, const float *src, int n, int stride) {
+#ifdef __wasm_simd128__
+    int x = 0;
+    if (stride == 1) {
+        for (; x + 4 <= n; x += 4) wasm_v128_store(dst + x, wasm_v128_load(src + x));
+    } else if (stride == 2) {
+        // Eight consecutive floats -> their even lanes. The second load ends at src[2x+7], which the
+        // scalar tail never reads past only when 2x+7 < 2n-1: so stop one vector early.
+        for (; x + 5 <= n; x += 4) {
+            v128_t lo = wasm_v128_load(src + 2 * x), hi = wasm_v128_load(src + 2 * x + 4);
+            wasm_v128_store(dst + x, wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6));
+        }
+    }
+    gather_row_plain(dst + x, src + (size_t)x * stride, n - x, stride);
+#else
+    gather_row_plain(dst, src, n, stride);
+#endif
+}
+
+// dst[x*stride] += src[x] for x in [0, n): the adjoint of gather_row.
+static void scatter_add_row_plain(float *dst, const float *src, int n, int stride) {
+    for (int x = 0; x < n; x++) dst[x * stride] += src[x];
+}
+
+static void scatter_add_row(float *dst, const float *src, int n, int stride) {
+#ifdef __wasm_simd128__
+    int x = 0;
+    if (stride == 1) {
+        for (; x + 4 <= n; x += 4)
+            wasm_v128_store(dst + x, wasm_f32x4_add(wasm_v128_load(dst + x), wasm_v128_load(src + x)));
+    } else if (stride == 2) {
+        // src lanes interleaved with zeros, added onto eight consecutive pixels; the odd pixels get
+        // + 0.0f, which leaves them unchanged. Stop one vector early so dst[2x+7] stays in the row.
+        v128_t zero = wasm_f32x4_splat(0.0f);
+        for (; x + 5 <= n; x += 4) {
+            v128_t v = wasm_v128_load(src + x);
+            float *d = dst + 2 * x;
+            wasm_v128_store(d, wasm_f32x4_add(wasm_v128_load(d), wasm_i32x4_shuffle(v, zero, 0, 4, 1, 4)));
+            wasm_v128_store(d + 4, wasm_f32x4_add(wasm_v128_load(d + 4), wasm_i32x4_shuffle(v, zero, 2, 4, 3, 4)));
+        }
+    }
+    scatter_add_row_plain(dst + (size_t)x * stride, src + x, n - x, stride);
+#else
+    scatter_add_row_plain(dst, src, n, stride);
+#endif
+}
+
 // For output column x, the input column is x*stride - pad + kx: the x range where it is inside [0, w).
 static void valid_range(int kx, ConvGeom g, int *x_lo, int *x_hi) {
     int off = kx - g.pad;
@@ -29,7 +87,7 @@ void im2col(float *col, int ldcol, const float *img, ConvGeom g) {
                     }
                     const float *src = plane + (size_t)iy * g.w + kx - g.pad;
                     for (int x = 0; x < x_lo; x++) dst[x] = 0.0f;
-                    for (int x = x_lo; x < x_hi; x++) dst[x] = src[x * g.stride];
+                    gather_row(dst + x_lo, src + (size_t)x_lo * g.stride, x_hi - x_lo, g.stride);
                     for (int x = x_hi; x < g.w_out; x++) dst[x] = 0.0f;
                 }
             }
@@ -50,7 +108,7 @@ void col2im_add(float *img, const float *col, int ldcol, ConvGeom g) {
                     if (iy < 0 || iy >= g.h) continue;
                     const float *src = row + y * g.w_out;
                     float *dst = plane + (size_t)iy * g.w + kx - g.pad;
-                    for (int x = x_lo; x < x_hi; x++) dst[x * g.stride] += src[x];
+                    scatter_add_row(dst + (size_t)x_lo * g.stride, src + x_lo, x_hi - x_lo, g.stride);
                 }
             }
         }

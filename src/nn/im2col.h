@@ -18,6 +18,13 @@ typedef struct {
     int channels, h, w, h_out, w_out, k, stride, pad;
 } ConvGeom;
 
+// The workspace sizes the model and the exported single layers use (floats). Columns: 256 Ki floats
+// hold two images of the widest layer (deconv2: 512 x 196 per image), so every GEMM is still hundreds
+// of columns wide, and 1 MiB of columns stays in L2. Bigger buys no speed and would push training
+// at batch 32 past 64 MiB of wasm memory.
+#define WS_COL_FLOATS ((size_t)1 << 18)
+#define WS_TMP_FLOATS ((size_t)1 << 16)
+
 // Scratch for the layers: unfolded columns, a gathered copy of a layer's channel-major output,
 // and the GEMM packing buffer. Owned by the model, sized once for its largest layer.
 typedef struct {

@@ -237,6 +237,17 @@ export class Mixture {
     return this.lab.x.ll_gmm_component_class(this.#live(), j);
   }
 
+  // Which class each component predicts (k entries).
+  get componentClasses() {
+    return Array.from({ length: this.k }, (_, j) => this.componentClass(j));
+  }
+
+  set componentClasses(classes) {
+    if (classes.length !== this.k) throw new LabError(`expected ${this.k} component classes, got ${classes.length}`);
+    this.lab.scoped(({ input }) =>
+      this.lab.check(this.lab.x.ll_gmm_set_component_classes(this.#live(), input(Int32Array.from(classes)))));
+  }
+
   // Iteration t's { weights (k), means (k*d), covs (k*d*d), loglik, objective }; entry 0 is the start.
   snapshot(t) {
     const { k, d } = this;

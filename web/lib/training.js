@@ -5,10 +5,34 @@ import { LabError, LATENT, PIXELS } from './latent-lab.js';
 import { makeRng, permutation } from './rng.js';
 import { parseDigits } from './mnist.js';
 
-// The report's authors' recipe.
+// The report's authors' recipe. kl: 'authors' weighs beta * sum(mu^2 + e^lv - 1 - lv), twice the
+// usual KL; 'usual' weighs beta * KL. warmup: epochs over which beta ramps up from 0.
 export const AUTHORS = Object.freeze({
-  digits: [1, 4, 8], epochs: 8, batch: 32, lr: 3e-4, beta: 0.55, seed: 42, valPerClass: 5,
-  gmmMaxIter: 50, gmmTol: 1e-3, limit: 0,
+  digits: [1, 4, 8], epochs: 8, batch: 32, lr: 3e-4, beta: 0.55, kl: 'authors', warmup: 0, seed: 42, valPerClass: 5,
+  mixture: 'authors', gmmMaxIter: 50, gmmTol: 1e-3, limit: 0,
+});
+
+// Named starting points for the options; explicit options override them. 'default' is what
+// `make train` and the page use when no preset is named.
+export const PRESETS = Object.freeze({
+  authors: AUTHORS,
+  default: AUTHORS,
+});
+
+// Ways to build the mixture on the latent codes, all using only the few labelled validation images.
+// perClass: components per class, started from that class's labelled codes (init 'labelled');
+// components + init 'kmeans++': an unlabelled start (best likelihood of `starts` seeds);
+// semi: the labelled codes keep their responsibilities fixed to their class during EM;
+// naming 'init': a component predicts the class it was started from; 'labelled': the class whose
+// labelled codes it is most responsible for (else that of the nearest labelled code).
+export const MIXTURES = Object.freeze({
+  authors: { perClass: 1, init: 'labelled', semi: false, naming: 'init', starts: 1 },
+  semi: { perClass: 1, init: 'labelled', semi: true, naming: 'init', starts: 1 },
+  'per-class-2': { perClass: 2, init: 'labelled', semi: true, naming: 'init', starts: 1 },
+  'per-class-3': { perClass: 3, init: 'labelled', semi: true, naming: 'init', starts: 1 },
+  'kmeans-6': { components: 6, init: 'kmeans++', semi: false, naming: 'labelled', starts: 5 },
+  'kmeans-10': { components: 10, init: 'kmeans++', semi: false, naming: 'labelled', starts: 5 },
+  'kmeans-16': { components: 16, init: 'kmeans++', semi: false, naming: 'labelled', starts: 5 },
 });
 
 function checkNumber(name, value, { min, max, integer = false, minExclusive = false }) {
@@ -20,7 +44,9 @@ function checkNumber(name, value, { min, max, integer = false, minExclusive = fa
 
 // Fills defaults and checks every option; throws a LabError naming the first bad one.
 export function resolveOptions(options = {}) {
-  const o = { ...AUTHORS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const preset = options.preset ?? 'default';
+  if (!Object.hasOwn(PRESETS, preset)) throw new LabError(`unknown preset "${preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const o = { ...PRESETS[preset], ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), preset };
   o.digits = parseDigits(o.digits);
   checkNumber('epochs', o.epochs, { min: 1, max: 1000, integer: true });
   checkNumber('batch size', o.batch, { min: 1, max: 4096, integer: true });
@@ -31,14 +57,28 @@ export function resolveOptions(options = {}) {
   checkNumber('EM iterations', o.gmmMaxIter, { min: 1, max: 10000, integer: true });
   checkNumber('EM tolerance', o.gmmTol, { min: 0, max: 1e6 });
   checkNumber('limit', o.limit, { min: 0, max: 1e9, integer: true });
+  checkNumber('warm-up epochs', o.warmup, { min: 0, max: 1000 });
+  if (o.kl !== 'authors' && o.kl !== 'usual') throw new LabError(`kl must be "authors" or "usual", got "${o.kl}"`);
+  if (!Object.hasOwn(MIXTURES, o.mixture)) {
+    throw new LabError(`unknown mixture "${o.mixture}" (known: ${Object.keys(MIXTURES).join(', ')})`);
+  }
   return o;
+}
+
+// The weight the C side puts on sum(mu^2 + e^lv - 1 - lv): beta, or beta / 2 for the usual KL.
+export function klWeight(options) {
+  return options.kl === 'usual' ? options.beta / 2 : options.beta;
 }
 
 // Trains a model over a training set, one batch per next() call. Every epoch visits the images in
 // a fresh order drawn from the seed; a last short batch is kept, as PyTorch's DataLoader does.
 export class Trainer {
-  constructor(model, trainSet, { epochs, batch, seed, limit = 0 }) {
+  constructor(model, trainSet, options) {
+    const { epochs, batch, seed, limit = 0, warmup = 0 } = options;
     this.model = model;
+    this.klWeight = klWeight(options);
+    this.warmup = warmup;
+    model.setHyper({ lr: options.lr, beta: this.warmup > 0 ? 0 : this.klWeight });
     this.set = trainSet;
     this.epochs = epochs;
     this.batch = batch;
@@ -78,6 +118,10 @@ export class Trainer {
     for (let i = 0; i < count; i++) {
       const from = this.order[start + i] * PIXELS;
       for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = src[from + p] / 255;
+    }
+    if (this.warmup > 0) {
+      const progress = (this.epoch + this.batchInEpoch / this.batchesPerEpoch) / this.warmup;
+      this.model.setHyper({ beta: this.klWeight * Math.min(1, progress) });
     }
     const losses = this.model.trainBatch(images);
     const report = { epoch: this.epoch, batchInEpoch: this.batchInEpoch, batchesPerEpoch: this.batchesPerEpoch,
@@ -135,18 +179,53 @@ export function classIndices(labels, classes) {
   });
 }
 
-// The report's mixture: K = number of digits, started at the mean code of each digit's labelled
-// validation images, fitted by EM on the training codes.
-export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, maxIter, tol }) {
-  const mixture = lab.createMixture({ k: nClasses, d: LATENT, maxIter });
-  try {
-    mixture.initLabelled(valCodes, valClasses, nClasses);
-    const iterations = mixture.fit(trainCodes, { maxIter, tol });
-    return { mixture, iterations };
-  } catch (error) {
-    mixture.free();
-    throw error;
+// Names each component by the labelled codes: the class it is most responsible for, or, where it
+// covers no labelled code, the class of the labelled code nearest its mean.
+function nameByLabelled(mixture, valCodes, valClasses, nClasses) {
+  const { resp } = mixture.predict(valCodes);
+  const { means } = mixture.snapshot(mixture.historyLength - 1);
+  const k = mixture.k, n = valClasses.length;
+  return Array.from({ length: k }, (_, j) => {
+    const score = new Array(nClasses).fill(0);
+    for (let i = 0; i < n; i++) score[valClasses[i]] += resp[i * k + j];
+    const best = score.indexOf(Math.max(...score));
+    if (score[best] >= 0.5) return best;
+    let nearest = 0, nearestDistance = Infinity;
+    for (let i = 0; i < n; i++) {
+      const distance = Math.hypot(valCodes[2 * i] - means[2 * j], valCodes[2 * i + 1] - means[2 * j + 1]);
+      if (distance < nearestDistance) { nearestDistance = distance; nearest = valClasses[i]; }
+    }
+    return nearest;
+  });
+}
+
+// Fits one mixture variant (see MIXTURES) on the training codes. The caller frees result.mixture.
+export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, maxIter, tol, variant = 'authors', seed = 0 }) {
+  const v = typeof variant === 'string' ? MIXTURES[variant] : variant;
+  const k = v.components ?? v.perClass * nClasses;
+  let best = null;
+  for (let start = 0; start < (v.starts ?? 1); start++) {
+    const mixture = lab.createMixture({ k, d: LATENT, maxIter });
+    try {
+      if (v.init === 'labelled') mixture.initLabelled(valCodes, valClasses, nClasses);
+      else mixture.initKmeansPlusPlus(trainCodes, seed * 1000 + start);
+      if (v.semi) mixture.setLabelled(valCodes, valClasses, nClasses);
+      const iterations = mixture.fit(trainCodes, { maxIter, tol });
+      const { loglik } = mixture.snapshot(mixture.historyLength - 1);
+      if (!best || loglik > best.loglik) {
+        best?.mixture.free();
+        best = { mixture, iterations, loglik };
+      } else {
+        mixture.free();
+      }
+    } catch (error) {
+      mixture.free();
+      best?.mixture.free();
+      throw error;
+    }
   }
+  if (v.naming === 'labelled') best.mixture.componentClasses = nameByLabelled(best.mixture, valCodes, valClasses, nClasses);
+  return { mixture: best.mixture, iterations: best.iterations };
 }
 
 // Everything the report measures, on a trained model and a split. The caller frees result.mixture.
@@ -160,7 +239,8 @@ export function evaluateRun(lab, model, split, options) {
   const trainClasses = classIndices(split.train.labels, split.classes);
   const testClasses = classIndices(split.test.labels, split.classes);
   const { mixture, iterations } = fitMixture(lab, { trainCodes, valCodes,
-    valClasses: classIndices(split.val.labels, split.classes), nClasses, maxIter: o.gmmMaxIter, tol: o.gmmTol });
+    valClasses: classIndices(split.val.labels, split.classes), nClasses, maxIter: o.gmmMaxIter, tol: o.gmmTol,
+    variant: o.mixture, seed: o.seed });
   const predicted = mixture.predict(testCodes).classIndex;
   const report = lab.classificationReport(testClasses, predicted, nClasses);
   const knn = lab.knnClassify(trainCodes, trainClasses, testCodes, { k: 15, nClasses });
@@ -168,7 +248,7 @@ export function evaluateRun(lab, model, split, options) {
   const last = mixture.snapshot(mixture.historyLength - 1);
   return {
     metrics: {
-      test_bce: test.bce, test_kl: test.kl, test_loss: test.loss,
+      test_bce: test.bce, test_kl: test.kl, test_loss: test.loss, test_elbo: -(test.bce + test.kl),
       gmm_iterations: iterations, gmm_loglik: last.loglik,
       test_accuracy: report.accuracy, test_macro_precision: report.precision, test_macro_recall: report.recall,
       test_macro_f1: report.f1, knn_accuracy: knnReport.accuracy, confusion: report.confusion,

@@ -1,0 +1,248 @@
+// make bench [ARGS="--quick"]: every speed and memory figure of issue 6 from one run, side by side
+// on the same model, data (the first MNIST training images) and batch size (32). A table goes to
+// stderr, one JSON line to stdout. The machine is shared and noisy, so every speed is also given as
+// a share of the in-run ceiling, sampled right before it was measured.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+
+import { BUILD, ROOT, loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { tfjsImagesPerSecond } from './bench-tfjs.js';
+
+const BATCH = 32;
+const log = (line) => process.stderr.write(line + '\n');
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// --- the ceiling -------------------------------------------------------------------------------
+// ll_peak_probe: f32x4 mul+add on six independent chains over 1024 floats in L1, 48 flops per vector
+// read. The best of five short samples: interference from other processes only ever lowers it.
+function makeCeiling(lab) {
+  const n = 1024, x = lab.x.malloc(n * 4);
+  new Float32Array(lab.x.memory.buffer, x, n).fill(1);
+  const passes = 4000;
+  lab.x.ll_peak_probe(x, n, passes * 10); // tier up
+  return () => {
+    let best = 0;
+    for (let t = 0; t < 5; t++) {
+      const t0 = performance.now();
+      lab.x.ll_peak_probe(x, n, passes);
+      best = Math.max(best, (passes * (n / 4) * 48) / ((performance.now() - t0) * 1e6));
+    }
+    return best; // GFLOP/s
+  };
+}
+
+// --- the model's passes --------------------------------------------------------------------------
+// FLOPs count multiply and add separately: 2 * (output elements) * (terms per output), for batch B.
+const LAYERS = [
+  { name: 'conv1', kind: 'conv', cin: 1, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: false },
+  { name: 'conv2', kind: 'conv', cin: 32, cout: 64, hin: 14, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'conv3', kind: 'conv', cin: 64, cout: 64, hin: 7, k: 3, s: 1, p: 1, dinp: true },
+  { name: 'fc 3136->256 (x2)', kind: 'linear', cin: 3136, cout: 256, times: 2, dinp: true },
+  { name: 'fc 256->128 (x2)', kind: 'linear', cin: 256, cout: 128, times: 2, dinp: true },
+  { name: 'fc 128->2 (x2)', kind: 'linear', cin: 128, cout: 2, times: 2, dinp: true },
+  { name: 'fc 2->128', kind: 'linear', cin: 2, cout: 128, dinp: true },
+  { name: 'fc 128->256', kind: 'linear', cin: 128, cout: 256, dinp: true },
+  { name: 'fc 256->3136', kind: 'linear', cin: 256, cout: 3136, dinp: true },
+  { name: 'deconv1', kind: 'convT', cin: 64, cout: 64, hin: 7, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'deconv2', kind: 'convT', cin: 64, cout: 32, hin: 14, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'deconv3', kind: 'convT', cin: 32, cout: 1, hin: 28, k: 3, s: 1, p: 1, dinp: true },
+];
+// Heavy passes the targets name: convolutions with >= 3 MFLOP per image, the 3136-wide linears.
+const HEAVY_CONV = new Set(['conv2', 'conv3', 'deconv1', 'deconv2']);
+const LARGE_LINEAR = new Set(['fc 3136->256 (x2)', 'fc 256->3136']);
+
+function layerGeometry(l, batch) {
+  if (l.kind === 'linear') {
+    return { inN: batch * l.cin, outN: batch * l.cout, wN: l.cin * l.cout, flops: 2 * batch * l.cin * l.cout,
+      args: [batch, l.cin, l.cout] };
+  }
+  const hout = l.kind === 'convT' ? (l.hin - 1) * l.s - 2 * l.p + l.k : Math.floor((l.hin + 2 * l.p - l.k) / l.s) + 1;
+  const small = l.kind === 'convT' ? l.hin : hout; // the grid the GEMM runs over
+  return { inN: batch * l.cin * l.hin ** 2, outN: batch * l.cout * hout ** 2, wN: l.cin * l.cout * l.k ** 2,
+    flops: 2 * batch * l.cin * l.cout * l.k ** 2 * small ** 2, args: [batch, l.cin, l.cout, l.hin, l.hin, l.k, l.s, l.p] };
+}
+
+const flopsPerImage = () => LAYERS.reduce((sum, l) => {
+  const f = layerGeometry(l, 1).flops * (l.times ?? 1);
+  return sum + f * (l.dinp ? 3 : 2); // forward, weight gradient, input gradient
+}, 0);
+
+// Times forward, weight gradient (backward with no input gradient) and input gradient (full backward
+// minus the weight-gradient run: a difference of two noisy medians, so read it with care) of each layer alone at batch 32, each a median of `reps` runs.
+function timeLayers(lab, ceiling, reps) {
+  const ws = lab.x.ll_workspace_create();
+  const rows = [];
+  const fill = (n) => {
+    const p = lab.x.malloc(n * 4), f = new Float32Array(lab.x.memory.buffer, p, n);
+    for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898) * 0.5;
+    return p;
+  };
+  for (const l of LAYERS) {
+    const g = layerGeometry(l, BATCH);
+    const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
+    const inp = fill(g.inN), out = fill(g.outN), w = fill(g.wN), b = fill(l.cout);
+    const dinp = fill(g.inN), dw = fill(g.wN), db = fill(l.cout), dout = fill(g.outN);
+    const run = (fn) => {
+      for (let i = 0; i < 3; i++) fn();
+      const ts = [];
+      for (let i = 0; i < reps; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
+      return median(ts);
+    };
+    const peak = ceiling();
+    const fwd = run(() => lab.check(lab.x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)));
+    const dW = run(() => lab.check(lab.x[`${pre}_backward`](ws, 0, dw, db, dout, inp, w, ...g.args)));
+    const both = l.dinp ? run(() => lab.check(lab.x[`${pre}_backward`](ws, dinp, dw, db, dout, inp, w, ...g.args))) : dW;
+    const dX = Math.max(both - dW, 1e-6);
+    const gf = (ms) => g.flops / (ms * 1e6);
+    const row = { layer: l.name, peak_gflops: round(peak),
+      forward_ms: round(fwd, 3), forward_gflops: round(gf(fwd)), forward_share: round(gf(fwd) / peak, 3),
+      dweight_ms: round(dW, 3), dweight_gflops: round(gf(dW)), dweight_share: round(gf(dW) / peak, 3) };
+    if (l.dinp) Object.assign(row, { dinput_ms: round(dX, 3), dinput_gflops: round(gf(dX)), dinput_share: round(gf(dX) / peak, 3) });
+    rows.push(row);
+    for (const p of [inp, out, w, b, dinp, dw, db, dout]) lab.x.free(p);
+  }
+  lab.x.ll_workspace_free(ws);
+  return rows;
+}
+
+// --- whole training steps ------------------------------------------------------------------------
+// Median images/s over `windows` windows of at least `seconds` each, after `warmup` steps.
+function trainRate(lab, batches, { warmup, windows, seconds }) {
+  const model = lab.createModel({ seed: 42 });
+  let i = 0;
+  const step = () => model.trainBatch(batches[i++ % batches.length]);
+  for (let k = 0; k < warmup; k++) step();
+  const rates = [];
+  for (let w = 0; w < windows; w++) {
+    let steps = 0;
+    const t0 = performance.now();
+    do { step(); steps++; } while (performance.now() - t0 < seconds * 1000);
+    rates.push((steps * BATCH) / ((performance.now() - t0) / 1000));
+  }
+  model.free();
+  return median(rates);
+}
+
+function nativeRate(seconds) {
+  const exe = path.join(BUILD, 'bench_native');
+  if (!existsSync(exe)) return null; // `make bench` builds it; a bare `node tools/bench.js` may not have
+  const r = spawnSync(exe, [String(seconds)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench_native failed: ${r.stderr}`);
+  return JSON.parse(r.stdout).images_per_s;
+}
+
+// N worker threads at once, each training for `seconds`; total images/s over the common window.
+async function workersRate(n, batches, seconds) {
+  const url = new URL('./bench-worker.js', import.meta.url);
+  const workers = Array.from({ length: n }, () => new Worker(url, { workerData: { batches, seconds, warmup: 2 } }));
+  const ready = workers.map((w) => new Promise((resolve, reject) => {
+    w.once('error', reject);
+    w.once('message', resolve);
+  }));
+  await Promise.all(ready);
+  const done = workers.map((w) => new Promise((resolve) => w.once('message', resolve)));
+  workers.forEach((w) => w.postMessage('go'));
+  const results = await Promise.all(done);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return results.reduce((sum, r) => sum + r.images / r.seconds, 0);
+}
+
+// --- memory and decode ---------------------------------------------------------------------------
+// A fresh instance, one model, a few training steps at batch 32: wasm memory only grows, so its size
+// afterwards is the peak. Decode latency: one latent point, median of many calls.
+async function memoryAndDecode(batches) {
+  const lab = await loadNodeLab('simd');
+  const model = lab.createModel({ seed: 42 });
+  for (let i = 0; i < 3; i++) model.trainBatch(batches[i % batches.length]);
+  const peak = lab.memoryBytes;
+  const z = new Float32Array([0.3, -0.7]);
+  for (let i = 0; i < 20; i++) model.decode(z);
+  const ts = [];
+  for (let i = 0; i < 100; i++) { const t0 = performance.now(); model.decode(z); ts.push(performance.now() - t0); }
+  model.free();
+  return { peak, decodeMs: median(ts) };
+}
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2), { quick: 'boolean', 'skip-tfjs': 'boolean' });
+  const q = flags.quick ? 0.4 : 1; // --quick: shorter windows, for a smoke test
+  const started = performance.now();
+  const { train } = await loadMnist();
+  const batches = Array.from({ length: 8 }, (_, b) => Float32Array.from(
+    train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784), (v) => v / 255));
+
+  const simd = await loadNodeLab('simd'), scalar = await loadNodeLab('scalar');
+  const ceiling = makeCeiling(simd);
+  const fpi = flopsPerImage();
+  log(`latent-lab bench: batch ${BATCH}, ${round(fpi / 1e6)} MFLOP per trained image, ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}`);
+
+  const layers = timeLayers(simd, ceiling, flags.quick ? 5 : 15);
+  log('\nlayer                 forward            weight grad        input grad     (ms, GFLOP/s, share of ceiling)');
+  const cell = (ms, gf, share) => (ms === undefined ? '-'.padEnd(19) : `${ms.toFixed(2).padStart(6)} ${gf.toFixed(1).padStart(5)} ${(share * 100).toFixed(0).padStart(3)}%  `);
+  for (const r of layers) {
+    log(`${r.layer.padEnd(20)}  ${cell(r.forward_ms, r.forward_gflops, r.forward_share)}${cell(r.dweight_ms, r.dweight_gflops, r.dweight_share)}` +
+      `${cell(r.dinput_ms, r.dinput_gflops, r.dinput_share)} (ceiling ${r.peak_gflops})`);
+  }
+
+  const peakSimd = ceiling();
+  const simdRate = trainRate(simd, batches, { warmup: 5, windows: 5, seconds: 1.5 * q });
+  const stepGflops = (simdRate * fpi) / 1e9;
+  log(`\nSIMD wasm      ${simdRate.toFixed(1).padStart(7)} images/s  ${stepGflops.toFixed(1)} GFLOP/s = ${(stepGflops / peakSimd * 100).toFixed(0)}% of the ceiling ${peakSimd.toFixed(1)}`);
+  const peakScalar = ceiling();
+  const scalarRate = trainRate(scalar, batches, { warmup: 2, windows: 3, seconds: 1.5 * q });
+  log(`scalar wasm    ${scalarRate.toFixed(1).padStart(7)} images/s  (SIMD is ${(simdRate / scalarRate).toFixed(2)}x; ceiling ${peakScalar.toFixed(1)})`);
+  const native = nativeRate(5 * q);
+  log(`native gcc -O3 ${native === null ? '   (not built)' : native.toFixed(1).padStart(7) + ' images/s'}  (plain-C kernels; for profiling, not a target)`);
+
+  let tfWasm = null, tfCpu = null, peakTf = null;
+  if (!flags['skip-tfjs']) {
+    peakTf = ceiling();
+    tfWasm = await tfjsImagesPerSecond('wasm', batches.slice(0, 2), { warmup: 2, windows: 3, stepsPerWindow: flags.quick ? 1 : 3 });
+    log(`tfjs wasm      ${tfWasm.toFixed(1).padStart(7)} images/s  (SIMD build, one thread; ours is ${(simdRate / tfWasm).toFixed(1)}x)`);
+    tfCpu = await tfjsImagesPerSecond('cpu', batches.slice(0, 1), { warmup: 1, windows: 1, stepsPerWindow: 2 });
+    log(`tfjs cpu       ${tfCpu.toFixed(1).padStart(7)} images/s  (a few batches)`);
+  }
+
+  // Data-parallel training is another engineer's work: measure it once web/lib/parallel.js exists.
+  // Until then: N independent workers, each training its own model, as an upper bound.
+  const cores = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
+  const parallelKind = 'independent_workers_upper_bound';
+  const perWorkers = {};
+  for (let n = 1; n <= cores; n++) perWorkers[n] = await workersRate(n, batches, 3 * q);
+  const scaling = perWorkers[cores] / perWorkers[1];
+  log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(2)}x; ` +
+    `independent models, no gradient exchange: an upper bound)`);
+
+  const { peak, decodeMs } = await memoryAndDecode(batches);
+  const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;
+  log(`memory         ${(peak / 2 ** 20).toFixed(1)} MiB of wasm memory training at batch ${BATCH}; module ${(wasmBytes / 1024).toFixed(0)} KiB`);
+  log(`decode         ${decodeMs.toFixed(3)} ms for one latent point`);
+  log(`(bench took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+
+  const result = {
+    date: new Date().toISOString(), machine: `${os.cpus()[0]?.model} x${os.cpus().length}`, node: process.version,
+    batch: BATCH, mflop_per_image: round(fpi / 1e6, 2),
+    peak_gflops: round(peakSimd, 2),
+    simd_images_per_s: round(simdRate), scalar_images_per_s: round(scalarRate), native_images_per_s: native,
+    tfjs_wasm_images_per_s: tfWasm === null ? null : round(tfWasm, 2), tfjs_cpu_images_per_s: tfCpu === null ? null : round(tfCpu, 2),
+    simd_gflops: round(stepGflops, 2), simd_share_of_peak: round(stepGflops / peakSimd, 3),
+    simd_over_scalar: round(simdRate / scalarRate, 2), simd_over_tfjs_wasm: tfWasm === null ? null : round(simdRate / tfWasm, 2),
+    peak_gflops_scalar_run: round(peakScalar, 2), peak_gflops_tfjs_run: peakTf === null ? null : round(peakTf, 2),
+    workers: cores, parallel_images_per_s: round(perWorkers[cores]), parallel_kind: parallelKind,
+    parallel_by_workers: Object.fromEntries(Object.entries(perWorkers).map(([n, r]) => [n, round(r)])),
+    parallel_scaling: round(scaling, 2),
+    wasm_bytes: wasmBytes, peak_memory_bytes: peak, decode_ms: round(decodeMs, 3),
+    layers,
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
