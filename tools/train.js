@@ -5,13 +5,16 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
+import { Worker } from 'node:worker_threads';
+
 import { splitDigits } from '../web/lib/mnist.js';
+import { ParallelModel } from '../web/lib/parallel.js';
 import { evaluateRun, resolveOptions, Trainer } from '../web/lib/training.js';
-import { loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { BUILD, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
-  mixture: 'string', 'save-codes': 'string' };
+  mixture: 'string', 'save-codes': 'string', workers: 'number' };
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -25,7 +28,12 @@ async function main() {
   const lab = await loadNodeLab(flags.build ?? 'simd');
   const split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
   const model = lab.createModel({ seed: options.seed });
-  const trainer = new Trainer(model, split.train, options);
+  // --workers N > 1: data-parallel replicas in worker threads; `model` gets their weights at the end.
+  const workers = flags.workers ?? 1;
+  const parallel = workers > 1 ? await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper,
+    build: lab.kind, url: new URL(`file://${BUILD}/latent-${lab.kind}.wasm`).href,
+    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }) : null;
+  const trainer = new Trainer(parallel ?? model, split.train, options);
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
   log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
@@ -33,7 +41,7 @@ async function main() {
   const start = performance.now();
   let lastPrint = start, epochLoss = 0, epochBce = 0, epochKl = 0, epochCount = 0;
   while (!trainer.done) {
-    const r = trainer.next();
+    const r = await trainer.next();
     epochLoss += r.loss * r.count; epochBce += r.bce * r.count; epochKl += r.kl * r.count; epochCount += r.count;
     const now = performance.now();
     if (now - lastPrint > 1000 || r.epochDone) {
@@ -50,6 +58,11 @@ async function main() {
     }
   }
   const seconds = (performance.now() - start) / 1000;
+  if (parallel) {
+    model.setParams(await parallel.getParams());
+    model.setHyper(parallel.hyper);
+    parallel.terminate();
+  }
   const { metrics, mixture, codes } = evaluateRun(lab, model, split, options);
   mixture.free();
   const result = {

@@ -16,6 +16,8 @@ export const AUTHORS = Object.freeze({
 // `make train` and the page use when no preset is named.
 export const PRESETS = Object.freeze({
   authors: AUTHORS,
+  'usual-kl': Object.freeze({ ...AUTHORS, kl: 'usual', mixture: 'kmeans-10' }),
+  'usual-kl-warmup': Object.freeze({ ...AUTHORS, kl: 'usual', warmup: 2, mixture: 'kmeans-10' }),
   default: AUTHORS,
 });
 
@@ -108,7 +110,7 @@ export class Trainer {
     return this.epoch >= this.epochs;
   }
 
-  // Trains one batch; returns what a progress display needs.
+  // Trains one batch; returns what a progress display needs (a promise of it for a ParallelModel).
   next() {
     if (this.done) throw new LabError('training is finished');
     const start = this.batchInEpoch * this.batch;
@@ -123,7 +125,12 @@ export class Trainer {
       const progress = (this.epoch + this.batchInEpoch / this.batchesPerEpoch) / this.warmup;
       this.model.setHyper({ beta: this.klWeight * Math.min(1, progress) });
     }
+    // A model in this thread answers at once; a ParallelModel answers with a promise (await next()).
     const losses = this.model.trainBatch(images);
+    return typeof losses?.then === 'function' ? losses.then((l) => this.#advance(l, count)) : this.#advance(losses, count);
+  }
+
+  #advance(losses, count) {
     const report = { epoch: this.epoch, batchInEpoch: this.batchInEpoch, batchesPerEpoch: this.batchesPerEpoch,
       count, ...losses, epochDone: false };
     this.imagesSeen += count;

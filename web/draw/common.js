@@ -1,0 +1,100 @@
+// Shared by the drawing modules: the digit palette, tick placement and number formatting.
+// Pure helpers; nothing here touches the DOM or keeps state.
+
+// Tableau 10: distinct in print and for the common colour-vision deficiencies.
+export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7',
+  '#9c755f', '#bab0ac'];
+export const INK = '#1f2933';
+export const MUTED = '#7b8794';
+export const GRID = '#e4e7eb';
+export const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+// The colour of digit d: fixed per digit, so a 4 is the same colour whatever subset is trained.
+export const digitColor = (d) => PALETTE[d % PALETTE.length];
+
+// About n round-numbered ticks covering [lo, hi].
+export function niceTicks(lo, hi, n = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks = [];
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i === 0 ? 0 : i * step);
+  ticks.step = step;
+  return ticks;
+}
+
+// Ticks at 1, 2, 5 x 10^k inside [lo, hi] (both > 0); only powers of ten over a wide range.
+export function logTicks(lo, hi) {
+  const ticks = [];
+  const mantissas = Math.log10(hi / lo) > 2.5 ? [1] : [1, 2, 5];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of mantissas) {
+      const v = m * 10 ** e;
+      if (v >= lo && v <= hi) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+// A tick label; with the ticks' step, exactly as many decimals as the step needs.
+export function formatTick(v, step) {
+  if (v === 0) return '0';
+  if (step && Math.abs(v) < 1e5 && step >= 1e-6) return v.toFixed(Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)));
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+  return String(Number(v.toPrecision(3)));
+}
+
+// A plot area inside a box with margins; x and y map data to pixels.
+export function plotArea(width, height, margin, xRange, yRange, { logY = false } = {}) {
+  const left = margin.left, right = width - margin.right, top = margin.top, bottom = height - margin.bottom;
+  const fy = logY ? Math.log10 : (v) => v;
+  const [y0, y1] = [fy(yRange[0]), fy(yRange[1])];
+  return {
+    left, right, top, bottom, width, height,
+    x: (v) => left + (v - xRange[0]) / (xRange[1] - xRange[0] || 1) * (right - left),
+    y: (v) => bottom - (fy(v) - y0) / (y1 - y0 || 1) * (bottom - top),
+    invX: (px) => xRange[0] + (px - left) / (right - left) * (xRange[1] - xRange[0]),
+    invY: (py) => yRange[0] + (bottom - py) / (bottom - top) * (yRange[1] - yRange[0]),
+  };
+}
+
+// Axes with grid lines, tick labels and titles for a plot area.
+export function drawAxes(ctx, area, { xTicks, yTicks, xLabel, yLabel, formatX = formatTick, formatY = formatTick }) {
+  ctx.save();
+  ctx.font = FONT;
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = GRID;
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  for (const t of xTicks) {
+    const x = Math.round(area.x(t)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.bottom); ctx.stroke();
+    ctx.fillText(formatX(t, xTicks.step), x, area.bottom + 5);
+  }
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const t of yTicks) {
+    const y = Math.round(area.y(t)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(area.left, y); ctx.lineTo(area.right, y); ctx.stroke();
+    ctx.fillText(formatY(t, yTicks.step), area.left - 6, y);
+  }
+  ctx.strokeStyle = '#9aa5b1';
+  ctx.strokeRect(area.left + 0.5, area.top + 0.5, area.right - area.left, area.bottom - area.top);
+  ctx.fillStyle = INK;
+  if (xLabel) {
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(xLabel, (area.left + area.right) / 2, area.height - 2);
+  }
+  if (yLabel) {
+    ctx.translate(12, (area.top + area.bottom) / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(yLabel, 0, 0);
+  }
+  ctx.restore();
+}

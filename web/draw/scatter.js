@@ -1,0 +1,153 @@
+// The latent plane: codes coloured by digit, axes with ticks, a legend, and the mixture drawn as
+// each component's mean with its 1- and 2-sigma ellipses. drawScatter returns the pixel mapping so
+// the page can turn a pointer position into a latent point; drawProbe marks that point on an overlay.
+import { digitColor, drawAxes, FONT, INK, niceTicks, plotArea } from './common.js';
+
+const MARGIN = { left: 44, right: 12, top: 12, bottom: 36 };
+
+// Axes of the covariance [[a, b], [b, c]]: eigenvalues and the angle of the first eigenvector.
+export function covarianceAxes(a, b, c) {
+  const mid = (a + c) / 2, diff = Math.sqrt(((a - c) / 2) ** 2 + b * b);
+  const l1 = mid + diff, l2 = Math.max(mid - diff, 0);
+  const angle = Math.abs(b) < 1e-12 ? (a >= c ? 0 : Math.PI / 2) : Math.atan2(l1 - a, b);
+  return { sd1: Math.sqrt(l1), sd2: Math.sqrt(l2), angle };
+}
+
+// A view box around points: the 1st..99th percentile of each axis, padded, never degenerate.
+export function viewAround(points, pad = 0.12) {
+  const n = points.length / 2;
+  if (n === 0) return { x: [-3, 3], y: [-3, 3] };
+  const range = (axis) => {
+    const v = Float32Array.from({ length: n }, (_, i) => points[2 * i + axis]).sort();
+    let lo = v[Math.floor(0.005 * (n - 1))], hi = v[Math.ceil(0.995 * (n - 1))];
+    const span = Math.max(hi - lo, 0.5);
+    lo -= span * pad; hi += span * pad;
+    return [lo, hi];
+  };
+  return { x: range(0), y: range(1) };
+}
+
+// data: { width, height, points (n*2), classes (n, class index), digits (class index -> digit),
+//   view {x, y}, mixture? { means (k*2), covs (k*4), componentClass (k) }, compact?, legend? }
+export function drawScatter(ctx, data) {
+  const { width, height, points, classes, digits, view, mixture, compact = false } = data;
+  const margin = compact ? { left: 6, right: 6, top: 6, bottom: 6 } : MARGIN;
+  const area = plotArea(width, height, margin, view.x, view.y);
+  ctx.clearRect(0, 0, width, height);
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  if (!compact) {
+    drawAxes(ctx, area, { xTicks: niceTicks(view.x[0], view.x[1], 6), yTicks: niceTicks(view.y[0], view.y[1], 6),
+      xLabel: 'z\u2081', yLabel: 'z\u2082' });
+  } else {
+    ctx.strokeStyle = '#d9dee3';
+    ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
+  }
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+  ctx.clip();
+  const radius = compact ? 1.3 : 2.2;
+  ctx.globalAlpha = mixture ? 0.45 : 0.7;
+  const n = points ? points.length / 2 : 0;
+  for (let c = 0; c < digits.length; c++) {
+    ctx.fillStyle = digitColor(digits[c]);
+    ctx.beginPath();
+    for (let i = 0; i < n; i++) {
+      if (classes[i] !== c) continue;
+      const x = area.x(points[2 * i]), y = area.y(points[2 * i + 1]);
+      ctx.moveTo(x + radius, y);
+      ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    }
+    ctx.fill();
+  }
+  ctx.globalAlpha = 1;
+  if (mixture) drawMixture(ctx, area, mixture, digits, compact);
+  ctx.restore();
+  if (!compact && data.legend !== false) drawLegend(ctx, area, digits);
+  return area;
+}
+
+function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact) {
+  const sx = (area.right - area.left) / (area.invX(area.right) - area.invX(area.left));
+  const sy = (area.bottom - area.top) / (area.invY(area.top) - area.invY(area.bottom));
+  const k = means.length / 2;
+  for (let j = 0; j < k; j++) {
+    const color = digitColor(digits[componentClass ? componentClass[j] : j] ?? j);
+    const mx = area.x(means[2 * j]), my = area.y(means[2 * j + 1]);
+    const { sd1, sd2, angle } = covarianceAxes(covs[4 * j], covs[4 * j + 1], covs[4 * j + 3]);
+    for (const [nSigma, dash, alpha] of [[1, [], 1], [2, [5, 4], 0.85]]) {
+      ctx.save();
+      ctx.translate(mx, my);
+      ctx.scale(sx, -sy);
+      ctx.rotate(angle);
+      ctx.beginPath();
+      ctx.ellipse(0, 0, nSigma * sd1, nSigma * sd2, 0, 0, 2 * Math.PI);
+      ctx.restore();
+      ctx.setLineDash(compact ? [] : dash);
+      ctx.globalAlpha = alpha;
+      ctx.lineWidth = compact ? 1.2 : 2.2;
+      ctx.strokeStyle = '#fff';
+      ctx.lineWidth += 2;
+      ctx.stroke();
+      ctx.lineWidth -= 2;
+      ctx.strokeStyle = color;
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    // The mean: a white-rimmed cross.
+    const s = compact ? 3 : 6;
+    for (const [w, style] of [[4.5, '#fff'], [2.2, INK]]) {
+      ctx.lineWidth = w;
+      ctx.strokeStyle = style;
+      ctx.beginPath();
+      ctx.moveTo(mx - s, my - s); ctx.lineTo(mx + s, my + s);
+      ctx.moveTo(mx - s, my + s); ctx.lineTo(mx + s, my - s);
+      ctx.stroke();
+    }
+  }
+}
+
+function drawLegend(ctx, area, digits) {
+  ctx.save();
+  ctx.font = FONT;
+  const rowH = 16, w = 40, h = digits.length * rowH + 6;
+  const x = area.right - w - 8, y = area.top + 8;
+  ctx.fillStyle = 'rgba(255,255,255,0.88)';
+  ctx.strokeStyle = '#d9dee3';
+  ctx.fillRect(x, y, w, h);
+  ctx.strokeRect(x + 0.5, y + 0.5, w, h);
+  digits.forEach((d, i) => {
+    const cy = y + 3 + rowH * i + rowH / 2;
+    ctx.fillStyle = digitColor(d);
+    ctx.beginPath();
+    ctx.arc(x + 11, cy, 4.5, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.fillStyle = INK;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.fillText(String(d), x + 22, cy);
+  });
+  ctx.restore();
+}
+
+// The probe on the overlay canvas: a crosshair at latent point z (null clears).
+export function drawProbe(ctx, { width, height, area, z }) {
+  ctx.clearRect(0, 0, width, height);
+  if (!z || !area) return;
+  const x = area.x(z[0]), y = area.y(z[1]);
+  ctx.save();
+  for (const [w, style] of [[4, 'rgba(255,255,255,0.9)'], [1.6, INK]]) {
+    ctx.lineWidth = w;
+    ctx.strokeStyle = style;
+    ctx.beginPath();
+    ctx.arc(x, y, 9, 0, 2 * Math.PI);
+    ctx.moveTo(x - 15, y); ctx.lineTo(x - 5, y);
+    ctx.moveTo(x + 5, y); ctx.lineTo(x + 15, y);
+    ctx.moveTo(x, y - 15); ctx.lineTo(x, y - 5);
+    ctx.moveTo(x, y + 5); ctx.lineTo(x, y + 15);
+    ctx.stroke();
+  }
+  ctx.restore();
+}

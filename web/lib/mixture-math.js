@@ -1,0 +1,22 @@
+// Small closed-form pieces of a 2-D Gaussian mixture that the page needs at pointer speed (the
+// responsibilities at a hovered point), computed from a snapshot {weights, means (k*2), covs (k*4)}.
+// Not a second EM: fitting stays in the C code.
+
+// p(component j | z) for each j, as a Float64Array(k) summing to 1.
+export function responsibilities({ weights, means, covs }, z) {
+  const k = weights.length;
+  const logp = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
+    const det = a * c - b * b;
+    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
+    // Mahalanobis distance with the 2x2 inverse [[c, -b], [-b, a]] / det.
+    const m = (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det;
+    logp[j] = Math.log(weights[j]) - 0.5 * m - 0.5 * Math.log(det) - Math.log(2 * Math.PI);
+  }
+  const max = Math.max(...logp);
+  let sum = 0;
+  for (let j = 0; j < k; j++) { logp[j] = Math.exp(logp[j] - max); sum += logp[j]; }
+  for (let j = 0; j < k; j++) logp[j] /= sum;
+  return logp;
+}
