@@ -25,8 +25,7 @@ export const PRESETS = Object.freeze({
 // perClass: components per class, started from that class's labelled codes (init 'labelled');
 // components + init 'kmeans++': an unlabelled start (best likelihood of `starts` seeds);
 // semi: the labelled codes keep their responsibilities fixed to their class during EM;
-// naming 'init': a component predicts the class it was started from; 'labelled': the class whose
-// labelled codes it is most responsible for (else that of the nearest labelled code).
+// naming 'init': a component predicts the class it was started from; 'labelled': see nameByLabelled.
 export const MIXTURES = Object.freeze({
   authors: { perClass: 1, init: 'labelled', semi: false, naming: 'init', starts: 1 },
   semi: { perClass: 1, init: 'labelled', semi: true, naming: 'init', starts: 1 },
@@ -60,6 +59,8 @@ export function resolveOptions(options = {}) {
   checkNumber('EM tolerance', o.gmmTol, { min: 0, max: 1e6 });
   checkNumber('limit', o.limit, { min: 0, max: 1e9, integer: true });
   checkNumber('warm-up epochs', o.warmup, { min: 0, max: 1000 });
+  // workers: data-parallel training workers (the page's and `make train --workers`); optional.
+  if (o.workers !== undefined) checkNumber('workers', o.workers, { min: 1, max: 64, integer: true });
   if (o.kl !== 'authors' && o.kl !== 'usual') throw new LabError(`kl must be "authors" or "usual", got "${o.kl}"`);
   if (!Object.hasOwn(MIXTURES, o.mixture)) {
     throw new LabError(`unknown mixture "${o.mixture}" (known: ${Object.keys(MIXTURES).join(', ')})`);
@@ -186,23 +187,60 @@ export function classIndices(labels, classes) {
   });
 }
 
-// Names each component by the labelled codes: the class it is most responsible for, or, where it
-// covers no labelled code, the class of the labelled code nearest its mean.
-function nameByLabelled(mixture, valCodes, valClasses, nClasses) {
-  const { resp } = mixture.predict(valCodes);
-  const { means } = mixture.snapshot(mixture.historyLength - 1);
+// Names each component by the labelled codes. A component most responsible for some labelled codes
+// takes their class. Every other component takes the class it is most strongly connected to: the
+// strength of a link between two components is how much they share the training codes
+// (sum of r_a * r_b, normalised), and of a path its weakest link, so a chain of overlapping
+// components along one digit's cluster carries that digit's name across it, while a low-density
+// gap between clusters stops it.
+function nameByLabelled(mixture, trainCodes, valCodes, valClasses, nClasses) {
   const k = mixture.k, n = valClasses.length;
-  return Array.from({ length: k }, (_, j) => {
-    const score = new Array(nClasses).fill(0);
-    for (let i = 0; i < n; i++) score[valClasses[i]] += resp[i * k + j];
-    const best = score.indexOf(Math.max(...score));
-    if (score[best] >= 0.5) return best;
-    let nearest = 0, nearestDistance = Infinity;
-    for (let i = 0; i < n; i++) {
-      const distance = Math.hypot(valCodes[2 * i] - means[2 * j], valCodes[2 * i + 1] - means[2 * j + 1]);
-      if (distance < nearestDistance) { nearestDistance = distance; nearest = valClasses[i]; }
+  const seedScore = Array.from({ length: k }, () => new Array(nClasses).fill(0));
+  const valResp = mixture.predict(valCodes).resp;
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) seedScore[j][valClasses[i]] += valResp[i * k + j];
+  const link = Array.from({ length: k }, () => new Float64Array(k));
+  const mass = new Float64Array(k);
+  const resp = mixture.predict(trainCodes).resp;
+  for (let i = 0; i < resp.length / k; i++) {
+    const r = resp.subarray(i * k, (i + 1) * k);
+    for (let a = 0; a < k; a++) {
+      if (r[a] < 1e-4) continue;
+      mass[a] += r[a];
+      for (let b = a + 1; b < k; b++) link[a][b] += r[a] * r[b];
     }
-    return nearest;
+  }
+  for (let a = 0; a < k; a++) {
+    for (let b = a + 1; b < k; b++) link[b][a] = link[a][b] = link[a][b] / Math.sqrt(Math.max(mass[a] * mass[b], 1e-12));
+  }
+  // Widest-path strength from each class's seed components to every component.
+  const strength = Array.from({ length: nClasses }, (_, c) => {
+    const width = new Float64Array(k).fill(-1);
+    for (let j = 0; j < k; j++) {
+      const best = seedScore[j].indexOf(Math.max(...seedScore[j]));
+      if (seedScore[j][best] >= 0.5 && best === c) width[j] = Infinity;
+    }
+    const done = new Uint8Array(k);
+    for (;;) {
+      let j = -1;
+      for (let a = 0; a < k; a++) if (!done[a] && width[a] >= 0 && (j < 0 || width[a] > width[j])) j = a;
+      if (j < 0) break;
+      done[j] = 1;
+      for (let b = 0; b < k; b++) if (!done[b]) width[b] = Math.max(width[b], Math.min(width[j], link[j][b]));
+    }
+    return width;
+  });
+  return Array.from({ length: k }, (_, j) => {
+    let best = 0;
+    for (let c = 1; c < nClasses; c++) if (strength[c][j] > strength[best][j]) best = c;
+    if (strength[best][j] < 0) { // no class reaches it at all: the nearest labelled code decides
+      const { means } = mixture.snapshot(mixture.historyLength - 1);
+      let nearest = Infinity;
+      for (let i = 0; i < n; i++) {
+        const d = Math.hypot(valCodes[2 * i] - means[2 * j], valCodes[2 * i + 1] - means[2 * j + 1]);
+        if (d < nearest) { nearest = d; best = valClasses[i]; }
+      }
+    }
+    return best;
   });
 }
 
@@ -231,7 +269,7 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
       throw error;
     }
   }
-  if (v.naming === 'labelled') best.mixture.componentClasses = nameByLabelled(best.mixture, valCodes, valClasses, nClasses);
+  if (v.naming === 'labelled') best.mixture.componentClasses = nameByLabelled(best.mixture, trainCodes, valCodes, valClasses, nClasses);
   return { mixture: best.mixture, iterations: best.iterations };
 }
 
