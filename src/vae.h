@@ -91,8 +91,10 @@ void vae_reset_optimizer(Vae *m);
 void vae_zero_grad(Vae *m);
 int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums);
 void vae_adam_step(Vae *m);
-// zero_grad + accumulate_grad (scale 1/n) + adam_step.
+// zero_grad + accumulate_grad (scale 1/n) + adam_step. LL_ENONFINITE, and no step, if the loss or
+// a gradient is not finite.
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums);
+int vae_grads_finite(const Vae *m);
 
 // Inference (any n; processed in chunks). images (n, 784) in [0, 1].
 int vae_encode(Vae *m, const float *images, int n, float *mu, float *logvar);        // (n, 2) each
@@ -101,5 +103,7 @@ int vae_decode(Vae *m, const float *z, int n, float *probs);                    
 int vae_reconstruct(Vae *m, const float *images, int n, int sample, long first_index, float *probs);
 // Loss sums with one sampled z per image, as in training, from the evaluation noise stream.
 int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *sums);
+// The same with the caller's noise eps (n, 2) in z = mu + e^(logvar/2) * eps (for comparing implementations).
+int vae_evaluate_eps(Vae *m, const float *images, const float *eps, int n, VaeSums *sums);
 
 #endif

@@ -115,6 +115,9 @@ EXPORT int ll_vae_train_batch(Vae *m, const float *images, int n, float *losses_
     if (!losses_out) return ll_fail(LL_EINVAL, "losses_out: null pointer");
     VaeSums s;
     int status = vae_train_batch(m, images, n, &s);
+    if (status == LL_ENONFINITE)
+        return ll_fail(status, "the loss or its gradient is not finite (loss %g): the step was skipped and the model "
+                       "is unchanged; lower the learning rate", s.bce + vae_hyper(m).beta * s.kl_raw);
     if (status != LL_OK) return ll_fail(status, "out of memory for a batch of %d", n);
     write_losses(losses_out, s, n, vae_hyper(m).beta);
     return LL_OK;
@@ -134,7 +137,9 @@ EXPORT int ll_vae_accumulate_grad(Vae *m, const float *images, int n, double fir
     return LL_OK;
 }
 EXPORT int ll_vae_adam_step(Vae *m) {
-    if (check_model(m) || check_finite("gradients", vae_grads(m), vae_num_params())) return -1;
+    if (check_model(m)) return -1;
+    if (!vae_grads_finite(m))
+        return ll_fail(LL_ENONFINITE, "a gradient is not finite: the step was skipped; lower the learning rate");
     vae_adam_step(m);
     return LL_OK;
 }
@@ -167,6 +172,18 @@ EXPORT int ll_vae_evaluate(Vae *m, const float *images, int n, double first_inde
     if (!losses_out) return ll_fail(LL_EINVAL, "losses_out: null pointer");
     VaeSums s;
     int status = vae_evaluate(m, images, n, (long)first_index, &s);
+    if (status != LL_OK) return ll_fail(status, "out of memory evaluating %d images", n);
+    write_losses(losses_out, s, n, vae_hyper(m).beta);
+    return LL_OK;
+}
+
+// The same loss with the caller's noise eps (n, 2): z = mu + e^(logvar/2) * eps (the parity test's).
+EXPORT int ll_vae_evaluate_eps(Vae *m, const float *images, const float *eps, int n, float *losses_out) {
+    if (check_model(m) || check_count("images", n, MAX_IMAGES) || check_images(images, n)) return -1;
+    if (check_finite("noise", eps, (size_t)n * VAE_LATENT)) return -1;
+    if (!losses_out) return ll_fail(LL_EINVAL, "losses_out: null pointer");
+    VaeSums s;
+    int status = vae_evaluate_eps(m, images, eps, n, &s);
     if (status != LL_OK) return ll_fail(status, "out of memory evaluating %d images", n);
     write_losses(losses_out, s, n, vae_hyper(m).beta);
     return LL_OK;

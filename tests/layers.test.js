@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { assertClose, BUILDS, lab, randomArray } from './helpers.js';
 
 // Runs a layer through its exported forward/backward on buffers this test owns.
-function layerHarness(L, spec) {
+// reference = true runs the layers' plain path (im2col + GEMM + col2im) on this harness's workspace.
+function layerHarness(L, spec, { reference = false } = {}) {
   const { kind, batch, cin, cout, hin, win, k, stride, pad } = spec;
   const transposed = kind === 'convT';
   const hout = kind === 'linear' ? 1 : transposed ? (hin - 1) * stride - 2 * pad + k : Math.floor((hin + 2 * pad - k) / stride) + 1;
@@ -17,6 +18,7 @@ function layerHarness(L, spec) {
   const outSize = kind === 'linear' ? batch * cout : batch * cout * hout * wout;
   const wSize = kind === 'linear' ? cout * cin : cin * cout * k * k;
   const ws = L.x.ll_workspace_create();
+  L.x.ll_workspace_set_reference(ws, reference ? 1 : 0);
   const shapeArgs = kind === 'linear' ? [batch, cin, cout] : [batch, cin, cout, hin, win, k, stride, pad];
   const fwd = { conv: 'll_conv2d_forward', convT: 'll_conv_transpose2d_forward', linear: 'll_linear_forward' }[kind];
   const bwd = { conv: 'll_conv2d_backward', convT: 'll_conv_transpose2d_backward', linear: 'll_linear_backward' }[kind];
@@ -72,6 +74,25 @@ const LAYERS = [
   { name: 'fc 3136->256', kind: 'linear', batch: 3, cin: 3136, cout: 256 },
   { name: 'fc 2->128', kind: 'linear', batch: 33, cin: 2, cout: 128 },
   { name: 'fc 128->2', kind: 'linear', batch: 1, cin: 128, cout: 2 },
+  // Batch 1 and 2 take dot products (decoding one point), 3 and up the GEMM.
+  { name: 'fc 3136->256 at batch 1', kind: 'linear', batch: 1, cin: 3136, cout: 256 },
+  { name: 'fc 256->3136 at batch 2', kind: 'linear', batch: 2, cin: 256, cout: 3136 },
+  { name: 'an odd fc (37->13) at batch 33', kind: 'linear', batch: 33, cin: 37, cout: 13 },
+];
+
+// Shapes for the fast convolution paths (implicit im2col from a padded copy; four output phases for
+// kernel 4 stride 2) against the plain reference path: odd channel counts and grids, batch 1, 3, 33.
+const FAST_VS_PLAIN = [
+  { name: 'k4 s2 p1 conv (3->5, 10x12, batch 33)', kind: 'conv', batch: 33, cin: 3, cout: 5, hin: 10, win: 12, k: 4, stride: 2, pad: 1 },
+  { name: 'k4 s2 p1 conv on an odd grid (5->6, 9x11, batch 3)', kind: 'conv', batch: 3, cin: 5, cout: 6, hin: 9, win: 11, k: 4, stride: 2, pad: 1 },
+  { name: 'k3 s1 p1 conv (5->7, 9x11, batch 1)', kind: 'conv', batch: 1, cin: 5, cout: 7, hin: 9, win: 11, k: 3, stride: 1, pad: 1 },
+  { name: 'k3 s2 p0 conv (3->5, 9x7, batch 3)', kind: 'conv', batch: 3, cin: 3, cout: 5, hin: 9, win: 7, k: 3, stride: 2, pad: 0 },
+  { name: 'conv2 (32->64, k4 s2 p1, batch 3)', kind: 'conv', batch: 3, cin: 32, cout: 64, hin: 14, win: 14, k: 4, stride: 2, pad: 1 },
+  { name: 'k4 s2 p1 transposed conv (5->3, 6x7, batch 1)', kind: 'convT', batch: 1, cin: 5, cout: 3, hin: 6, win: 7, k: 4, stride: 2, pad: 1 },
+  { name: 'k4 s2 p1 transposed conv (7->9, 5x3, batch 33)', kind: 'convT', batch: 33, cin: 7, cout: 9, hin: 5, win: 3, k: 4, stride: 2, pad: 1 },
+  { name: 'deconv1 (64->64, k4 s2 p1, batch 3)', kind: 'convT', batch: 3, cin: 64, cout: 64, hin: 7, win: 7, k: 4, stride: 2, pad: 1 },
+  { name: 'k3 s1 p1 transposed conv (6->1, 13x11, batch 3)', kind: 'convT', batch: 3, cin: 6, cout: 1, hin: 13, win: 11, k: 3, stride: 1, pad: 1 },
+  { name: 'k3 s2 p0 transposed conv (3->5, 5x6, batch 1)', kind: 'convT', batch: 1, cin: 3, cout: 5, hin: 5, win: 6, k: 3, stride: 2, pad: 0 },
 ];
 
 for (const build of BUILDS) {
@@ -91,6 +112,30 @@ for (const build of BUILDS) {
           }
         } finally {
           h.free();
+        }
+      });
+    }
+  });
+}
+
+for (const build of BUILDS) {
+  describe(`fast convolution paths against the plain reference path, ${build} build`, () => {
+    for (const spec of FAST_VS_PLAIN) {
+      it(`${spec.name}: forward, input, weight and bias gradients agree`, async () => {
+        const L = await lab(build);
+        const fast = layerHarness(L, spec), plain = layerHarness(L, spec, { reference: true });
+        try {
+          const inp = randomArray(fast.inSize, 21), w = randomArray(fast.wSize, 22, { lo: -0.3, hi: 0.3 });
+          const b = randomArray(spec.cout, 23), dout = randomArray(fast.outSize, 24);
+          // Sums of up to a few hundred terms in another order: float rounding only.
+          assertClose(fast.forward(inp, w, b), plain.forward(inp, w, b), 1e-5, `${spec.name} forward`);
+          const gf = fast.backward(inp, w, dout), gp = plain.backward(inp, w, dout);
+          assertClose(gf.dinp, gp.dinp, 1e-5, `${spec.name} input gradient`);
+          assertClose(gf.dw, gp.dw, 1e-4, `${spec.name} weight gradient`);
+          assertClose(gf.db, gp.db, 1e-4, `${spec.name} bias gradient`);
+        } finally {
+          fast.free();
+          plain.free();
         }
       });
     }

@@ -5,17 +5,24 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import { ROOT } from '../tools/common.js';
+import { mixtureFromJSON, readSafetensorsMetadata } from '../web/lib/model-io.js';
+import { lab } from './helpers.js';
 
 const run = promisify(execFile);
+const saved = path.join(await mkdtemp(path.join(os.tmpdir(), 'latent-lab-')), 'model.safetensors');
+let trained;
 
 describe('make train', () => {
   it('learns: lower test loss, a mixture well above chance, and the JSON line the README promises', async () => {
     const { stdout, stderr } = await run('node', [path.join(ROOT, 'tools/train.js'), '--limit', '4000', '--epochs', '2',
-      '--seed', '3'], { maxBuffer: 1 << 24 });
+      '--seed', '3', '--save', saved], { maxBuffer: 1 << 24 });
     const result = JSON.parse(stdout.trim().split('\n').at(-1));
+    trained = result;
     for (const key of ['digits', 'epochs', 'train_images', 'params', 'images_per_s', 'seconds', 'test_bce', 'test_kl',
       'test_loss', 'gmm_iterations', 'gmm_loglik', 'test_accuracy', 'test_macro_f1', 'knn_accuracy']) {
       assert.ok(key in result, `the JSON line lacks ${key}`);
@@ -35,5 +42,22 @@ describe('make train', () => {
     assert.ok(result.test_accuracy > 0.6, `mixture accuracy ${result.test_accuracy}`);
     assert.ok(result.test_macro_f1 > 0.55, `macro F1 ${result.test_macro_f1}`);
     assert.ok(result.knn_accuracy > 0.7, `kNN accuracy ${result.knn_accuracy}`);
+  });
+
+  it('--save writes the model and its mixture; --load with --epochs 0 evaluates it to the same metrics', async () => {
+    assert.ok(trained, 'needs the training run above');
+    const L = await lab('simd');
+    const metadata = readSafetensorsMetadata(L, await readFile(saved));
+    assert.equal(metadata.digits, '1,4,8');
+    assert.equal(metadata.epochs, '2');
+    assert.equal(JSON.parse(metadata.metrics).test_accuracy, trained.test_accuracy);
+    const { mixture, classLabels } = mixtureFromJSON(L, await readFile(saved.replace('.safetensors', '.mixture.json'), 'utf8'));
+    assert.deepEqual(classLabels, [1, 4, 8]);
+    mixture.free();
+    const { stdout } = await run('node', [path.join(ROOT, 'tools/train.js'), '--epochs', '0', '--load', saved, '--seed', '3',
+      '--quiet'], { maxBuffer: 1 << 24 });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1));
+    assert.equal(result.epochs, 0);
+    for (const key of ['test_bce', 'test_kl', 'test_accuracy', 'knn_accuracy']) assert.equal(result[key], trained[key], key);
   });
 });

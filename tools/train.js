@@ -2,19 +2,23 @@
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
 // --preset authors|default picks a recipe; --kl, --warmup, --mixture override parts of it;
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
-import { writeFile } from 'node:fs/promises';
+// --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
+// mixture beside it (model.mixture.json); --load model.safetensors starts from a saved model, and with
+// --epochs 0 only evaluates it.
+import { readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { Worker } from 'node:worker_threads';
 
 import { splitDigits } from '../web/lib/mnist.js';
+import { loadSafetensors, mixtureToJSON, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
 import { evaluateRun, resolveOptions, Trainer } from '../web/lib/training.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
-  mixture: 'string', 'save-codes': 'string', workers: 'number' };
+  mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string' };
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -24,18 +28,33 @@ function formatTime(seconds) {
 
 async function main() {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
-  const options = resolveOptions(flags);
+  // --epochs 0 evaluates a loaded model without training (the options themselves want >= 1 epoch).
+  const evaluateOnly = flags.epochs === 0;
+  if (evaluateOnly && !flags.load) throw new Error('--epochs 0 needs --load MODEL: there is nothing to evaluate');
+  if (flags.save && !flags.save.endsWith('.safetensors')) throw new Error(`--save must name a .safetensors file, got "${flags.save}"`);
+  const dtype = flags.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
+  const { save, load, dtype: _, ...trainFlags } = flags;
+  const options = resolveOptions({ ...trainFlags, epochs: evaluateOnly ? 1 : flags.epochs });
   const lab = await loadNodeLab(flags.build ?? 'simd');
   const split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
   const model = lab.createModel({ seed: options.seed });
+  const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
+  let loaded = {};
+  if (load) {
+    const metadata = loaded = loadSafetensors(model, await readFile(load));
+    log(`loaded ${load}${Object.keys(metadata).length ? ` (${Object.entries(metadata).filter(([k]) => k !== 'metrics')
+      .map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
+  }
   // --workers N > 1: data-parallel replicas in worker threads; `model` gets their weights at the end.
   const workers = flags.workers ?? 1;
-  const parallel = workers > 1 ? await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper,
+  const parallel = workers > 1 && !evaluateOnly ? await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper,
     build: lab.kind, url: new URL(`file://${BUILD}/latent-${lab.kind}.wasm`).href,
     spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }) : null;
+  if (parallel && load) await parallel.setParams(model.getParams());
   const trainer = new Trainer(parallel ?? model, split.train, options);
-  const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
-  log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
+  if (evaluateOnly) trainer.epochs = 0;  // nothing to train: straight to the evaluation
+  if (!evaluateOnly) log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
 
   const start = performance.now();
@@ -64,13 +83,25 @@ async function main() {
     parallel.terminate();
   }
   const { metrics, mixture, codes } = evaluateRun(lab, model, split, options);
-  mixture.free();
   const result = {
-    preset: options.preset, digits: options.digits, epochs: options.epochs, batch: options.batch, lr: options.lr,
+    preset: options.preset, digits: options.digits, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
     beta: options.beta, kl: options.kl, warmup: options.warmup, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };
+  if (save) {
+    // epochs counts those of the loaded model too, when it says how many it had.
+    const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
+    const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs: before + result.epochs,
+      seed: options.seed, batch: options.batch, lr: options.lr, metrics,
+      version: `latent-lab ${JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version}`,
+      ...(load ? { continued_from: load } : {}) };
+    await writeFile(save, saveSafetensors(model, { dtype, metadata }));
+    const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');
+    await writeFile(mixturePath, JSON.stringify(mixtureToJSON(mixture, { classLabels: split.classes })) + '\n');
+    log(`saved ${save} (${dtype}) and ${mixturePath}\n`);
+  }
+  mixture.free();
   if (flags['save-codes']) {
     const set = (name) => ({ mu: Array.from(codes[name]), labels: Array.from(split[name].labels) });
     await writeFile(flags['save-codes'], JSON.stringify({ result, classes: split.classes, train: set('train'),

@@ -1,14 +1,18 @@
-// Conv2d forward/backward. A chunk of nb images is unfolded side by side into one column matrix
-// (c_in*k*k, nb*P) so every GEMM is wide, then the channel-major result is scattered back to NCHW.
+// Conv2d forward/backward. The fast path (conv_gemm.c) reads implicit columns from a zero-padded
+// copy and, for kernel 4 stride 2, takes the input gradient as a four-phase transposed convolution.
+// The plain path, kept as the reference the tests compare against and for input gradients of other
+// shapes: a chunk of nb images unfolded side by side into one column matrix (c_in*k*k, nb*P) so every
+// GEMM is wide, the channel-major result scattered back to NCHW, col2im for the input gradient.
 #include "conv2d.h"
+#include "conv_gemm.h"
 #include "gemm.h"
 
 static ConvGeom geom_of(ConvShape s) {
     return (ConvGeom){s.c_in, s.h_in, s.w_in, s.h_out, s.w_out, s.k, s.stride, s.pad};
 }
 
-void conv2d_forward(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
-                    const Workspace *ws) {
+static void forward_plain(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
+                          const Workspace *ws) {
     ConvGeom g = geom_of(s);
     int P = s.h_out * s.w_out, K = s.c_in * s.k * s.k;
     size_t in_size = (size_t)s.c_in * s.h_in * s.w_in, out_size = (size_t)s.c_out * P;
@@ -17,7 +21,7 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
         int N = nb * P;
         for (int i = 0; i < nb; i++) im2col(ws->col + (size_t)i * P, N, inp + (b0 + i) * in_size, g);
         // tmp (c_out, nb*P) = w (c_out, K) * col (K, nb*P)
-        gemm(ws->tmp, N, (MatView){w, K, 1}, (MatView){ws->col, N, 1}, s.c_out, N, K, 0, ws->gemm);
+        gemm(ws->tmp, N, matview(w, K, 1), matview(ws->col, N, 1), s.c_out, N, K, 0, ws->gemm);
         for (int i = 0; i < nb; i++)
             for (int o = 0; o < s.c_out; o++) {
                 float *dst = out + (b0 + i) * out_size + (size_t)o * P;
@@ -28,8 +32,9 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
     }
 }
 
-void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                     int batch, ConvShape s, const Workspace *ws) {
+// dw and db may be NULL: then only the input gradient is taken.
+static void backward_plain(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                           int batch, ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
     int P = s.h_out * s.w_out, K = s.c_in * s.k * s.k;
     size_t in_size = (size_t)s.c_in * s.h_in * s.w_in, out_size = (size_t)s.c_out * P;
@@ -43,16 +48,62 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
                 float *dst = ws->tmp + (size_t)o * N + (size_t)i * P;
                 float sum = 0.0f;
                 for (int p = 0; p < P; p++) { dst[p] = src[p]; sum += src[p]; }
-                db[o] += sum;
+                if (db) db[o] += sum;
             }
-        for (int i = 0; i < nb; i++) im2col(ws->col + (size_t)i * P, N, inp + (b0 + i) * in_size, g);
-        // dw (c_out, K) += dout (c_out, N) * col^T (N, K)
-        gemm(dw, K, (MatView){ws->tmp, N, 1}, (MatView){ws->col, 1, N}, s.c_out, K, N, 1, ws->gemm);
+        if (dw) {
+            for (int i = 0; i < nb; i++) im2col(ws->col + (size_t)i * P, N, inp + (b0 + i) * in_size, g);
+            // dw (c_out, K) += dout (c_out, N) * col^T (N, K)
+            gemm(dw, K, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_out, K, N, 1, ws->gemm);
+        }
         if (dinp) {
             // dcol (K, N) = w^T (K, c_out) * dout (c_out, N), written over col, then folded back.
-            gemm(ws->col, N, (MatView){w, 1, K}, (MatView){ws->tmp, N, 1}, K, N, s.c_out, 0, ws->gemm);
+            gemm(ws->col, N, matview(w, 1, K), matview(ws->tmp, N, 1), K, N, s.c_out, 0, ws->gemm);
             for (int i = 0; i < nb; i++) col2im_add(dinp + (b0 + i) * in_size, ws->col + (size_t)i * P, N, g);
         }
         b0 += nb;
     }
+}
+
+// --- the layer -------------------------------------------------------------------------------
+void conv2d_forward(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
+                    const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    if (ws->reference || !convg_fits(g, s.c_out, ws)) {
+        forward_plain(out, inp, w, b, batch, s, ws);
+        return;
+    }
+    int P = s.h_out * s.w_out;
+    for (int i = 0; i < batch; i++)
+        for (int o = 0; o < s.c_out; o++) {
+            float *dst = out + ((size_t)i * s.c_out + o) * P;
+            for (int p = 0; p < P; p++) dst[p] = b[o];
+        }
+    convg_forward(out, inp, w, s.c_out, batch, g, ws);
+}
+
+void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                     int batch, ConvShape s, const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    if (ws->reference || !convg_fits(g, s.c_out, ws)) {
+        backward_plain(dinp, dw, db, dout, inp, w, batch, s, ws);
+        return;
+    }
+    if (dw) {
+        int P = s.h_out * s.w_out;
+        for (int i = 0; i < batch; i++)
+            for (int o = 0; o < s.c_out; o++) {
+                const float *src = dout + ((size_t)i * s.c_out + o) * P;
+                float sum = 0.0f;
+                for (int p = 0; p < P; p++) sum += src[p];
+                db[o] += sum;
+            }
+        convg_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
+    }
+    if (!dinp) return;
+    // The input gradient is the transposed convolution of dout: four phases for kernel 4 stride 2.
+    // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
+    ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
+    if (convg_is_k4s2p1(g)) convg_transposed_k4s2(dinp, dout, w, s.c_out, batch, g, ws);
+    else if (s.stride == 1 && convg_fits(flip, s.c_in, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
+    else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

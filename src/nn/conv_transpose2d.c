@@ -1,6 +1,10 @@
-// ConvTranspose2d forward/backward by GEMM + col2im: the forward pass is the input-gradient of the
-// matching convolution (output grid -> input grid), and the backward pass is that convolution.
+// ConvTranspose2d forward/backward. The forward pass is the input gradient of the matching
+// convolution (output grid -> input grid), and the backward pass is that convolution. Fast path
+// (conv_gemm.c): four output-pixel phases for kernel 4 stride 2, implicit columns for the backward
+// pass. The plain path (GEMM + col2im), kept as the reference the tests compare against and for
+// the forward pass of other shapes.
 #include "conv_transpose2d.h"
+#include "conv_gemm.h"
 #include "gemm.h"
 
 #include <string.h>
@@ -18,8 +22,8 @@ static void gather_channels(float *tmp, const float *inp, int nb, int channels, 
             memcpy(tmp + (size_t)c * N + (size_t)i * P, inp + ((size_t)i * channels + c) * P, P * sizeof(float));
 }
 
-void conv_transpose2d_forward(float *out, const float *inp, const float *w, const float *b, int batch,
-                              ConvShape s, const Workspace *ws) {
+static void forward_plain(float *out, const float *inp, const float *w, const float *b, int batch,
+                          ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
     int Pi = s.h_in * s.w_in, Po = s.h_out * s.w_out, Kb = s.c_out * s.k * s.k;
     size_t in_size = (size_t)s.c_in * Pi, out_size = (size_t)s.c_out * Po;
@@ -28,7 +32,7 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *w, cons
         int N = nb * Pi;
         gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
         // col (Kb, N) = w^T (Kb, c_in) * inp (c_in, N)
-        gemm(ws->col, N, (MatView){w, 1, Kb}, (MatView){ws->tmp, N, 1}, Kb, N, s.c_in, 0, ws->gemm);
+        gemm(ws->col, N, matview(w, 1, Kb), matview(ws->tmp, N, 1), Kb, N, s.c_in, 0, ws->gemm);
         for (int i = 0; i < nb; i++) {
             float *img = out + (b0 + i) * out_size;
             for (int o = 0; o < s.c_out; o++)
@@ -39,8 +43,8 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *w, cons
     }
 }
 
-void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                               const float *w, int batch, ConvShape s, const Workspace *ws) {
+static void backward_plain(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, int batch, ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
     int Pi = s.h_in * s.w_in, Po = s.h_out * s.w_out, Kb = s.c_out * s.k * s.k;
     size_t in_size = (size_t)s.c_in * Pi, out_size = (size_t)s.c_out * Po;
@@ -52,16 +56,18 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
             for (int o = 0; o < s.c_out; o++) {
                 float sum = 0.0f;
                 for (int p = 0; p < Po; p++) sum += img[(size_t)o * Po + p];
-                db[o] += sum;
+                if (db) db[o] += sum;
             }
             im2col(ws->col + (size_t)i * Pi, N, img, g);
         }
-        gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
-        // dw (c_in, Kb) += inp (c_in, N) * dcol^T (N, Kb)
-        gemm(dw, Kb, (MatView){ws->tmp, N, 1}, (MatView){ws->col, 1, N}, s.c_in, Kb, N, 1, ws->gemm);
+        if (dw) {
+            gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
+            // dw (c_in, Kb) += inp (c_in, N) * dcol^T (N, Kb)
+            gemm(dw, Kb, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_in, Kb, N, 1, ws->gemm);
+        }
         if (dinp) {
             // dinp (c_in, N) = w (c_in, Kb) * dcol (Kb, N), into tmp, then scattered back to NCHW.
-            gemm(ws->tmp, N, (MatView){w, Kb, 1}, (MatView){ws->col, N, 1}, s.c_in, N, Kb, 0, ws->gemm);
+            gemm(ws->tmp, N, matview(w, Kb, 1), matview(ws->col, N, 1), s.c_in, N, Kb, 0, ws->gemm);
             for (int i = 0; i < nb; i++)
                 for (int c = 0; c < s.c_in; c++) {
                     float *dst = dinp + (b0 + i) * in_size + (size_t)c * Pi;
@@ -71,4 +77,44 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
         }
         b0 += nb;
     }
+}
+
+// --- the layer -------------------------------------------------------------------------------
+void conv_transpose2d_forward(float *out, const float *inp, const float *w, const float *b, int batch,
+                              ConvShape s, const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    if (ws->reference || !convg_is_k4s2p1(g) || !convg_fits(g, s.c_in, ws)) {
+        forward_plain(out, inp, w, b, batch, s, ws);
+        return;
+    }
+    int Po = s.h_out * s.w_out;
+    for (int i = 0; i < batch; i++)
+        for (int o = 0; o < s.c_out; o++) {
+            float *dst = out + ((size_t)i * s.c_out + o) * Po;
+            for (int p = 0; p < Po; p++) dst[p] = b[o];
+        }
+    convg_transposed_k4s2(out, inp, w, s.c_in, batch, g, ws);
+}
+
+void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                               const float *w, int batch, ConvShape s, const Workspace *ws) {
+    ConvGeom g = geom_of(s);
+    if (ws->reference || !convg_fits(g, s.c_in, ws)) {
+        backward_plain(dinp, dw, db, dout, inp, w, batch, s, ws);
+        return;
+    }
+    if (dw) {
+        int Po = s.h_out * s.w_out;
+        for (int i = 0; i < batch; i++)
+            for (int o = 0; o < s.c_out; o++) {
+                const float *src = dout + ((size_t)i * s.c_out + o) * Po;
+                float sum = 0.0f;
+                for (int p = 0; p < Po; p++) sum += src[p];
+                db[o] += sum;
+            }
+        // dw (c_in, c_out*k*k) += inp (c_in, small) times im2col(dout)^T
+        convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
+    }
+    // dinp += w applied as a convolution to dout
+    if (dinp) convg_forward(dinp, dout, w, s.c_in, batch, g, ws);
 }

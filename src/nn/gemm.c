@@ -3,6 +3,7 @@
 // parallelism lives one level up, in data-parallel workers.
 #include "gemm.h"
 
+#include <stddef.h>
 #include <string.h>
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
@@ -13,17 +14,21 @@ enum {
     NR = 8,     // columns of a micro-tile: two f32x4 loads of B
     KC = 256,   // depth of a packed block: a 4x256 A panel + a 256x8 B panel stay in L1
     MC = 64,    // rows of a packed A block
-    NC = 1024,  // columns of a packed B block (KC*NC floats = 1 MiB, held in L2)
+    NC = 512,   // columns of a packed B block: KC*NC floats = 512 KiB, the L2 of this machine's cores
+                // (1024 measured up to 20% slower on the transposed convolutions)
 };
 
-size_t gemm_scratch_floats(void) { return (size_t)MC * KC + (size_t)KC * NC; }
+// + NR floats of slack after the packed B block: the vector packing may write past its last row.
+size_t gemm_scratch_floats(void) { return (size_t)MC * KC + (size_t)KC * NC + 2 * NR; }
+
+static inline ptrdiff_t row_of(MatView v, int i) { return v.row_off ? v.row_off[i] : (ptrdiff_t)i * v.rs; }
+static inline ptrdiff_t col_of(MatView v, int j) { return v.col_off ? v.col_off[j] : (ptrdiff_t)j * v.cs; }
 
 void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate) {
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
             float sum = accumulate ? c[(size_t)i * ldc + j] : 0.0f;
-            for (int p = 0; p < k; p++)
-                sum += a.p[(size_t)i * a.rs + (size_t)p * a.cs] * b.p[(size_t)p * b.rs + (size_t)j * b.cs];
+            for (int p = 0; p < k; p++) sum += a.p[row_of(a, i) + col_of(a, p)] * b.p[row_of(b, p) + col_of(b, j)];
             c[(size_t)i * ldc + j] = sum;
         }
     }
@@ -34,81 +39,124 @@ void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, in
 static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
     for (int ir = 0; ir < mc; ir += MR) {
         int rows = mc - ir < MR ? mc - ir : MR;
+        ptrdiff_t ro[MR];
+        for (int r = 0; r < rows; r++) ro[r] = row_of(a, i0 + ir + r);
         for (int p = 0; p < kc; p++) {
-            const float *src = a.p + (size_t)(p0 + p) * a.cs + (size_t)(i0 + ir) * a.rs;
-            for (int r = 0; r < rows; r++) dst[r] = src[(size_t)r * a.rs];
+            ptrdiff_t co = col_of(a, p0 + p);
+            for (int r = 0; r < rows; r++) dst[r] = a.p[ro[r] + co];
             for (int r = rows; r < MR; r++) dst[r] = 0.0f;
             dst += MR;
         }
     }
 }
 
-// Eight contiguous floats: two v128 moves (a call to memcpy per 32 bytes cost more than the copy).
-static inline void copy8(float *dst, const float *src) {
-#ifdef __wasm_simd128__
-    wasm_v128_store(dst, wasm_v128_load(src));
-    wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
-#else
-    for (int j = 0; j < NR; j++) dst[j] = src[j];
-#endif
+// A panel's NR column offsets as at most two runs of stride 1 or 2 (8 output pixels of one image
+// row, or the end of one row and the start of the next): co[t] = co[0] + s*t for t < split and
+// co[split] + s*(t - split) after. Returns the stride s, or 0 when the columns are scattered.
+static int two_runs(const ptrdiff_t *co, int cols, int *split) {
+    if (cols != NR) return 0;
+    for (int s = 1; s <= 2; s++) {
+        int a = 1;
+        while (a < NR && co[a] == co[a - 1] + s) a++;
+        int ok = 1;
+        for (int t = a + 1; t < NR; t++) ok &= co[t] == co[t - 1] + s;
+        if (ok) {
+            *split = a;
+            return s;
+        }
+    }
+    return 0;
 }
 
-// B block (kc,nc) -> panels of NR columns, each stored k-major: panel[p*NR + j]. Short panels are zero-padded.
-static void pack_b(float *dst, MatView b, int p0, int j0, int kc, int nc) {
-    for (int jr = 0; jr < nc; jr += NR) {
-        int cols = nc - jr < NR ? nc - jr : NR;
-        for (int p = 0; p < kc; p++) {
-            const float *src = b.p + (size_t)(p0 + p) * b.rs + (size_t)(j0 + jr) * b.cs;
-            if (b.cs == 1 && cols == NR) {
-                copy8(dst, src);
-            } else {
-                for (int j = 0; j < cols; j++) dst[j] = src[(size_t)j * b.cs];
-                for (int j = cols; j < NR; j++) dst[j] = 0.0f;
-            }
-            dst += NR;
+#ifdef __wasm_simd128__
+// Eight floats src[0], src[s], ..., src[7s] (s = 1 or 2) to dst, unaligned. Stride 2 reads src[15].
+static inline void copy8_strided(float *dst, const float *src, int s) {
+    if (s == 1) {
+        wasm_v128_store(dst, wasm_v128_load(src));
+        wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
+    } else {
+        wasm_v128_store(dst, wasm_i32x4_shuffle(wasm_v128_load(src), wasm_v128_load(src + 4), 0, 2, 4, 6));
+        wasm_v128_store(dst + 4, wasm_i32x4_shuffle(wasm_v128_load(src + 8), wasm_v128_load(src + 12), 0, 2, 4, 6));
+    }
+}
+#endif
+
+// One panel of B: rows p0..p0+kc-1, columns j..j+cols-1 -> dst[p*NR + t], zero-padded to NR columns.
+// The vector path copies each run as a whole vector, the second one over the tail of the first: it
+// writes up to 7 floats past the row (the next row overwrites them; gemm_scratch_floats() leaves
+// slack after the last) and reads up to 15 floats past a run (callers leave slack after images).
+static void pack_b_panel(float *dst, MatView b, int p0, int j, int kc, int cols) {
+    ptrdiff_t co[NR];
+    for (int t = 0; t < cols; t++) co[t] = col_of(b, j + t);
+    int split = NR, stride = two_runs(co, cols, &split);
+#ifdef __wasm_simd128__
+    if (stride) {
+        for (int p = 0; p < kc; p++, dst += NR) {
+            const float *src = b.p + row_of(b, p0 + p);
+            copy8_strided(dst, src + co[0], stride);
+            if (split < NR) copy8_strided(dst + split, src + co[split], stride);
         }
+        return;
+    }
+#endif
+    (void)stride; // the plain twin gathers every layout
+    for (int p = 0; p < kc; p++, dst += NR) {
+        const float *src = b.p + row_of(b, p0 + p);
+        for (int t = 0; t < cols; t++) dst[t] = src[co[t]];
+        for (int t = cols; t < NR; t++) dst[t] = 0.0f;
     }
 }
 
-// --- micro-kernels ---------------------------------------------------------------------------
-// tile (MR,NR) = sum over p of a[p*MR + r] * b[p*NR + j]; then stored into c (rows x cols valid),
-// added to what is there when accumulate is set.
-static void store_tile(float *c, int ldc, const float *tile, int rows, int cols, int accumulate) {
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++)
-            c[(size_t)r * ldc + j] = accumulate ? c[(size_t)r * ldc + j] + tile[r * NR + j] : tile[r * NR + j];
+static void pack_b(float *dst, MatView b, int p0, int j0, int kc, int nc) {
+    for (int jr = 0; jr < nc; jr += NR, dst += (size_t)NR * kc)
+        pack_b_panel(dst, b, p0, j0 + jr, kc, nc - jr < NR ? nc - jr : NR);
 }
 
-__attribute__((unused)) static void kernel_plain(int kc, const float *a, const float *b, float *c, int ldc, int rows, int cols, int accumulate) {
+// --- micro-kernels ---------------------------------------------------------------------------
+// tile (MR,NR) = sum over p of A(r,p) * B(p,j), A(r,p) = a[r*a_rs + p*a_cs] (packed: 1, MR; read in
+// place: lda, 1), B(p,j) = b[p*ldb + j]. Then stored into C (rows x cols valid), column j at
+// ccol[j] when ccol is set, added to what is there when accumulate is set.
+static void store_tile(float *c, int ldc, const int *ccol, const float *tile, int rows, int cols, int accumulate) {
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) {
+            float *d = c + (size_t)r * ldc + (ccol ? ccol[j] : j);
+            *d = accumulate ? *d + tile[r * NR + j] : tile[r * NR + j];
+        }
+}
+
+__attribute__((unused)) static inline __attribute__((always_inline)) void kernel_plain_body(int kc, const float *a, const int a_rs,
+        const int a_cs, const float *b, int ldb, float *c, int ldc, const int *ccol, int rows, int cols, int accumulate) {
     float acc[MR * NR] = {0};
-    for (int p = 0; p < kc; p++, a += MR, b += NR)
+    for (int p = 0; p < kc; p++, a += a_cs, b += ldb)
         for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NR; j++) acc[r * NR + j] += a[r] * b[j];
-    store_tile(c, ldc, acc, rows, cols, accumulate);
+            for (int j = 0; j < NR; j++) acc[r * NR + j] += a[r * a_rs] * b[j];
+    store_tile(c, ldc, ccol, acc, rows, cols, accumulate);
 }
 
 #ifdef __wasm_simd128__
 // Eight accumulators + two B vectors + one splat in flight: fits V8's 15 vector registers without spills.
-// Hand-unrolling the k loop made V8's code slower, so it stays a plain loop.
-static void kernel_simd(int kc, const float *a, const float *b, float *c, int ldc, int rows, int cols, int accumulate) {
+// Hand-unrolling the k loop made V8's code slower, so it stays a plain loop. Inlined with constant
+// strides for the packed case, so the four A loads use static offsets.
+static inline __attribute__((always_inline)) void kernel_simd_body(int kc, const float *a, const int a_rs,
+        const int a_cs, const float *b, int ldb, float *c, int ldc, const int *ccol, int rows, int cols, int accumulate) {
     v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
     v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+    for (int p = 0; p < kc; p++, a += a_cs, b += ldb) {
         v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-        v128_t a0 = wasm_v128_load32_splat(a + 0);
+        v128_t a0 = wasm_v128_load32_splat(a);
         c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
         c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-        v128_t a1 = wasm_v128_load32_splat(a + 1);
+        v128_t a1 = wasm_v128_load32_splat(a + a_rs);
         c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
         c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
-        v128_t a2 = wasm_v128_load32_splat(a + 2);
+        v128_t a2 = wasm_v128_load32_splat(a + 2 * a_rs);
         c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
         c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-        v128_t a3 = wasm_v128_load32_splat(a + 3);
+        v128_t a3 = wasm_v128_load32_splat(a + 3 * a_rs);
         c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
         c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
     }
-    if (rows == MR && cols == NR) {
+    if (rows == MR && cols == NR && !ccol) {
         v128_t acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
         for (int r = 0; r < MR; r++) {
             float *row = c + (size_t)r * ldc;
@@ -126,43 +174,95 @@ static void kernel_simd(int kc, const float *a, const float *b, float *c, int ld
     wasm_v128_store(tile + 8, c10);  wasm_v128_store(tile + 12, c11);
     wasm_v128_store(tile + 16, c20); wasm_v128_store(tile + 20, c21);
     wasm_v128_store(tile + 24, c30); wasm_v128_store(tile + 28, c31);
-    store_tile(c, ldc, tile, rows, cols, accumulate);
+    store_tile(c, ldc, ccol, tile, rows, cols, accumulate);
 }
-#define KERNEL kernel_simd
+#define KERNEL_BODY kernel_simd_body
 #else
-#define KERNEL kernel_plain
+#define KERNEL_BODY kernel_plain_body
 #endif
 
+// The two kernel instances: A packed (constant strides, so V8 sees static load offsets for it) or
+// read in place. B's row stride stays a parameter: specialising it too measured slower in V8.
+static void kernel_packed(int kc, const float *a, const float *b, int ldb, float *c, int ldc, const int *ccol,
+                          int rows, int cols, int accumulate) {
+    KERNEL_BODY(kc, a, 1, MR, b, ldb, c, ldc, ccol, rows, cols, accumulate);
+}
+
+static void kernel_direct(int kc, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                          const int *ccol, int rows, int cols, int accumulate) {
+    KERNEL_BODY(kc, a, lda, 1, b, ldb, c, ldc, ccol, rows, cols, accumulate);
+}
+
 // --- driver ----------------------------------------------------------------------------------
-void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch) {
+void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, int n, int k, int accumulate,
+             float *scratch) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         if (!accumulate)
-            for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) c[(size_t)i * ldc + (ccol ? ccol[j] : j)] = 0.0f;
         return;
     }
-    float *packed_a = scratch;                  // (MC,KC)
+    float *packed_a = scratch;                   // (MC,KC)
     float *packed_b = scratch + (size_t)MC * KC; // (KC,NC)
+    // A's rows are read in place when each is contiguous and C is narrow (a linear layer's weights
+    // at batch 32): a 3.2 MB weight matrix is not copied per call for 32 uses of each weight. When
+    // many column panels reuse A, packing it is faster (measured 15% on the convolutions' shapes).
+    int a_direct = !a.row_off && !a.col_off && a.cs == 1 && n <= 64;
+    // B's rows likewise, when A is skinny: each B panel then serves at most 8 tiles, too few to pay
+    // for copying it (the linear layers' input gradient at batch 32). Not for row strides that are
+    // multiples of 4 KiB: every row of a panel would map to the same L1 set (measured 30% slower).
+    int b_direct = !b.row_off && !b.col_off && b.cs == 1 && m <= 32 && b.rs % 1024 != 0;
     for (int j0 = 0; j0 < n; j0 += NC) {
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
             // Only the first K block writes; later ones add to it.
             int acc = accumulate || p0 > 0;
-            pack_b(packed_b, b, p0, j0, kc, nc);
+            if (!b_direct) pack_b(packed_b, b, p0, j0, kc, nc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
-                pack_a(packed_a, a, i0, p0, mc, kc);
+                if (!a_direct) pack_a(packed_a, a, i0, p0, mc, kc);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
                     const float *bp = packed_b + (size_t)jr * kc;
+                    int ldb = NR;
+                    if (b_direct && cols == NR) {
+                        bp = b.p + (size_t)p0 * b.rs + j0 + jr;
+                        ldb = b.rs;
+                    } else if (b_direct) {
+                        pack_b_panel(packed_b, b, p0, j0 + jr, kc, cols);
+                        bp = packed_b;
+                    }
+                    // Columns of C: plain, or through the table (a contiguous run is plain again).
+                    float *cj = c + j0 + jr;
+                    const int *cc = NULL;
+                    if (ccol) {
+                        const int *t = ccol + j0 + jr;
+                        int run = cols == NR;
+                        for (int q = 1; q < cols && run; q++) run = t[q] == t[0] + q;
+                        if (run) cj = c + t[0];
+                        else { cj = c; cc = t; }
+                    }
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
-                        float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
-                        KERNEL(kc, packed_a + (size_t)ir * kc, bp, ct, ldc, rows, cols, acc);
+                        float *ct = cj + (size_t)(i0 + ir) * ldc;
+                        if (!a_direct) {
+                            kernel_packed(kc, packed_a + (size_t)ir * kc, bp, ldb, ct, ldc, cc, rows, cols, acc);
+                        } else if (rows == MR) {
+                            const float *ap = a.p + (size_t)(i0 + ir) * a.rs + p0;
+                            kernel_direct(kc, ap, a.rs, bp, ldb, ct, ldc, cc, rows, cols, acc);
+                        } else {
+                            pack_a(packed_a, a, i0 + ir, p0, rows, kc); // the last, short row panel
+                            kernel_packed(kc, packed_a, bp, ldb, ct, ldc, cc, rows, cols, acc);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch) {
+    gemm_ex(c, ldc, NULL, a, b, m, n, k, accumulate, scratch);
 }

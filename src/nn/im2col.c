@@ -1,6 +1,9 @@
 // im2col / col2im for square kernels with stride and zero padding. The inner x loop is split so the
 // common in-bounds stretch is a plain strided copy without per-pixel bounds checks.
 #include "im2col.h"
+#include "gemm.h"
+
+#include <string.h>
 
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
@@ -121,4 +124,61 @@ int images_per_chunk(const Workspace *ws, size_t per_image_col, size_t per_image
     size_t nb = by_col < by_tmp ? by_col : by_tmp;
     if (nb < 1) nb = 1; // the model sizes the workspace for at least one image of its largest layer
     return nb < (size_t)remaining ? (int)nb : remaining;
+}
+
+// --- workspace -------------------------------------------------------------------------------
+size_t workspace_floats(void) {
+    // ints are carved from the same block: both are 4 bytes in wasm32 and on the native targets.
+    _Static_assert(sizeof(int) == sizeof(float), "ints and floats share the workspace block");
+    return WS_COL_FLOATS + WS_TMP_FLOATS + gemm_scratch_floats() + WS_IDX_INTS;
+}
+
+void workspace_carve(Workspace *ws, float *memory) {
+    ws->col_floats = WS_COL_FLOATS;
+    ws->tmp_floats = WS_TMP_FLOATS;
+    ws->idx_ints = WS_IDX_INTS;
+    ws->col = memory;
+    ws->tmp = ws->col + ws->col_floats;
+    ws->gemm = ws->tmp + ws->tmp_floats;
+    ws->idx = (int *)(ws->gemm + gemm_scratch_floats());
+}
+
+// --- zero-padded copies ----------------------------------------------------------------------
+static int off_32(int floats) {
+    floats = (floats + 3) & ~3;            // keep planes 16-byte aligned
+    return floats % 32 == 0 ? floats + 4 : floats;
+}
+
+PaddedGeom padded_geom(int channels, int h, int w, int pad, int k, int stride, int h_out, int w_out) {
+    PaddedGeom p = {channels, h, w, pad, h + 2 * pad, w + 2 * pad, 0, 0};
+    int need_h = (h_out - 1) * stride + k, need_w = (w_out - 1) * stride + k;
+    if (need_h > p.hp) p.hp = need_h;
+    if (need_w > p.wp) p.wp = need_w;
+    p.chp = off_32(p.hp * p.wp);
+    p.imgp = channels == 1 ? p.chp : off_32(channels * p.chp);
+    return p;
+}
+
+size_t padded_floats(PaddedGeom p, int nb) { return (size_t)nb * p.imgp + 16; }
+
+void pad_images(float *dst, const float *src, int nb, PaddedGeom p) {
+    for (int i = 0; i < nb; i++) {
+        float *img = dst + (size_t)i * p.imgp;
+        for (int c = 0; c < p.channels; c++) {
+            float *plane = img + (size_t)c * p.chp;
+            const float *s = src + ((size_t)i * p.channels + c) * p.h * p.w;
+            memset(plane, 0, (size_t)p.pad * p.wp * sizeof(float));
+            for (int y = 0; y < p.h; y++) {
+                float *row = plane + (size_t)(y + p.pad) * p.wp;
+                for (int x = 0; x < p.pad; x++) row[x] = 0.0f;
+                memcpy(row + p.pad, s + (size_t)y * p.w, (size_t)p.w * sizeof(float));
+                for (int x = p.pad + p.w; x < p.wp; x++) row[x] = 0.0f;
+            }
+            size_t used = (size_t)(p.pad + p.h) * p.wp;
+            memset(plane + used, 0, ((size_t)p.chp - used) * sizeof(float));
+        }
+        size_t used = (size_t)p.channels * p.chp;
+        memset(img + used, 0, ((size_t)p.imgp - used) * sizeof(float));
+    }
+    memset(dst + (size_t)nb * p.imgp, 0, 16 * sizeof(float));
 }

@@ -25,13 +25,37 @@ typedef struct {
 #define WS_COL_FLOATS ((size_t)1 << 18)
 #define WS_TMP_FLOATS ((size_t)1 << 16)
 
-// Scratch for the layers: unfolded columns, a gathered copy of a layer's channel-major output,
-// and the GEMM packing buffer. Owned by the model, sized once for its largest layer.
+#define WS_IDX_INTS ((size_t)1 << 16)
+
+// Scratch for the layers: unfolded columns (or the zero-padded copy the fast paths read their
+// implicit columns from), a gathered copy of a layer's channel-major output, the GEMM packing
+// buffer and the offset tables of the implicit operands. Owned by the model, sized once.
 typedef struct {
     float *col;  size_t col_floats;
     float *tmp;  size_t tmp_floats;
     float *gemm; // gemm_scratch_floats()
+    int *idx;    size_t idx_ints;
+    int reference; // nonzero: every layer takes its plain im2col + GEMM + col2im path (tests compare)
 } Workspace;
+
+// Floats of one block that workspace_carve() splits into a Workspace (16-byte aligned pieces).
+size_t workspace_floats(void);
+void workspace_carve(Workspace *ws, float *memory);
+
+// A batch of images copied into zero-padded planes, so the implicit im2col reads without bounds
+// checks. Plane and image pitches are padded off multiples of 32 floats: planes that start on the
+// same cache sets evict each other while a panel gathers from all of them.
+typedef struct {
+    int channels, h, w, pad; // the source images and the zeros above / left of them
+    int hp, wp;              // padded plane
+    int chp, imgp;           // floats between planes, between images
+} PaddedGeom;
+
+// The padded grid a convolution with geometry g reads: every window of every output fits.
+PaddedGeom padded_geom(int channels, int h, int w, int pad, int k, int stride, int h_out, int w_out);
+// Floats pad_images() writes for nb images, including the slack vector paths may read past the end.
+size_t padded_floats(PaddedGeom p, int nb);
+void pad_images(float *dst, const float *src, int nb, PaddedGeom p);
 
 // col (channels*k*k rows, ldcol stride) gets one image's patches in columns 0 .. h_out*w_out-1;
 // row index (c*k + ky)*k + kx matches PyTorch's weight layout.

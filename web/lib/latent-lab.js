@@ -415,4 +415,16 @@ export class VaeModel {
       return { loss, bce, kl };
     });
   }
+
+  // The same with the caller's noise eps (n * 2) in z = mu + e^(logvar/2) * eps, to compare implementations.
+  evaluateWithNoise(images, eps) {
+    const n = this.#count(images, PIXELS);
+    if (!(eps instanceof Float32Array) || eps.length !== n * LATENT) throw new LabError(`expected ${n * LATENT} noise values`);
+    return this.lab.scoped(({ alloc, input }) => {
+      const out = alloc(12);
+      this.lab.check(this.lab.x.ll_vae_evaluate_eps(this.#live(), input(images), input(eps), n, out));
+      const [loss, bce, kl] = this.lab.read(Float32Array, out, 3);
+      return { loss, bce, kl };
+    });
+  }
 }

@@ -1,0 +1,211 @@
+// Models and mixtures in and out. A model travels as safetensors under the report authors' PyTorch
+// state_dict names, parsed and written by the C side (src/io/), so a file from here loads into their
+// module and the reverse; a mixture travels as a small JSON document checked here, field by field.
+// Nothing here touches the network or the DOM: callers bring and take bytes.
+import { LabError } from './latent-lab.js';
+
+const encoder = new TextEncoder();
+
+function toBytes(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new LabError('expected the file as a Uint8Array or an ArrayBuffer');
+}
+
+function liveHandle(model) {
+  if (!model?.handle) throw new LabError('this model has been freed');
+  return model.handle;
+}
+
+// Metadata values are strings in safetensors; numbers and booleans are written with String(), other
+// values as JSON. A NUL character would cut a C string short, so it is refused.
+function metadataEntries(metadata) {
+  return Object.entries(metadata ?? {}).map(([key, value]) => {
+    if (value === undefined || value === null) throw new LabError(`metadata "${key}" has no value`);
+    const text = typeof value === 'string' ? value
+      : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+    if (key.includes('\0') || text.includes('\0')) throw new LabError(`metadata "${key}" contains a NUL character`);
+    return [key, text];
+  });
+}
+
+// The model's parameters as a safetensors file: dtype 'f32' (exact) or 'f16' (rounded to nearest even),
+// metadata a map of strings (say digits, beta, kl, epochs, seed, metrics, version).
+export function saveSafetensors(model, { dtype = 'f32', metadata = {} } = {}) {
+  if (dtype !== 'f32' && dtype !== 'f16') throw new LabError(`dtype must be 'f32' or 'f16', got ${JSON.stringify(dtype)}`);
+  const { lab } = model;
+  const entries = metadataEntries(metadata);
+  return lab.scoped(({ alloc, input }) => {
+    const cString = (s) => {
+      const utf8 = encoder.encode(s), bytes = new Uint8Array(utf8.length + 1);
+      bytes.set(utf8);
+      return input(bytes);
+    };
+    const keys = Uint32Array.from(entries.map(([k]) => cString(k)));
+    const values = Uint32Array.from(entries.map(([, v]) => cString(v)));
+    const outPointer = alloc(4), outLength = alloc(4);
+    lab.check(lab.x.ll_safetensors_save(liveHandle(model), dtype === 'f16' ? 1 : 0, input(keys), input(values),
+      entries.length, outPointer, outLength));
+    const [pointer] = lab.read(Uint32Array, outPointer, 1), [length] = lab.read(Uint32Array, outLength, 1);
+    try {
+      return lab.read(Uint8Array, pointer, length);
+    } finally {
+      lab.x.free(pointer);
+    }
+  });
+}
+
+// Parses a file in C; calls use(handle) and always closes it.
+function withFile(lab, bytes, use) {
+  const data = toBytes(bytes);
+  return lab.scoped(({ input }) => {
+    const file = lab.x.ll_safetensors_open(input(data), data.length);
+    if (!file) throw new LabError(lab.lastError(), -4);
+    try {
+      return use(file);
+    } finally {
+      lab.x.ll_safetensors_close(file);
+    }
+  });
+}
+
+function readMetadata(lab, file) {
+  const entries = [];
+  for (let i = 0; i < lab.x.ll_safetensors_num_meta(file); i++) {
+    entries.push([lab.cString(lab.x.ll_safetensors_meta_key(file, i)), lab.cString(lab.x.ll_safetensors_meta_value(file, i))]);
+  }
+  return Object.fromEntries(entries);
+}
+
+// A file's metadata (strings), checking the container but not the tensors against the model.
+export function readSafetensorsMetadata(lab, bytes) {
+  return withFile(lab, bytes, (file) => readMetadata(lab, file));
+}
+
+// Replaces every parameter of model with the file's and resets Adam's state; returns the metadata.
+// Every tensor of the authors' state_dict must be there with its exact shape, F32 or F16, finite, and
+// nothing else; on any error a LabError says what is wrong and the model is unchanged.
+export function loadSafetensors(model, bytes) {
+  const { lab } = model;
+  const handle = liveHandle(model);
+  return withFile(lab, bytes, (file) => {
+    const metadata = readMetadata(lab, file);
+    lab.check(lab.x.ll_safetensors_to_model(file, handle));
+    return metadata;
+  });
+}
+
+// --- the mixture as JSON -----------------------------------------------------------------------------
+export const MIXTURE_FORMAT = 'latent-lab-mixture';
+
+const fail = (message) => { throw new LabError(`mixture JSON: ${message}`); };
+
+// The latest parameters of a fitted mixture, which class each component predicts, and the
+// log-likelihood trace of its EM history (entry 0 is the start). classLabels optionally names the
+// classes (the digits, say: [1, 4, 8]).
+export function mixtureToJSON(mixture, { classLabels } = {}) {
+  const { k, d } = mixture;
+  const history = mixture.history();
+  if (history.length === 0) throw new LabError('the mixture has no parameters yet: initialise it first');
+  const { weights, means, covs } = history.at(-1);
+  const rows = (flat, n, size) => Array.from({ length: n }, (_, i) => Array.from(flat.subarray(i * size, (i + 1) * size)));
+  const json = {
+    format: MIXTURE_FORMAT, version: 1, k, d,
+    weights: Array.from(weights),
+    means: rows(means, k, d),
+    covariances: rows(covs, k, d * d).map((c) => rows(Float32Array.from(c), d, d)),
+    componentClasses: mixture.componentClasses,
+    loglik: history.map((h) => h.loglik),
+  };
+  if (classLabels !== undefined) json.classLabels = Array.from(classLabels);
+  return json;
+}
+
+const isFiniteNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+
+function checkInteger(value, name, lo, hi) {
+  if (!Number.isInteger(value) || value < lo || value > hi) fail(`${name} must be an integer in ${lo}..${hi}, got ${JSON.stringify(value)}`);
+}
+
+function checkNumbers(array, length, name) {
+  if (!Array.isArray(array) || array.length !== length) fail(`${name} must be an array of ${length} numbers`);
+  array.forEach((v, i) => { if (!isFiniteNumber(v)) fail(`${name}[${i}] must be a finite number, got ${JSON.stringify(v)}`); });
+}
+
+// Cholesky in double: every pivot positive <=> symmetric positive definite.
+function positiveDefinite(c, d) {
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = c[i][j];
+      for (let m = 0; m < j; m++) s -= l[i * d + m] * l[j * d + m];
+      if (i === j) {
+        if (!(s > 0)) return false;
+        l[i * d + i] = Math.sqrt(s);
+      } else {
+        l[i * d + j] = s / l[j * d + j];
+      }
+    }
+  }
+  return true;
+}
+
+const KNOWN_FIELDS = new Set(['format', 'version', 'k', 'd', 'weights', 'means', 'covariances', 'componentClasses', 'loglik',
+  'classLabels']);
+
+// Checks a mixture document (an object or its JSON text) and builds the mixture it describes.
+// Returns { mixture, loglik, classLabels }: the trace and labels as saved (EM history restarts at the
+// loaded parameters). Throws a LabError naming the first thing wrong; nothing is created then.
+export function mixtureFromJSON(lab, json, { maxIter = 50 } = {}) {
+  let doc = json;
+  if (typeof json === 'string') {
+    try { doc = JSON.parse(json); } catch (error) { fail(`not JSON (${error.message})`); }
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('expected an object');
+  for (const key of Object.keys(doc)) if (!KNOWN_FIELDS.has(key)) fail(`unknown field "${key}"`);
+  if (doc.format !== MIXTURE_FORMAT) fail(`format must be "${MIXTURE_FORMAT}", got ${JSON.stringify(doc.format)}`);
+  if (doc.version !== 1) fail(`version ${JSON.stringify(doc.version)} is not supported (expected 1)`);
+  checkInteger(doc.k, 'k', 1, 256);
+  checkInteger(doc.d, 'd', 1, 16);
+  const { k, d } = doc;
+
+  checkNumbers(doc.weights, k, 'weights');
+  doc.weights.forEach((w, j) => { if (!(w > 0)) fail(`weights[${j}] must be positive, got ${w}`); });
+  const total = doc.weights.reduce((a, b) => a + b, 0);
+  if (Math.abs(total - 1) > 1e-3) fail(`weights must sum to 1, got ${total}`);
+
+  if (!Array.isArray(doc.means) || doc.means.length !== k) fail(`means must be an array of ${k} points`);
+  doc.means.forEach((m, j) => checkNumbers(m, d, `means[${j}]`));
+
+  if (!Array.isArray(doc.covariances) || doc.covariances.length !== k) fail(`covariances must be an array of ${k} matrices`);
+  doc.covariances.forEach((c, j) => {
+    if (!Array.isArray(c) || c.length !== d) fail(`covariances[${j}] must be a ${d}x${d} matrix`);
+    c.forEach((row, r) => checkNumbers(row, d, `covariances[${j}][${r}]`));
+    for (let r = 0; r < d; r++) {
+      for (let s = 0; s < r; s++) {
+        if (Math.abs(c[r][s] - c[s][r]) > 1e-6 * Math.max(1, Math.abs(c[r][s]))) fail(`covariances[${j}] is not symmetric`);
+      }
+    }
+    if (!positiveDefinite(c, d)) fail(`covariances[${j}] is not positive definite`);
+  });
+
+  if (!Array.isArray(doc.componentClasses) || doc.componentClasses.length !== k) fail(`componentClasses must be an array of ${k} class indices`);
+  doc.componentClasses.forEach((c, j) => checkInteger(c, `componentClasses[${j}]`, 0, 255));
+  if (!Array.isArray(doc.loglik)) fail('loglik must be an array of numbers');
+  checkNumbers(doc.loglik, doc.loglik.length, 'loglik');
+  if (doc.classLabels !== undefined) {
+    const classes = Math.max(...doc.componentClasses) + 1;
+    if (!Array.isArray(doc.classLabels) || doc.classLabels.length < classes) fail(`classLabels must name at least ${classes} classes`);
+  }
+
+  const mixture = lab.createMixture({ k, d, maxIter });
+  try {
+    mixture.initParams({ weights: doc.weights, means: doc.means.flat(), covs: doc.covariances.flat(2) });
+    mixture.componentClasses = doc.componentClasses;
+  } catch (error) {
+    mixture.free();
+    throw error;
+  }
+  return { mixture, loglik: doc.loglik.slice(), classLabels: doc.classLabels?.slice() };
+}
