@@ -74,3 +74,28 @@ describe('the model refuses bad input and stays intact', () => {
     }
   });
 });
+
+describe('training that cannot silently fail', () => {
+  it('an absurd learning rate: diverged steps are skipped, then training stops with the model finite and decoding', async () => {
+    const { Trainer } = await import('../web/lib/training.js');
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 2 });
+    const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
+    const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
+      resolveOptions({ lr: 1, beta: 1000, batch: 8, epochs: 50 }));
+    const reports = [];
+    let stopped = null;
+    try {
+      while (!trainer.done) reports.push(trainer.next());
+    } catch (error) {
+      stopped = error;
+    }
+    assert.ok(stopped, 'training went on with a non-finite loss');
+    assert.match(stopped.message, /non-finite loss or gradient.*last good weights.*lower the learning rate/);
+    assert.ok(reports.some((r) => r.skipped), 'no step was reported as skipped');
+    assert.ok(model.getParams().every(Number.isFinite), 'a non-finite value reached the weights');
+    const decoded = model.decode(Float32Array.from([0.5, -0.5]));
+    assert.ok(decoded.every((p) => p >= 0 && p <= 1));
+    model.free();
+  });
+});

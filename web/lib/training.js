@@ -73,6 +73,8 @@ export function klWeight(options) {
   return options.kl === 'usual' ? options.beta / 2 : options.beta;
 }
 
+const MAX_FAILURES = 5;
+
 // Trains a model over a training set, one batch per next() call. Every epoch visits the images in
 // a fresh order drawn from the seed; a last short batch is kept, as PyTorch's DataLoader does.
 export class Trainer {
@@ -95,6 +97,7 @@ export class Trainer {
     this.batchInEpoch = 0;
     this.imagesSeen = 0;
     this.buffer = new Float32Array(batch * PIXELS);
+    this.failures = 0;
     this.#shuffle();
   }
 
@@ -127,11 +130,28 @@ export class Trainer {
       this.model.setHyper({ beta: this.klWeight * Math.min(1, progress) });
     }
     // A model in this thread answers at once; a ParallelModel answers with a promise (await next()).
-    const losses = this.model.trainBatch(images);
-    return typeof losses?.then === 'function' ? losses.then((l) => this.#advance(l, count)) : this.#advance(losses, count);
+    // A step whose loss or gradient is not finite is refused by the C side with the model unchanged;
+    // it is skipped here, and after MAX_FAILURES in a row training stops.
+    const refused = (error) => {
+      if (!(error instanceof LabError) || !/not finite/.test(error.message)) throw error;
+      if (++this.failures >= MAX_FAILURES) {
+        throw new LabError(`training stopped: ${MAX_FAILURES} steps in a row had a non-finite loss or gradient; ` +
+          'the model keeps its last good weights; lower the learning rate');
+      }
+      return { loss: NaN, bce: NaN, kl: NaN, skipped: error.message };
+    };
+    let losses;
+    try {
+      losses = this.model.trainBatch(images);
+    } catch (error) {
+      return this.#advance(refused(error), count);
+    }
+    if (typeof losses?.then === 'function') return losses.then((l) => this.#advance(l, count), (e) => this.#advance(refused(e), count));
+    return this.#advance(losses, count);
   }
 
   #advance(losses, count) {
+    if (!losses.skipped) this.failures = 0;
     const report = { epoch: this.epoch, batchInEpoch: this.batchInEpoch, batchesPerEpoch: this.batchesPerEpoch,
       count, ...losses, epochDone: false };
     this.imagesSeen += count;
