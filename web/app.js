@@ -1,20 +1,29 @@
 // The page's one module: reads the settings (form and URL), talks to two workers through
 // WorkerClient (a trainer that owns the run, a view worker that decodes and encodes with a parameter
-// snapshot), keeps the page's state, and redraws what changed once per animation frame.
-// It computes nothing heavy itself: no wasm on this thread, only drawing and small sums.
-import { AUTHORS, resolveOptions } from './lib/training.js';
+// snapshot), keeps the page's state, and redraws what changed in animation frames, a few
+// milliseconds of drawing per frame at most (the rest waits for the next frame), so no task on this
+// thread comes near 50 ms. It computes nothing heavy itself: no wasm here, only drawing and small sums.
+import { PRESETS, resolveOptions } from './lib/training.js';
 import { WorkerClient } from './lib/worker-client.js';
 import { responsibilities } from './lib/mixture-math.js';
 import { digitColor } from './draw/common.js';
-import { covarianceAxes, drawScatter, drawProbe, viewAround } from './draw/scatter.js';
+import { covarianceAxes, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
 import { drawLineChart } from './draw/charts.js';
-import { drawDigit, drawDigitGrid, drawEmpty } from './draw/digits.js';
+import { drawDigit, drawDigitGrid, drawEmpty, drawPixels } from './draw/digits.js';
 import { drawConfusion } from './draw/confusion.js';
 
 const $ = (id) => document.getElementById(id);
-const FIELDS = ['epochs', 'batch', 'lr', 'beta', 'seed', 'limit'];
+// 12,345: by hand, since the first toLocaleString() loads the locale data (30+ ms on this thread).
+const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+// The settings, all in the form and the URL. A recipe (preset) sets RECIPE; the rest are the user's.
+const NUMBERS = ['epochs', 'batch', 'lr', 'beta', 'warmup', 'seed', 'limit', 'workers'];
+const CHOICES = ['kl', 'mixture'];
+const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'mixture'];
+const DEFAULT_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
 const SNAP_ITERS = [1, 5, 10, 20, 50];
 const SMOOTH = 0.9;               // exponential smoothing of the per-batch loss curves
+const FRAME_BUDGET_MS = 6;        // drawing per animation frame; what is left waits for the next frame
+const THROTTLE_MS = { loss: 500, progress: 250 };   // redrawn at most this often while training
 
 // --- state -----------------------------------------------------------------------------------------
 
@@ -39,6 +48,11 @@ const debug = window.__lab = {
   phase: 'idle', build: null, dataReady: false, batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null,
   scatterPoints: 0, scatterUpdates: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, emIterations: 0,
   emIter: 0, probeSeq: 0, decodedSeq: 0, decodes: 0, decodedInk: 0, manifolds: 0, recons: 0, metrics: null, errors: [],
+  workers: null, notes: [], fieldErrors: {},
+  // Hover latency: ms from the pointer event to the decoded digit on its canvas, one entry per decode.
+  hoverMs: [],
+  // performance.now() when the last run's training started and ended (for the long-task check).
+  trainStartedAt: null, trainEndedAt: null,
 };
 
 // --- settings: form <-> URL --------------------------------------------------------------------------
@@ -64,52 +78,141 @@ function buildDigitBoxes() {
 function writeForm(o) {
   const digits = new Set(o.digits.map(Number));
   for (const input of document.querySelectorAll('input[name="digit"]')) input.checked = digits.has(Number(input.value));
-  for (const f of FIELDS) $(f).value = String(o[f]);
+  $('preset').value = o.preset;
+  for (const f of [...NUMBERS, ...CHOICES]) if (o[f] !== undefined) $(f).value = String(o[f]);
 }
 
+// The form as typed: numbers that are not numbers stay NaN, so the check names them.
 function readForm() {
   const digits = [...document.querySelectorAll('input[name="digit"]:checked')].map((i) => Number(i.value));
-  const o = { digits };
-  for (const f of FIELDS) o[f] = $(f).value.trim() === '' ? undefined : Number($(f).value);
+  const o = { preset: $('preset').value, digits };
+  for (const f of NUMBERS) {
+    const input = $(f);
+    o[f] = input.validity.badInput ? NaN : input.value.trim() === '' ? undefined : Number(input.value);
+  }
+  for (const f of CHOICES) o[f] = $(f).value || undefined;
   return o;
 }
 
-// ?digits=1,4,8&epochs=1&limit=1500&seed=3 (only the keys given override the authors' values).
+// ?preset=authors&digits=1,4,8&epochs=1&limit=1500&seed=3&workers=2: a recipe, then the keys given.
+// A value the checks refuse is still shown, with its message, so a bad link explains itself.
 function readUrl() {
   const q = new URLSearchParams(location.search);
-  const o = { ...AUTHORS };
+  const urlErrors = {};
+  let preset = q.get('preset') ?? 'default';
+  if (!Object.hasOwn(PRESETS, preset)) {
+    urlErrors.preset = `unknown preset "${preset}" in the link (known: ${Object.keys(PRESETS).join(', ')})`;
+    preset = 'default';
+  }
+  const o = { ...PRESETS[preset], preset, workers: DEFAULT_WORKERS };
   if (q.has('digits')) o.digits = q.get('digits').split(',').filter(Boolean).map(Number);
-  for (const f of FIELDS) if (q.has(f) && q.get(f).trim() !== '') o[f] = Number(q.get(f));
-  return o;
+  for (const f of NUMBERS) if (q.has(f) && q.get(f).trim() !== '') o[f] = Number(q.get(f));
+  for (const f of CHOICES) {
+    if (!q.has(f)) continue;
+    if ([...$(f).options].some((opt) => opt.value === q.get(f))) o[f] = q.get(f);
+    else urlErrors[f] = `unknown ${f} "${q.get(f)}" in the link`;
+  }
+  return { options: o, urlErrors };
 }
 
 function settingsQuery(o) {
   const q = new URLSearchParams();
-  if (o.digits.join(',') !== AUTHORS.digits.join(',')) q.set('digits', o.digits.join(','));
-  for (const f of FIELDS) if (o[f] !== undefined && o[f] !== AUTHORS[f]) q.set(f, String(o[f]));
+  const base = PRESETS[o.preset];
+  if (o.preset !== 'default') q.set('preset', o.preset);
+  if (o.digits.join(',') !== base.digits.join(',')) q.set('digits', o.digits.join(','));
+  for (const f of [...NUMBERS, ...CHOICES]) {
+    const reference = f === 'workers' ? DEFAULT_WORKERS : base[f];
+    if (o[f] !== undefined && o[f] !== reference) q.set(f, String(o[f]));
+  }
   const build = new URLSearchParams(location.search).get('build');
   if (build) q.set('build', build);
   return q.toString();
 }
 
-// Checks the form, shows the first problem, keeps the URL in step. Returns the options or null.
-function validate() {
+// Each setting checked on its own against its recipe, so every bad one shows its own message beside
+// it: { key: message }. resolveOptions (training.js) is the one judge.
+function fieldErrors(form) {
+  const errors = {};
+  let preset = form.preset;
   try {
-    const o = resolveOptions(readForm());
-    showError(null);
-    const query = settingsQuery(o);
+    resolveOptions({ preset });
+  } catch (error) {
+    errors.preset = error.message;
+    preset = 'default';
+  }
+  for (const [key, value] of Object.entries(form)) {
+    if (key === 'preset' || value === undefined) continue;
+    try {
+      resolveOptions({ preset, [key]: value });
+    } catch (error) {
+      errors[key] = error.message;
+    }
+  }
+  return errors;
+}
+
+let urlErrors = {};
+let lastValid = null;
+
+// Checks the form and shows each problem next to its control. While something is wrong Train waits,
+// and the page keeps its last good settings (the URL and the link stay as they were).
+function validate() {
+  const form = readForm();
+  const errors = { ...fieldErrors(form), ...urlErrors };
+  let options = null;
+  if (Object.keys(errors).length === 0) {
+    try {
+      options = resolveOptions(form);
+    } catch (error) {
+      errors.form = error.message;   // a combination no single field explains
+    }
+  }
+  showFieldErrors(errors);
+  debug.fieldErrors = errors;
+  if (options) {
+    lastValid = options;
+    const query = settingsQuery(options);
     $('share').href = query ? `?${query}` : '?';
     history.replaceState(null, '', query ? `?${query}` : location.pathname);
-    return o;
-  } catch (error) {
-    showError(error.message);
-    return null;
   }
+  settingsValid = !!options;
+  setPhase(state.phase);
+  return options;
+}
+
+let settingsValid = true;
+
+function showFieldErrors(errors) {
+  for (const key of ['preset', 'digits', ...NUMBERS, ...CHOICES]) {
+    const message = errors[key];
+    const slot = $(`${key}-error`);
+    slot.hidden = !message;
+    slot.textContent = message ?? '';
+    const control = key === 'digits' ? $('digit-boxes') : $(key);
+    if (message) control.setAttribute('aria-invalid', 'true');
+    else control.removeAttribute('aria-invalid');
+  }
+  if (errors.form) showError(errors.form);
+  else if ($('error').dataset.source === 'form') showError(null);
+  if (errors.form) $('error').dataset.source = 'form';
+}
+
+// A recipe fills in its values; digits, seed, limit and workers stay as they are.
+function applyPreset(name) {
+  delete urlErrors.preset;
+  if (!Object.hasOwn(PRESETS, name)) return validate();
+  const recipe = PRESETS[name];
+  for (const f of RECIPE) {
+    $(f).value = String(recipe[f]);
+    delete urlErrors[f];
+  }
+  return validate();
 }
 
 function showError(message) {
   $('error').hidden = !message;
   $('error').textContent = message ?? '';
+  delete $('error').dataset.source;
 }
 
 // --- workers --------------------------------------------------------------------------------------
@@ -139,22 +242,34 @@ trainer.ready.then((m) => {
   reportError(error.message);
 });
 viewer.ready.catch(() => {});
+// The two workers talk directly: parameters and images never cross this thread.
+Promise.all([trainer.ready, viewer.ready]).then(() => {
+  const channel = new MessageChannel();
+  trainer.send('connect', { port: channel.port1 }, [channel.port1]);
+  viewer.send('connect', { port: channel.port2 }, [channel.port2]);
+}, () => {});
 
 function reportError(message) {
   debug.errors.push(message);
   showError(message);
 }
 
+trainer.on('note', ({ message }) => {
+  debug.notes.push(message);
+  $('note').hidden = false;
+  $('note').textContent = message;
+});
+
 trainer.on('data-progress', ({ loaded, total, unpacking }) => {
   const mb = (b) => (b / 1048576).toFixed(1);
   $('data-text').textContent = unpacking ? 'MNIST: unpacking…' : `MNIST ${mb(loaded)} / ${mb(total)} MB`;
-  $('data-fill').style.width = `${total ? (100 * loaded) / total : 0}%`;
+  $('data-fill').style.transform = `scaleX(${total ? loaded / total : 0})`;
 });
 
 trainer.on('data-ready', ({ train, test }) => {
   debug.dataReady = true;
-  $('data-text').textContent = `MNIST ready: ${train.toLocaleString()} + ${test.toLocaleString()} images`;
-  $('data-fill').style.width = '100%';
+  $('data-text').textContent = `MNIST ready: ${count(train)} + ${count(test)} images`;
+  $('data-fill').style.transform = 'scaleX(1)';
   $('data-fill').classList.add('done');
   $('data-chip').classList.add('good');
 });
@@ -162,27 +277,26 @@ trainer.on('data-ready', ({ train, test }) => {
 trainer.on('phase', ({ phase }) => setPhase(phase));
 
 trainer.on('run-start', (m) => {
-  const counts = new Map();
   const valPerClass = Math.max(1, Math.round(m.val.n / m.classes.length));
   state.run = {
     id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
-    batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass,
-    scatterClasses: Int32Array.from(m.scatter.labels, (l) => m.classes.indexOf(l)),
+    batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
+    scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)),
     valImages: m.val.images, valLabels: m.val.labels,
   };
-  for (const l of m.val.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  viewer.send('data', { scatter: m.scatter, val: m.val });
-  $('latent-sub').textContent = `${m.scatter.n.toLocaleString()} held-out test images, coloured by digit`;
+  debug.workers = m.workers;
+  $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images, coloured by digit`;
   setPhase('training');
 });
 
-trainer.on('params', ({ params, imagesSeen, run }) => {
+trainer.on('batches', ({ run, reports }) => {
   if (!state.run || run !== state.run.id) return;
-  viewer.send('params', { params, imagesSeen, run }, [params.buffer]);
+  for (const r of reports) addBatch(r);
+  dirty.loss = dirty.progress = true;
+  schedule();
 });
 
-trainer.on('batch', (r) => {
-  if (!state.run || r.run !== state.run.id) return;
+function addBatch(r) {
   const L = state.losses;
   const x = r.epoch + (r.batchInEpoch + 1) / r.batchesPerEpoch;
   // An exponential moving average, bias-corrected so the first batches are not pulled toward zero.
@@ -199,9 +313,7 @@ trainer.on('batch', (r) => {
   debug.imagesSeen = r.imagesSeen;
   debug.firstLoss ??= r.loss;
   debug.lastLoss = L.batch.at(-1)[1];
-  dirty.loss = dirty.progress = true;
-  schedule();
-});
+}
 
 // The view worker's answers carry the run their parameters came from; older runs' are dropped.
 const current = (m) => state.run && m.run === state.run.id;
@@ -240,13 +352,15 @@ function setPhase(phase) {
   state.phase = phase;
   debug.phase = phase;
   const running = phase === 'training' || phase === 'paused' || phase === 'waiting-for-data';
-  $('train').disabled = running || phase === 'fitting';
+  $('train').disabled = running || phase === 'fitting' || !settingsValid;
+  $('train').title = settingsValid ? '' : 'fix the settings marked in red first';
   $('pause').disabled = !(phase === 'training' || phase === 'paused');
   $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
   $('reset').disabled = phase === 'idle';
   $('fit').disabled = !state.run || phase === 'fitting' || phase === 'waiting-for-data';
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
-  for (const el of document.querySelectorAll('#settings input')) el.disabled = running || phase === 'fitting';
+  for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = running || phase === 'fitting';
+  if (phase === 'trained' || phase === 'fitted' || phase === 'idle') debug.trainEndedAt ??= performance.now();
   dirty.progress = true;
   schedule();
 }
@@ -254,6 +368,8 @@ function setPhase(phase) {
 async function train() {
   const options = validate();
   if (!options) return;
+  debug.trainStartedAt = performance.now();
+  debug.trainEndedAt = null;
   state.losses = { batch: [], epoch: [], ema: [0, 0, 0], acc: [0, 0, 0, 0] };
   state.progress = null;
   state.codes = null;
@@ -335,7 +451,8 @@ function setEmIter(t) {
   if (!state.fit) return;
   state.emIter = debug.emIter = Math.max(0, Math.min(state.fit.history.length - 1, t));
   $('em-iter').value = String(state.emIter);
-  dirty.scatter = dirty.em = dirty.snaps = true;
+  dirty.scatter = dirty.em = true;
+  highlightSnap();
   if (state.probe) showResponsibilities();
   schedule();
 }
@@ -370,8 +487,10 @@ function pointerToLatent(event) {
   return [area.invX(px), area.invY(py)];
 }
 
-function setProbe(z) {
+// at: when the user asked (the pointer event's timeStamp), for the hover latency.
+function setProbe(z, at = performance.now()) {
   state.probe = z;
+  state.probeAt = at;
   debug.probeSeq++;
   dirty.probe = true;
   schedule();
@@ -382,19 +501,26 @@ function setProbe(z) {
 }
 
 // Only the newest pointer position is decoded; superseded requests resolve to null.
+// The digit is drawn as soon as it arrives (a 196 x 196 putImageData), not at the next frame.
 function requestDecode() {
-  const z = state.probe, seq = debug.probeSeq;
+  const z = state.probe, seq = debug.probeSeq, at = state.probeAt;
   viewer.requestLatest('decode', { z }).then((result) => {
     if (!result) return;
     state.decoded = result.images;
+    drawDecoded();
+    debug.hoverMs.push(performance.now() - at);
     debug.decodedSeq = seq;
     let ink = 0;
     for (const v of result.images) ink += v;
     debug.decodes++;
     debug.decodedInk = ink / result.images.length / 255;
-    dirty.decoded = true;
-    schedule();
   }, (error) => reportError(error.message));
+}
+
+function drawDecoded() {
+  const ctx = $('decoded').getContext('2d');
+  if (state.decoded) drawDigit(ctx, { pixels: state.decoded });
+  else drawEmpty(ctx, 'hover the plane');
 }
 
 function showResponsibilities() {
@@ -443,6 +569,7 @@ const dirty = {};
 let frame = 0;
 
 function markAllDirty() {
+  snapsTodo = [];
   Object.assign(dirty, { scatter: true, probe: true, loss: true, em: true, snaps: true, manifold: true, recons: true,
     confusion: true, progress: true, decoded: true });
   schedule();
@@ -452,11 +579,23 @@ function schedule() {
   if (!frame) frame = requestAnimationFrame(draw);
 }
 
+// CSS sizes of the canvases, kept by a ResizeObserver: reading them never forces a layout.
+const canvasSizes = new WeakMap();
+const sizeObserver = new ResizeObserver((entries) => {
+  for (const e of entries) canvasSizes.set(e.target, { width: e.contentRect.width, height: e.contentRect.height });
+  markAllDirty();
+});
+
 // Sizes a canvas's backing store to its CSS box at the device's pixel ratio; returns a context
 // drawing in CSS pixels and that size.
 function prepare(canvas) {
   const dpr = window.devicePixelRatio || 1;
-  const rect = canvas.getBoundingClientRect();
+  if (!canvasSizes.has(canvas)) {
+    const rect = canvas.getBoundingClientRect();
+    canvasSizes.set(canvas, { width: rect.width, height: rect.height });
+    sizeObserver.observe(canvas);
+  }
+  const rect = canvasSizes.get(canvas);
   const w = Math.max(1, Math.round(rect.width)), h = Math.max(1, Math.round(rect.height));
   if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
     canvas.width = Math.round(w * dpr);
@@ -477,12 +616,31 @@ function scatterData() {
   return { points: state.codes, classes: run?.scatterClasses, digits: run?.classes ?? readForm().digits, mixture: null };
 }
 
+// The codes (axes and points) are drawn once per set of codes onto a canvas of their own; a frame
+// copies that and draws the mixture on top, so replaying EM redraws ellipses, not 3,000 points.
+const latentBase = { canvas: document.createElement('canvas'), key: null, area: null };
+
 function drawLatent() {
   const { ctx, width, height } = prepare($('latent'));
   const data = scatterData();
   const view = state.view ?? { x: [-3, 3], y: [-3, 3] };
   const shown = $('show-points').checked ? data : { ...data, points: data.points && new Float32Array(0) };
-  state.area = drawScatter(ctx, { width, height, view, ...shown });
+  const dpr = window.devicePixelRatio || 1;
+  const key = [shown.points, view.x.join(), view.y.join(), width, height, dpr, !!data.mixture, data.digits.join()];
+  if (!latentBase.key || key.some((v, i) => v !== latentBase.key[i])) {
+    const base = latentBase.canvas;
+    base.width = Math.round(width * dpr);
+    base.height = Math.round(height * dpr);
+    const bctx = base.getContext('2d');
+    bctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    latentBase.area = drawScatterBase(bctx, { width, height, view, ...shown });
+    latentBase.key = key;
+  }
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.drawImage(latentBase.canvas, 0, 0);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  state.area = latentBase.area;
+  drawScatterOverlay(ctx, state.area, { width, height, view, ...shown });
   debug.scatterPoints = data.points ? data.points.length / 2 : 0;
   exposeMixtureGeometry(data);
   if (!data.points) {
@@ -575,36 +733,50 @@ function snapshotIterations(last) {
   return its.length ? its : [0];
 }
 
+// One snapshot per call (each is thousands of points): draw() calls again while any is left.
+let snapsTodo = [];
+
 function drawSnaps() {
   const fitted = state.fit;
   const last = fitted ? fitted.history.length - 1 : 0;
   const its = fitted ? snapshotIterations(last) : SNAP_ITERS;
-  document.querySelectorAll('.snap-canvas').forEach((canvas, i) => {
-    const figure = canvas.closest('.snap');
-    figure.hidden = i >= its.length;
-    if (figure.hidden) return;
-    const t = its[i];
-    canvas.dataset.iter = String(t);
-    canvas.setAttribute('aria-label', `EM at iteration ${t}`);
-    const { ctx, width, height } = prepare(canvas);
-    figure.classList.toggle('current', !!fitted && state.emIter === t);
-    const caption = figure.querySelector('figcaption');
-    if (!fitted) {
-      drawScatter(ctx, { width, height, compact: true, view: { x: [-3, 3], y: [-3, 3] }, points: null, digits: [] });
-      caption.textContent = `iteration ${t}`;
-      return;
-    }
+  const canvases = [...document.querySelectorAll('.snap-canvas')];
+  if (snapsTodo.length === 0) {
+    canvases.forEach((canvas, i) => {
+      const figure = canvas.closest('.snap');
+      figure.hidden = i >= its.length;
+      if (figure.hidden) return;
+      const t = its[i];
+      canvas.dataset.iter = String(t);
+      canvas.setAttribute('aria-label', `EM at iteration ${t}`);
+      figure.querySelector('figcaption').textContent = fitted && t === last && t < 50 ? `iteration ${t} (converged)` : `iteration ${t}`;
+    });
+    highlightSnap();
+    snapsTodo = its.map((t, i) => i);
+  }
+  const i = snapsTodo.shift();
+  const canvas = canvases[i], t = its[i];
+  const { ctx, width, height } = prepare(canvas);
+  if (!fitted) {
+    drawScatter(ctx, { width, height, compact: true, view: { x: [-3, 3], y: [-3, 3] }, points: null, digits: [] });
+  } else {
     const snap = fitted.history[t];
     drawScatter(ctx, { width, height, compact: true, view: state.view, points: fitted.testCodes, classes: fitted.testClasses,
       digits: fitted.classes, mixture: { means: snap.means, covs: snap.covs, componentClass: fitted.componentClass } });
-    caption.textContent = t === last && t < 50 ? `iteration ${t} (converged)` : `iteration ${t}`;
-  });
+  }
+  if (snapsTodo.length) dirty.snaps = true;
+}
+
+function highlightSnap() {
+  for (const canvas of document.querySelectorAll('.snap-canvas')) {
+    canvas.closest('.snap').classList.toggle('current', !!state.fit && state.emIter === Number(canvas.dataset.iter));
+  }
 }
 
 function drawManifold() {
   const ctx = $('manifold').getContext('2d');
   if (!state.manifold) return drawEmpty(ctx, 'The decoded manifold appears once training starts.');
-  drawDigitGrid(ctx, { images: state.manifold.images, rows: 20, cols: 20, gap: 1, background: 228 });
+  drawPixels(ctx, state.manifold);   // laid out by the view worker
 }
 
 // Rows: one per digit; columns: that digit's validation images, a gap, then their reconstructions.
@@ -675,13 +847,13 @@ function drawProgress() {
     fraction = r.imagesSeen / r.totalImages;
     const rate = r.imagesSeen / Math.max(r.seconds, 1e-3);
     const left = (r.totalImages - r.imagesSeen) / rate;
-    detail = `epoch ${Math.min(r.epoch + 1, run.epochs)}/${run.epochs} · ${r.imagesSeen.toLocaleString()} / ` +
-      `${r.totalImages.toLocaleString()} images · ${rate.toFixed(0)} images/s` +
+    detail = `epoch ${Math.min(r.epoch + 1, run.epochs)}/${run.epochs} · ${count(r.imagesSeen)} / ` +
+      `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s` +
       (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left` : ` · ${formatTime(r.seconds)}`);
   }
   $('progress-text').textContent = state.phase === 'training' && r ? `Training: ${(100 * fraction).toFixed(0)}%` : phaseText;
   $('progress-detail').textContent = detail;
-  $('progress-fill').style.width = `${(100 * fraction).toFixed(1)}%`;
+  $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
   $('progress-fill').classList.toggle('done', fraction >= 1);
 }
 
@@ -711,37 +883,66 @@ function showMetrics(m) {
   dirty.confusion = true;
 }
 
-function draw() {
-  frame = 0;
-  if (dirty.scatter) { dirty.scatter = false; drawLatent(); }
-  if (dirty.probe) {
-    dirty.probe = false;
+// In order of urgency. The pointer's panels first; the loss and the progress at most every
+// THROTTLE_MS; each panel is one bounded piece of drawing, and the frame stops after FRAME_BUDGET_MS.
+const PANELS = [
+  ['decoded', drawDecoded],
+  ['probe', () => {
     const { ctx, width, height } = prepare($('probe'));
     drawProbe(ctx, { width, height, area: state.area, z: state.probe });
+  }],
+  ['progress', drawProgress],
+  ['scatter', drawLatent],
+  ['loss', drawLoss],
+  ['em', drawEm],
+  ['manifold', drawManifold],
+  ['recons', drawRecons],
+  ['confusion', drawConfusionPanel],
+  ['snaps', drawSnaps],
+];
+const drawnAt = {};
+let throttleTimer = 0;
+
+function draw() {
+  frame = 0;
+  const start = performance.now();
+  let wait = Infinity;
+  for (const [key, fn] of PANELS) {
+    if (!dirty[key]) continue;
+    const since = start - (drawnAt[key] ?? -Infinity);
+    if (state.phase === 'training' && THROTTLE_MS[key] && since < THROTTLE_MS[key]) {
+      wait = Math.min(wait, THROTTLE_MS[key] - since);
+      continue;
+    }
+    if (performance.now() - start > FRAME_BUDGET_MS) break;
+    dirty[key] = false;
+    drawnAt[key] = performance.now();
+    fn();
   }
-  if (dirty.decoded) {
-    dirty.decoded = false;
-    const ctx = $('decoded').getContext('2d');
-    if (state.decoded) drawDigit(ctx, { pixels: state.decoded });
-    else drawEmpty(ctx, 'hover the plane');
-  }
-  if (dirty.loss) { dirty.loss = false; drawLoss(); }
-  if (dirty.em) { dirty.em = false; drawEm(); }
-  if (dirty.snaps) { dirty.snaps = false; drawSnaps(); }
-  if (dirty.manifold) { dirty.manifold = false; drawManifold(); }
-  if (dirty.recons) { dirty.recons = false; drawRecons(); }
-  if (dirty.confusion) { dirty.confusion = false; drawConfusionPanel(); }
-  if (dirty.progress) { dirty.progress = false; drawProgress(); }
+  if (PANELS.some(([key]) => dirty[key] && !(THROTTLE_MS[key] && state.phase === 'training' &&
+      start - (drawnAt[key] ?? -Infinity) < THROTTLE_MS[key]))) schedule();
+  if (wait < Infinity && !throttleTimer) throttleTimer = setTimeout(() => { throttleTimer = 0; schedule(); }, wait);
 }
 
 // --- wiring ------------------------------------------------------------------------------------------
 
 buildDigitBoxes();
-writeForm(readUrl());
+{
+  const fromUrl = readUrl();
+  urlErrors = fromUrl.urlErrors;
+  writeForm(fromUrl.options);
+}
 validate();
-$('settings').addEventListener('input', () => validate());
+$('settings').addEventListener('input', (event) => {
+  if (event.target.id === 'preset') return applyPreset(event.target.value);
+  delete urlErrors[event.target.name];
+  validate();
+});
 $('settings').addEventListener('submit', (event) => event.preventDefault());
-$('restore').addEventListener('click', () => { writeForm(AUTHORS); validate(); });
+$('restore').addEventListener('click', () => applyPreset($('preset').value));
+// For the determinism test: a few batches of a run in the trainer worker, and the SHA-256 of the
+// parameters; options as for a run (workers included).
+debug.selftest = ({ batches = 4, ...options }) => trainer.request('selftest', { options: resolveOptions(options), batches });
 $('train').addEventListener('click', () => train());
 $('pause').addEventListener('click', pauseOrResume);
 $('reset').addEventListener('click', reset);
@@ -751,10 +952,10 @@ $('show-points').addEventListener('change', () => { dirty.scatter = true; schedu
 $('em-iter').addEventListener('input', (event) => { stopReplay(); setEmIter(Number(event.target.value)); });
 
 const latent = $('latent');
-latent.addEventListener('pointermove', (event) => { const z = pointerToLatent(event); if (z) setProbe(z); });
+latent.addEventListener('pointermove', (event) => { const z = pointerToLatent(event); if (z) setProbe(z, event.timeStamp); });
 latent.addEventListener('pointerdown', (event) => {
   const z = pointerToLatent(event);
-  if (z) setProbe(z);
+  if (z) setProbe(z, event.timeStamp);
   if (event.pointerType !== 'mouse') latent.setPointerCapture(event.pointerId);
 });
 latent.addEventListener('keydown', onKey);
@@ -776,5 +977,6 @@ for (const canvas of document.querySelectorAll('.snap-canvas')) {
 }
 
 new ResizeObserver(() => markAllDirty()).observe(document.querySelector('.layout'));
+for (const canvas of document.querySelectorAll('canvas.chart, #probe')) prepare(canvas);
 window.addEventListener('unhandledrejection', (event) => reportError(String(event.reason?.message ?? event.reason)));
 markAllDirty();

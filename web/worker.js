@@ -1,26 +1,42 @@
 // The page's module worker; it owns the wasm and never touches the DOM. One file, two roles chosen by
 // the first message ({type: 'init', role}):
-//   trainer  loads MNIST (reporting progress), trains one batch per turn of the event loop (so pause,
-//            resume and reset arrive between batches), hands out parameter snapshots, fits the mixture.
+//   trainer  loads MNIST (reporting progress), trains one batch at a time (so pause, resume and reset
+//            arrive between batches) on N replica workers it starts itself (lib/grad-worker.js; one
+//            core: a model in this worker), keeps a model of its own in step at each snapshot for the
+//            evaluation, sends parameter snapshots straight to the view worker, fits the mixture.
 //   view     holds a snapshot of the parameters and answers the interactive questions: decode the
-//            hovered point (first, always), then encode the scatter sample, reconstruct, draw the manifold.
-// Messages are {type, id?, ...}; a request (with an id) gets {type: 'reply'|'failed', id}.
+//            hovered point (first, always), then encode the scatter sample, reconstruct and decode the
+//            manifold in slices of a few milliseconds, so a hover never waits behind them.
+// Messages are {type, id?, ...}; a request (with an id) gets {type: 'reply'|'failed', id}. The two
+// workers talk over a MessageChannel the page hands them ('connect'), so the parameters (10 MB a
+// snapshot) and the images never pass through the page's main thread.
 import { loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
 import { datasetFromIdx, gunzipIfNeeded, splitDigits } from './lib/mnist.js';
+import { ParallelModel } from './lib/parallel.js';
 import { classIndices, evaluateRun, resolveOptions, Trainer } from './lib/training.js';
+import { digitGridPixels } from './draw/digits.js';
 
 const DATA_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
   't10k-labels-idx1-ubyte.gz'];
 const SCATTER_IMAGES = 600;      // held-out images in the live scatter (their codes are recomputed often)
 const MANIFOLD = 20;             // the report's 20 x 20 grid
 const MANIFOLD_EVERY_MS = 5000;
+const REPORT_EVERY_MS = 200;    // the trainer's batch reports reach the page at most this often
+const SLICE_MS = 4;              // the view worker's longest stretch of work between two looks at its messages
 const GRID_QUANTILES = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile(0.05 + 0.9 * i / (MANIFOLD - 1)));
 
 let lab = null;
 let role = null;
+let peer = null;                 // the MessagePort to the other worker
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
-const yieldToMessages = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// Lets the messages already queued run first. A MessageChannel, not setTimeout(0): nested timeouts
+// are clamped to 4 ms, which would add 4 ms to every slice.
+const yielder = new MessageChannel();
+const yieldWaiters = [];
+yielder.port1.onmessage = () => yieldWaiters.shift()?.();
+const yieldToMessages = () => new Promise((resolve) => { yieldWaiters.push(resolve); yielder.port2.postMessage(0); });
 
 self.addEventListener('message', async (event) => {
   const message = event.data;
@@ -40,6 +56,7 @@ function transferablesOf(result) {
 
 function handle(message) {
   if (message.type === 'init') return init(message);
+  if (message.type === 'connect') return connect(message);
   if (!lab) throw new Error(`"${message.type}" before the worker is ready`);
   const handlers = role === 'trainer' ? trainerHandlers : viewHandlers;
   const handler = handlers[message.type];
@@ -53,7 +70,23 @@ async function init({ role: wanted, build = 'auto' }) {
   role = wanted;
   lab = await loadLab({ build });
   if (role === 'view') view.model = lab.createModel({ seed: 0 });
-  post({ type: 'ready', role, kind: lab.kind, numParams: lab.numParams });
+  post({ type: 'ready', role, kind: lab.kind, numParams: lab.numParams,
+    cores: navigator.hardwareConcurrency ?? 1, nestedWorkers: typeof Worker !== 'undefined' });
+}
+
+// The port to the other worker: the trainer sends on it, the view listens on it.
+function connect({ port }) {
+  peer = port;
+  peer.onmessage = (event) => {
+    const message = event.data;
+    try {
+      const handler = viewPortHandlers[message.type];
+      if (!handler) throw new Error(`unknown message type "${message.type}" on the view port`);
+      handler(message);
+    } catch (error) {
+      post({ type: 'error', message: error.message });
+    }
+  };
 }
 
 // --- trainer ---------------------------------------------------------------------------------------
@@ -117,37 +150,71 @@ function scatterSample(test, classes) {
 }
 
 function freeRun() {
-  trainer.run?.model.free();
+  trainer.run?.model?.free();
+  trainer.run?.parallel?.terminate();
   trainer.run = null;
 }
 
-// Trains until done or stopped, one batch per turn of the event loop.
+// What a run trains: N > 1 replicas in nested module workers (a ParallelModel), else the model in
+// this worker. `model` is this worker's own, for evaluation; with replicas it gets their parameters
+// at every snapshot. Where nested workers are missing or fail to start, one core it is, with a note.
+async function createTraining(o, workers) {
+  const model = lab.createModel({ seed: o.seed });
+  let parallel = null, note = null;
+  if (workers > 1 && typeof Worker === 'undefined') {
+    note = 'this browser cannot start workers from a worker: training on one core';
+  } else if (workers > 1) {
+    try {
+      parallel = await ParallelModel.create({ workers, seed: o.seed, hyper: model.hyper, build: lab.kind,
+        spawn: () => new Worker(new URL('./lib/grad-worker.js', import.meta.url), { type: 'module', name: 'grad' }) });
+    } catch (error) {
+      note = `could not start ${workers} training workers (${error.message}): training on one core`;
+    }
+  }
+  return { model, parallel, workers: parallel ? workers : 1, note };
+}
+
+// The replicas' parameters (or the local model's), copied into the local model.
+async function syncParams(run) {
+  if (!run.parallel) return run.model.getParams();
+  const params = await run.parallel.getParams();
+  run.model.setParams(params);
+  return params;
+}
+
+// Trains until done or stopped, one batch at a time; between batches the worker reads its messages.
 async function trainLoop(run, o) {
   post({ type: 'phase', phase: 'waiting-for-data' });
   const data = await loadData();
   if (run.stopped) return { finished: false };
   const split = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
-  const model = run.model = lab.createModel({ seed: o.seed });   // the Trainer sets lr and the KL weight
-  const loop = new Trainer(model, split.train, o);
+  const training = await createTraining(o, o.workers ?? 1);
+  Object.assign(run, { model: training.model, parallel: training.parallel });
+  if (run.stopped) return { finished: false };
+  if (training.note) post({ type: 'note', message: training.note });
+  const loop = new Trainer(run.parallel ?? run.model, split.train, o);   // the Trainer sets lr and the KL weight
   // A limited run is evaluated on the images it trained on.
   run.split = o.limit > 0 ? { ...split, train: pick(split.train, Array.from(loop.indices)) } : split;
   run.options = o;
   const scatter = scatterSample(split.test, split.classes);
+  // The view worker gets the images; the page only what it shows (labels, the few validation images).
+  peer?.postMessage({ type: 'data', run: run.id, scatter: { images: scatter.images, n: scatter.n },
+    val: { images: split.val.images, n: split.val.n } });
   post({ type: 'run-start', run: run.id, classes: split.classes, trainImages: loop.n, testImages: split.test.n,
-    epochs: o.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
-    scatter, val: split.val }, [scatter.images.buffer, scatter.labels.buffer]);
+    epochs: o.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages, workers: training.workers,
+    scatterLabels: scatter.labels, val: split.val }, [scatter.labels.buffer]);
   post({ type: 'phase', phase: 'training' });
   // Parameters go to the view worker every few hundred images (and at the start and end).
   const refreshEvery = Math.max(320, o.batch * 8);
   let lastRefresh = -Infinity;
-  const sendParams = () => {
-    const params = model.getParams();
-    post({ type: 'params', run: run.id, params, imagesSeen: loop.imagesSeen, final: loop.done }, [params.buffer]);
+  const sendParams = async () => {
     lastRefresh = loop.imagesSeen;
+    const params = await syncParams(run);
+    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: loop.imagesSeen, final: loop.done }, [params.buffer]);
   };
-  sendParams();
+  await sendParams();
   const started = performance.now();
-  let pausedFor = 0;
+  let pausedFor = 0, reports = [], reportedAt = -Infinity;
   while (!loop.done && !run.stopped) {
     if (run.paused) {
       const t = performance.now();
@@ -157,14 +224,23 @@ async function trainLoop(run, o) {
       if (run.stopped) break;
       post({ type: 'phase', phase: 'training' });
     }
-    const r = loop.next();
+    const r = await loop.next();
     const seconds = (performance.now() - started - pausedFor) / 1000;
-    post({ type: 'batch', run: run.id, ...r, totalImages: loop.totalImages, epochs: o.epochs, seconds });
-    if (loop.imagesSeen - lastRefresh >= refreshEvery || loop.done) sendParams();
-    await yieldToMessages();
+    reports.push({ ...r, totalImages: loop.totalImages, epochs: o.epochs, seconds });
+    // Every batch's report, but in one message every REPORT_EVERY_MS: each message is a task on the
+    // page's main thread, and fewer tasks there leave it freer.
+    if (performance.now() - reportedAt >= REPORT_EVERY_MS || loop.done || run.paused) {
+      post({ type: 'batches', run: run.id, reports });
+      reports = [];
+      reportedAt = performance.now();
+    }
+    if (loop.imagesSeen - lastRefresh >= refreshEvery || loop.done) await sendParams();
+    if (!run.parallel) await yieldToMessages();   // a batch here is synchronous: let pause and reset in
   }
   return { finished: !run.stopped };
 }
+
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
 const trainerHandlers = {
   load: () => { loadData(); },
@@ -184,6 +260,7 @@ const trainerHandlers = {
       return await trainLoop(run, o);
     } finally {
       run.active = false;
+      if (run.stopped && trainer.run === run) freeRun();   // a reset run's replicas stop now
       finish();
     }
   },
@@ -210,10 +287,11 @@ const trainerHandlers = {
   },
 
   // The report's evaluation on the model as it is now: EM history, metrics, every test code.
-  fit() {
+  async fit() {
     const run = trainer.run;
     if (!run?.model || run.stopped) throw new Error('train a model first');
     post({ type: 'phase', phase: 'fitting' });
+    if (run.active) await syncParams(run);   // on demand while training: the newest parameters
     const { metrics, mixture, codes, predicted } = evaluateRun(lab, run.model, run.split, run.options);
     try {
       const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
@@ -223,6 +301,26 @@ const trainerHandlers = {
       return { metrics, history, componentClass, classes: run.split.classes, testCodes: codes.test, testClasses, predicted };
     } finally {
       mixture.free();
+    }
+  },
+
+  // The determinism check's hook: `batches` batches of a run with these options on `workers`
+  // workers, from a fresh model, and the SHA-256 of the parameters' bytes. The same code path as a
+  // run (createTraining, Trainer), so a Node process doing the same must get the same hash.
+  async selftest({ options, batches = 4 }) {
+    const o = resolveOptions(options);
+    const data = await loadData();
+    const split = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+    const training = await createTraining(o, o.workers ?? 1);
+    try {
+      const loop = new Trainer(training.parallel ?? training.model, split.train, o);
+      const losses = [];
+      for (let i = 0; i < batches && !loop.done; i++) losses.push((await loop.next()).loss);
+      const params = training.parallel ? await training.parallel.getParams() : training.model.getParams();
+      return { hash: hex(await crypto.subtle.digest('SHA-256', params)), workers: training.workers, losses, kind: lab.kind };
+    } finally {
+      training.model.free();
+      training.parallel?.terminate();
     }
   },
 };
@@ -269,11 +367,16 @@ function latentBox(mu) {
   return box;
 }
 
-// In chunks, yielding between them so a hover's decode never waits long.
-async function chunked(n, size, fn) {
-  for (let start = 0; start < n; start += size) {
-    fn(start, Math.min(size, n - start));
-    await yieldToMessages();
+// Runs fn(start, count) over [0, n) `step` items at a time, looking at the worker's messages every
+// SLICE_MS or so: a hover's decode waits at most one slice.
+async function sliced(n, step, fn) {
+  let sliceStart = performance.now();
+  for (let start = 0; start < n; start += step) {
+    fn(start, Math.min(step, n - start));
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await yieldToMessages();
+      sliceStart = performance.now();
+    }
   }
 }
 
@@ -287,18 +390,23 @@ async function refreshViews() {
       view.params = null;
       view.model.setParams(params);
       view.version = version;
-      if (view.scatter) {
+      await yieldToMessages();   // setParams copies 10 MB: a waiting hover goes first
+      if (view.scatter?.run === run) {
         const { images, n } = view.scatter;
         const mu = new Float32Array(n * LATENT);
-        await chunked(n, 16, (start, count) => {
+        await sliced(n, 2, (start, count) => {
           mu.set(view.model.encode(images.subarray(start * PIXELS, (start + count) * PIXELS)).mu, start * LATENT);
         });
         view.box = latentBox(mu);   // before mu's buffer moves to the page
         post({ type: 'codes', mu, version, run }, [mu.buffer]);
       }
-      if (view.val) {
-        const recon = view.model.reconstruct(view.val.images);
-        const images = toBytes(recon);
+      if (view.val?.run === run) {
+        const { n } = view.val;
+        const images = new Uint8Array(n * PIXELS);
+        await sliced(n, 2, (start, count) => {
+          images.set(toBytes(view.model.reconstruct(view.val.images.subarray(start * PIXELS, (start + count) * PIXELS))),
+            start * PIXELS);
+        });
         post({ type: 'recons', images, version, run }, [images.buffer]);
       }
       // The manifold (400 decodes) is the dearest view: at most every few seconds while training.
@@ -316,10 +424,13 @@ async function refreshViews() {
           }
         }
         const images = new Uint8Array(MANIFOLD * MANIFOLD * PIXELS);
-        await chunked(MANIFOLD * MANIFOLD, 10, (start, count) => {
+        await sliced(MANIFOLD * MANIFOLD, 2, (start, count) => {
           images.set(toBytes(view.model.decode(z.subarray(start * 2, (start + count) * 2))), start * PIXELS);
         });
-        post({ type: 'manifold', images, xs, ys, size: MANIFOLD, version, run }, [images.buffer]);
+        // The page only puts these pixels on its canvas: the grid is laid out here.
+        const grid = digitGridPixels({ images, rows: MANIFOLD, cols: MANIFOLD, gap: 1, background: 228 });
+        post({ type: 'manifold', rgba: grid.data, width: grid.width, height: grid.height, xs, ys, size: MANIFOLD, version, run },
+          [grid.data.buffer]);
       }
     }
   } finally {
@@ -327,11 +438,12 @@ async function refreshViews() {
   }
 }
 
-const viewHandlers = {
+// What the trainer sends the view worker over their port.
+const viewPortHandlers = {
   // The images the views are made of: the scatter sample (test) and the labelled validation images.
-  data({ scatter, val }) {
-    view.scatter = { images: toFloat(scatter.images), n: scatter.n };
-    view.val = { images: toFloat(val.images), n: val.n };
+  data({ run, scatter, val }) {
+    view.scatter = { run, images: toFloat(scatter.images), n: scatter.n };
+    view.val = { run, images: toFloat(val.images), n: val.n };
     view.box = null;
     view.manifoldAt = -Infinity;
   },
@@ -341,7 +453,9 @@ const viewHandlers = {
     view.params = { params, version: imagesSeen, run, final };
     refreshViews().catch((error) => post({ type: 'error', message: error.message }));
   },
+};
 
+const viewHandlers = {
   // Pixel probabilities (as bytes) for latent points, with the snapshot's version.
   decode({ z }) {
     const images = toBytes(view.model.decode(Float32Array.from(z)));

@@ -30,22 +30,33 @@ export function drawDigit(ctx, { pixels }) {
   ctx.putImageData(img, 0, 0);
 }
 
-// A rows x cols grid of digits, image r * cols + c in cell (r, c), gap pixels between cells.
-// Cells with no image (index >= count) stay blank. Draws in backing-store pixels.
-export function drawDigitGrid(ctx, { images, rows, cols, scale = 1, gap = 0, background = 255 }) {
+// The pixels of a rows x cols grid of digits, image r * cols + c in cell (r, c), gap pixels between
+// cells: { data (RGBA), width, height, cell, gap }. No canvas needed: the view worker builds the
+// manifold's pixels with it, so the page only puts them on its canvas.
+export function digitGridPixels({ images, rows, cols, scale = 1, gap = 0, background = 255 }) {
   const cell = SIDE * scale;
   const width = cols * cell + (cols - 1) * gap, height = rows * cell + (rows - 1) * gap;
-  const img = ctx.createImageData(width, height);
-  img.data.fill(background);
+  const data = new Uint8ClampedArray(width * height * 4).fill(background);
   const count = images ? images.length / (SIDE * SIDE) : 0;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
-      if (i < count) blit(img.data, width, images, i, c * (cell + gap), r * (cell + gap), scale);
+      if (i < count) blit(data, width, images, i, c * (cell + gap), r * (cell + gap), scale);
     }
   }
-  ctx.putImageData(img, 0, 0);
-  return { width, height, cell, gap };
+  return { data, width, height, cell, gap };
+}
+
+// The same grid drawn on a canvas (backing-store pixels); cells with no image stay blank.
+export function drawDigitGrid(ctx, options) {
+  const grid = digitGridPixels(options);
+  ctx.putImageData(new ImageData(grid.data, grid.width, grid.height), 0, 0);
+  return grid;
+}
+
+// Puts pixels built elsewhere (digitGridPixels in a worker) on a canvas.
+export function drawPixels(ctx, { rgba, width, height }) {
+  ctx.putImageData(new ImageData(rgba, width, height), 0, 0);
 }
 
 // A placeholder message in an empty digit canvas.

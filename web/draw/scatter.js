@@ -30,6 +30,14 @@ export function viewAround(points, pad = 0.12) {
 // data: { width, height, points (n*2), classes (n, class index), digits (class index -> digit),
 //   view {x, y}, mixture? { means (k*2), covs (k*4), componentClass (k) }, compact?, legend? }
 export function drawScatter(ctx, data) {
+  const area = drawScatterBase(ctx, data);
+  drawScatterOverlay(ctx, area, data);
+  return area;
+}
+
+// The part that only changes with the codes: background, axes and points. The page keeps it on a
+// canvas of its own and repaints only the overlay when the mixture's iteration changes.
+export function drawScatterBase(ctx, data) {
   const { width, height, points, classes, digits, view, mixture, compact = false } = data;
   const margin = compact ? { left: 6, right: 6, top: 6, bottom: 6 } : MARGIN;
   const area = plotArea(width, height, margin, view.x, view.y);
@@ -47,11 +55,18 @@ export function drawScatter(ctx, data) {
   ctx.beginPath();
   ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
   ctx.clip();
-  const radius = compact ? 1.3 : 2.2;
   ctx.globalAlpha = mixture ? 0.45 : 0.7;
   const n = points ? points.length / 2 : 0;
   for (let c = 0; c < digits.length; c++) {
     ctx.fillStyle = digitColor(digits[c]);
+    if (compact) {
+      // Small squares: a thumbnail of thousands of points costs a fraction of as many arcs.
+      for (let i = 0; i < n; i++) {
+        if (classes[i] === c) ctx.fillRect(area.x(points[2 * i]) - 1, area.y(points[2 * i + 1]) - 1, 2, 2);
+      }
+      continue;
+    }
+    const radius = 2.2;
     ctx.beginPath();
     for (let i = 0; i < n; i++) {
       if (classes[i] !== c) continue;
@@ -61,11 +76,22 @@ export function drawScatter(ctx, data) {
     }
     ctx.fill();
   }
-  ctx.globalAlpha = 1;
-  if (mixture) drawMixture(ctx, area, mixture, digits, compact);
   ctx.restore();
-  if (!compact && data.legend !== false) drawLegend(ctx, area, digits);
   return area;
+}
+
+// The mixture's means and ellipses, and the legend, over a base drawn by drawScatterBase.
+export function drawScatterOverlay(ctx, area, data) {
+  const { digits, mixture, compact = false } = data;
+  if (mixture) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+    ctx.clip();
+    drawMixture(ctx, area, mixture, digits, compact);
+    ctx.restore();
+  }
+  if (!compact && data.legend !== false) drawLegend(ctx, area, digits);
 }
 
 function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact) {
