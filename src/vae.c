@@ -231,11 +231,13 @@ static void encoder_forward(Vae *m, int n) {
     linear_forward(a->logvar, a->lv2, p->lv4_w, p->lv4_b, n, 128, 2, g);
 }
 
-// z = mu + exp(logvar / 2) * eps: the reparameterisation trick.
-static void sample_latent(Vae *m, int n, uint64_t stream, uint64_t counter, long first_index) {
+// z = mu + exp(logvar / 2) * eps: the reparameterisation trick. eps is drawn from the noise stream
+// (counter, image index), or taken from the caller when given (n x 2).
+static void sample_latent(Vae *m, int n, const float *given_eps, uint64_t stream, uint64_t counter, long first_index) {
     VaeActs *a = &m->acts;
     for (int i = 0; i < n; i++) {
-        rng_normal2(m->seed, stream, counter, (uint64_t)(first_index + i), &a->eps[2 * i]);
+        if (given_eps) memcpy(&a->eps[2 * i], &given_eps[2 * i], 2 * sizeof(float));
+        else rng_normal2(m->seed, stream, counter, (uint64_t)(first_index + i), &a->eps[2 * i]);
         for (int d = 0; d < VAE_LATENT; d++)
             a->z[2 * i + d] = a->mu[2 * i + d] + expf(0.5f * a->logvar[2 * i + d]) * a->eps[2 * i + d];
     }
@@ -329,7 +331,7 @@ int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, fl
     if (status != LL_OK) return status;
     memcpy(m->acts.input, images, (size_t)n * VAE_PIXELS * sizeof(float));
     encoder_forward(m, n);
-    sample_latent(m, n, RNG_TRAIN_NOISE, (uint64_t)m->step, first_index);
+    sample_latent(m, n, NULL, RNG_TRAIN_NOISE, (uint64_t)m->step, first_index);
     decoder_forward(m, n);
     backward(m, n, scale);
     if (sums) *sums = loss_sums(m, n, NULL, 0.0f);
@@ -373,10 +375,14 @@ void vae_adam_step(Vae *m) {
 }
 
 int vae_grads_finite(const Vae *m) {
-    // One sum instead of a branch per element: NaN or infinity anywhere makes it non-finite.
-    float total = 0.0f;
-    for (size_t i = 0; i < m->num_params; i++) total += m->grads_memory[i] * 0.0f;
-    return total == 0.0f;
+    // Sums of g * 0 instead of a branch per element: NaN or infinity anywhere makes one non-zero (NaN).
+    // Four independent sums so the loop is not one long dependency chain.
+    float sum[4] = {0, 0, 0, 0};
+    size_t n = m->num_params, i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) sum[j] += m->grads_memory[i + j] * 0.0f;
+    for (; i < n; i++) sum[0] += m->grads_memory[i] * 0.0f;
+    return sum[0] + sum[1] + sum[2] + sum[3] == 0.0f;
 }
 
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {
@@ -425,30 +431,38 @@ int vae_decode(Vae *m, const float *z, int n, float *probs) {
     return LL_OK;
 }
 
+// Encodes images [i0, i0 + c) into the activations and picks their codes: the mean (no noise), one
+// sample from the evaluation stream, or the caller's noise.
+typedef enum { CODE_MEAN, CODE_SAMPLED, CODE_GIVEN_NOISE } CodeChoice;
+
+static void encode_chunk(Vae *m, const float *images, int i0, int c, CodeChoice choice, const float *eps,
+                         long first_index) {
+    memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
+    encoder_forward(m, c);
+    if (choice == CODE_MEAN) memcpy(m->acts.z, m->acts.mu, (size_t)c * VAE_LATENT * sizeof(float));
+    else sample_latent(m, c, choice == CODE_GIVEN_NOISE ? eps + (size_t)i0 * VAE_LATENT : NULL, RNG_EVAL_NOISE, 0,
+                       first_index + i0);
+}
+
 int vae_reconstruct(Vae *m, const float *images, int n, int sample, long first_index, float *probs) {
     int chunk = chunk_size(m, n);
     if (chunk < 0) return LL_ENOMEM;
     for (int i0 = 0; i0 < n; i0 += chunk) {
         int c = n - i0 < chunk ? n - i0 : chunk;
-        memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
-        encoder_forward(m, c);
-        if (sample) sample_latent(m, c, RNG_EVAL_NOISE, 0, first_index + i0);
-        else memcpy(m->acts.z, m->acts.mu, (size_t)c * VAE_LATENT * sizeof(float));
+        encode_chunk(m, images, i0, c, sample ? CODE_SAMPLED : CODE_MEAN, NULL, first_index);
         decoder_forward(m, c);
         sigmoid_forward(probs + (size_t)i0 * VAE_PIXELS, m->acts.logits, (size_t)c * VAE_PIXELS);
     }
     return LL_OK;
 }
 
-int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *sums) {
+static int evaluate_chunks(Vae *m, const float *images, const float *eps, int n, long first_index, VaeSums *sums) {
     int chunk = chunk_size(m, n);
     if (chunk < 0) return LL_ENOMEM;
     VaeSums total = {0, 0};
     for (int i0 = 0; i0 < n; i0 += chunk) {
         int c = n - i0 < chunk ? n - i0 : chunk;
-        memcpy(m->acts.input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
-        encoder_forward(m, c);
-        sample_latent(m, c, RNG_EVAL_NOISE, 0, first_index + i0);
+        encode_chunk(m, images, i0, c, eps ? CODE_GIVEN_NOISE : CODE_SAMPLED, eps, first_index);
         decoder_forward(m, c);
         VaeSums s = loss_sums(m, c, NULL, 0.0f);
         total.bce += s.bce;
@@ -458,24 +472,12 @@ int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *
     return LL_OK;
 }
 
+int vae_evaluate(Vae *m, const float *images, int n, long first_index, VaeSums *sums) {
+    return evaluate_chunks(m, images, NULL, n, first_index, sums);
+}
+
 // As vae_evaluate, with the caller's noise instead of the model's: z = mu + e^(logvar/2) * eps. It lets
 // another implementation (PyTorch, in the parity test) check the whole loss on the same draw.
 int vae_evaluate_eps(Vae *m, const float *images, const float *eps, int n, VaeSums *sums) {
-    int chunk = chunk_size(m, n);
-    if (chunk < 0) return LL_ENOMEM;
-    VaeSums total = {0, 0};
-    for (int i0 = 0; i0 < n; i0 += chunk) {
-        int c = n - i0 < chunk ? n - i0 : chunk;
-        VaeActs *a = &m->acts;
-        memcpy(a->input, images + (size_t)i0 * VAE_PIXELS, (size_t)c * VAE_PIXELS * sizeof(float));
-        encoder_forward(m, c);
-        memcpy(a->eps, eps + (size_t)i0 * VAE_LATENT, (size_t)c * VAE_LATENT * sizeof(float));
-        for (int i = 0; i < c * VAE_LATENT; i++) a->z[i] = a->mu[i] + expf(0.5f * a->logvar[i]) * a->eps[i];
-        decoder_forward(m, c);
-        VaeSums s = loss_sums(m, c, NULL, 0.0f);
-        total.bce += s.bce;
-        total.kl_raw += s.kl_raw;
-    }
-    *sums = total;
-    return LL_OK;
+    return evaluate_chunks(m, images, eps, n, 0, sums);
 }

@@ -32,7 +32,13 @@ function layerHarness(L, spec, { reference = false } = {}) {
     L.check(L.x[bwd](ws, dinp, dw, db, input(dout), input(inp), input(w), ...shapeArgs));
     return { dinp: L.read(Float32Array, dinp, inSize), dw: L.read(Float32Array, dw, wSize), db: L.read(Float32Array, db, cout) };
   });
-  return { forward, backward, inSize, outSize, wSize, free: () => L.x.ll_workspace_free(ws) };
+  // The input-gradient pass alone (what the benchmark times), through its own export.
+  const backwardInput = (w, dout) => L.scoped(({ input }) => {
+    const dinp = input(new Float32Array(inSize));
+    L.check(L.x[`${bwd}_input`](ws, dinp, input(dout), input(w), ...shapeArgs));
+    return L.read(Float32Array, dinp, inSize);
+  });
+  return { forward, backward, backwardInput, inSize, outSize, wSize, free: () => L.x.ll_workspace_free(ws) };
 }
 
 const dot = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
@@ -131,6 +137,7 @@ for (const build of BUILDS) {
           assertClose(fast.forward(inp, w, b), plain.forward(inp, w, b), 1e-5, `${spec.name} forward`);
           const gf = fast.backward(inp, w, dout), gp = plain.backward(inp, w, dout);
           assertClose(gf.dinp, gp.dinp, 1e-5, `${spec.name} input gradient`);
+          assertClose(fast.backwardInput(w, dout), gf.dinp, 0, `${spec.name} input gradient alone`);
           assertClose(gf.dw, gp.dw, 1e-4, `${spec.name} weight gradient`);
           assertClose(gf.db, gp.db, 1e-4, `${spec.name} bias gradient`);
         } finally {

@@ -83,7 +83,8 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
 void conv_transpose2d_forward(float *out, const float *inp, const float *w, const float *b, int batch,
                               ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
-    if (ws->reference || !convg_is_k4s2p1(g) || !convg_fits(g, s.c_in, ws)) {
+    // The phase GEMMs have c_out rows: below four, most of each 4x8 tile would be wasted.
+    if (ws->reference || !convg_is_k4s2p1(g) || s.c_out < 4 || !convg_fits(g, s.c_in, ws)) {
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
