@@ -35,9 +35,11 @@ describe('make train', () => {
     // reach ~150 (a digit-shaped blur); 165 leaves room for float-order differences between kernels.
     assert.ok(result.test_bce < 165, `test BCE ${result.test_bce}`);
     assert.ok(result.test_kl > 0.5, `test KL ${result.test_kl}: the latent code is unused`);
-    assert.ok(Math.abs(result.test_loss - (result.test_bce + 0.55 * 2 * result.test_kl)) < 1e-3 * result.test_loss,
-      'test_loss is not BCE + beta * sum(mu^2 + e^lv - 1 - lv) = BCE + 2 beta KL');
-    // Chance is 1/3 (0.37 for always guessing the largest class). This run measures ~0.78 (kNN ~0.82);
+    // The objective: BCE + beta * KL with the usual KL (the default), BCE + 2 beta KL in the authors' convention.
+    const klFactor = result.kl === 'usual' ? result.beta : 2 * result.beta;
+    assert.ok(Math.abs(result.test_loss - (result.test_bce + klFactor * result.test_kl)) < 1e-3 * result.test_loss,
+      `test_loss is not BCE + ${klFactor} KL for the ${result.kl} convention`);
+    // Chance is 1/3 (0.37 for always guessing the largest class). This run measures ~0.73 (kNN ~0.92);
     // 0.6 and 0.7 say "the clusters follow the digits" without being brittle.
     assert.ok(result.test_accuracy > 0.6, `mixture accuracy ${result.test_accuracy}`);
     assert.ok(result.test_macro_f1 > 0.55, `macro F1 ${result.test_macro_f1}`);
