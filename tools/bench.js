@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
+import { ParallelModel } from '../web/lib/parallel.js';
 import { BUILD, ROOT, loadMnist, loadNodeLab, parseFlags } from './common.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
@@ -136,20 +137,27 @@ function nativeRate(seconds) {
   return JSON.parse(r.stdout).images_per_s;
 }
 
-// N worker threads at once, each training for `seconds`; total images/s over the common window.
+// Data-parallel training with n replica workers (web/lib/parallel.js, the code `make train
+// --workers` and the page use): each batch is shared, gradients summed, one Adam step everywhere.
 async function workersRate(n, batches, seconds) {
-  const url = new URL('./bench-worker.js', import.meta.url);
-  const workers = Array.from({ length: n }, () => new Worker(url, { workerData: { batches, seconds, warmup: 2 } }));
-  const ready = workers.map((w) => new Promise((resolve, reject) => {
-    w.once('error', reject);
-    w.once('message', resolve);
-  }));
-  await Promise.all(ready);
-  const done = workers.map((w) => new Promise((resolve) => w.once('message', resolve)));
-  workers.forEach((w) => w.postMessage('go'));
-  const results = await Promise.all(done);
-  await Promise.all(workers.map((w) => w.terminate()));
-  return results.reduce((sum, r) => sum + r.images / r.seconds, 0);
+  const model = await ParallelModel.create({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
+    beta2: 0.999, eps: 1e-8 }, build: 'simd', url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
+    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
+  try {
+    // Warm up by time: V8's optimising compiler needs a while on every worker.
+    const w0 = performance.now();
+    for (let i = 0; performance.now() - w0 < 2000; i++) await model.trainBatch(batches[i % batches.length]);
+    let images = 0;
+    const t0 = performance.now();
+    for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+      const batch = batches[i % batches.length];
+      await model.trainBatch(batch);
+      images += batch.length / 784;
+    }
+    return images / ((performance.now() - t0) / 1000);
+  } finally {
+    model.terminate();
+  }
 }
 
 // --- memory and decode ---------------------------------------------------------------------------
@@ -208,15 +216,13 @@ async function main() {
     log(`tfjs cpu       ${tfCpu.toFixed(1).padStart(7)} images/s  (a few batches)`);
   }
 
-  // Data-parallel training is another engineer's work: measure it once web/lib/parallel.js exists.
-  // Until then: N independent workers, each training its own model, as an upper bound.
   const cores = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
-  const parallelKind = 'independent_workers_upper_bound';
+  const parallelKind = 'data_parallel';
   const perWorkers = {};
   for (let n = 1; n <= cores; n++) perWorkers[n] = await workersRate(n, batches, 3 * q);
   const scaling = perWorkers[cores] / perWorkers[1];
   log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(2)}x; ` +
-    `independent models, no gradient exchange: an upper bound)`);
+    `one model, gradients summed across workers every batch)`);
 
   const { peak, decodeMs } = await memoryAndDecode(batches);
   const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;

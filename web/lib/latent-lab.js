@@ -347,8 +347,9 @@ export class VaeModel {
     return this.lab.read(Float32Array, this.lab.x.ll_vae_grads(this.#live()), this.lab.numParams);
   }
 
+  // Not checked for finiteness here: adamStep refuses a non-finite gradient on the C side.
   setGrads(grads) {
-    this.#writeBlock(this.lab.x.ll_vae_grads(this.#live()), grads, 'gradients');
+    this.#writeBlock(this.lab.x.ll_vae_grads(this.#live()), grads, 'gradients', { checkFinite: false });
   }
 
   adamStep() {
@@ -365,11 +366,11 @@ export class VaeModel {
     if (resetOptimizer) this.lab.x.ll_vae_reset_optimizer(this.handle);
   }
 
-  #writeBlock(pointer, values, what) {
+  #writeBlock(pointer, values, what, { checkFinite = true } = {}) {
     if (!(values instanceof Float32Array) || values.length !== this.lab.numParams) {
       throw new LabError(`${what}: expected a Float32Array of ${this.lab.numParams} values, got ${values?.length}`);
     }
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; checkFinite && i < values.length; i++) {
       if (!Number.isFinite(values[i])) throw new LabError(`${what}: value ${i} is not finite`);
     }
     new Float32Array(this.lab.x.memory.buffer, pointer, values.length).set(values);

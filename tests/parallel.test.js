@@ -1,0 +1,62 @@
+// Data-parallel training over worker threads (web/lib/parallel.js, used by `make train --workers`
+// and the page): two workers train the model one worker trains, up to float summation order, and
+// the same seed with the same number of workers gives the same parameters bit for bit.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+
+import { ParallelModel } from '../web/lib/parallel.js';
+import { BUILD } from '../tools/common.js';
+import { assertClose, lab, randomArray } from './helpers.js';
+
+const HYPER = { lr: 1e-3, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+const batches = [0, 1, 2, 3].map((k) => randomArray(33 * 784, 50 + k, { lo: 0, hi: 1 }).map((v) => (v > 0.7 ? v : 0)));
+
+async function trainParallel(workers) {
+  const model = await ParallelModel.create({ workers, seed: 8, hyper: HYPER, build: 'simd',
+    url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
+    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
+  try {
+    const losses = [];
+    for (const b of batches) losses.push((await model.trainBatch(b)).loss);
+    return { params: await model.getParams(), losses };
+  } finally {
+    model.terminate();
+  }
+}
+
+describe('data-parallel training', () => {
+  it('2 and 3 workers (a batch of 33 split unevenly) train the model 1 worker trains, within float order', async () => {
+    const L = await lab('simd');
+    const single = L.createModel({ seed: 8 });
+    single.setHyper(HYPER);
+    const init = single.getParams();
+    const losses = batches.map((b) => single.trainBatch(b).loss);
+    const reference = single.getParams();
+    single.free();
+    for (const workers of [2, 3]) {
+      const run = await trainParallel(workers);
+      assertClose(run.losses, losses, 1e-4, `losses with ${workers} workers`);
+      // Compare the updates, not the parameters: 4 Adam steps move each parameter by ~4e-3 whatever the
+      // gradient, so only the update can tell. Adam can flip the step of a parameter whose gradient is
+      // ~0 on float-order noise, so the test is on the whole: the updates differ by under 1% on average.
+      let updateSize = 0, difference = 0;
+      for (let i = 0; i < init.length; i++) {
+        updateSize += Math.abs(reference[i] - init[i]);
+        difference += Math.abs(run.params[i] - reference[i]);
+      }
+      assert.ok(difference < 0.01 * updateSize, `${workers} workers: updates differ by ${difference / updateSize} of their size`);
+      assert.ok(difference > 0, 'identical to the bit: the split was not exercised');
+    }
+  });
+
+  it('the same seed and number of workers gives the same parameters bit for bit', async () => {
+    const a = await trainParallel(2), b = await trainParallel(2);
+    assert.ok(Buffer.from(a.params.buffer).equals(Buffer.from(b.params.buffer)), 'two 2-worker runs differ');
+  });
+
+  it('refuses a bad worker count', async () => {
+    await assert.rejects(ParallelModel.create({ workers: 0, spawn: () => null, seed: 1, hyper: HYPER }), /workers must be 1\.\.64, got 0/);
+  });
+});
