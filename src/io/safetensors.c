@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/error.h"
 #include "status.h"
 
 static const struct {
@@ -37,15 +38,6 @@ uint64_t st_nbytes(StDtype d, int ndim, const uint64_t *shape, int *overflow) {
     return n;
 }
 
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
 
 // Length of the valid UTF-8 sequence at s (n bytes available), or 0: no overlongs, no surrogates,
 // nothing above U+10FFFF.
@@ -89,7 +81,7 @@ static int perr(Parser *p, const char *fmt, ...) {
     va_start(args, fmt);
     vsnprintf(what, sizeof what, fmt, args);
     va_end(args);
-    return fail(p->err, p->errlen, LL_EFORMAT, "safetensors header, byte %zu: %s", p->pos, what);
+    return io_fail(p->err, p->errlen, LL_EFORMAT, "safetensors header, byte %zu: %s", p->pos, what);
 }
 
 static void skip_ws(Parser *p) {
@@ -317,7 +309,7 @@ static int parse_metadata(Parser *p, StFile *f, size_t *capacity) {
         if (peek(p) != '"') return perr(p, "__metadata__: the value of \"%.80s\" is not a string", m.key);
         if (parse_string(p, &m.value)) return LL_EFORMAT;
         StMeta *bigger = grow(f->meta, capacity, f->num_meta, sizeof(StMeta));
-        if (!bigger) return fail(p->err, p->errlen, LL_ENOMEM, "out of memory reading the safetensors header");
+        if (!bigger) return io_fail(p->err, p->errlen, LL_ENOMEM, "out of memory reading the safetensors header");
         f->meta = bigger;
         f->meta[f->num_meta++] = m;
         skip_ws(p);
@@ -348,7 +340,7 @@ static int parse_header(Parser *p, StFile *f) {
                 if (parse_metadata(p, f, &meta_capacity)) return LL_EFORMAT;
             } else {
                 StTensor *bigger = grow(f->tensors, &tensor_capacity, f->num_tensors, sizeof(StTensor));
-                if (!bigger) return fail(p->err, p->errlen, LL_ENOMEM, "out of memory reading the safetensors header");
+                if (!bigger) return io_fail(p->err, p->errlen, LL_ENOMEM, "out of memory reading the safetensors header");
                 f->tensors = bigger;
                 StTensor *t = &f->tensors[f->num_tensors++];
                 memset(t, 0, sizeof *t);
@@ -416,20 +408,20 @@ static int check_layout(StFile *f, char *err, size_t errlen) {
         uint64_t need = st_nbytes(t->dtype, t->ndim, t->shape, &overflow);
         char shape[160];
         format_shape(shape, sizeof shape, t->ndim, t->shape);
-        if (overflow) return fail(err, errlen, LL_EFORMAT, "tensor %.80s: shape %s is too large", t->name, shape);
+        if (overflow) return io_fail(err, errlen, LL_EFORMAT, "tensor %.80s: shape %s is too large", t->name, shape);
         if (t->begin > t->end)
-            return fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] run backwards", t->name,
+            return io_fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] run backwards", t->name,
                         (unsigned long long)t->begin, (unsigned long long)t->end);
         if (t->end > f->data_len)
-            return fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] lie outside the %zu bytes of data",
+            return io_fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] lie outside the %zu bytes of data",
                         t->name, (unsigned long long)t->begin, (unsigned long long)t->end, f->data_len);
         if (t->end - t->begin != need)
-            return fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] hold %llu bytes, but %s %s needs %llu",
+            return io_fail(err, errlen, LL_EFORMAT, "tensor %.80s: data_offsets [%llu, %llu] hold %llu bytes, but %s %s needs %llu",
                         t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
                         (unsigned long long)(t->end - t->begin), st_dtype_name(t->dtype), shape, (unsigned long long)need);
     }
     const StTensor **order = malloc((f->num_tensors ? f->num_tensors : 1) * sizeof *order);
-    if (!order) return fail(err, errlen, LL_ENOMEM, "out of memory checking the safetensors layout");
+    if (!order) return io_fail(err, errlen, LL_ENOMEM, "out of memory checking the safetensors layout");
     for (size_t i = 0; i < f->num_tensors; i++) order[i] = &f->tensors[i];
     qsort(order, f->num_tensors, sizeof *order, compare_ranges);
     uint64_t covered = 0;
@@ -437,17 +429,17 @@ static int check_layout(StFile *f, char *err, size_t errlen) {
     for (size_t i = 0; i < f->num_tensors && status == LL_OK; i++) {
         const StTensor *t = order[i];
         if (t->begin < covered)
-            status = fail(err, errlen, LL_EFORMAT, "tensors %.80s and %.80s overlap (bytes [%llu, %llu) and [%llu, %llu))",
+            status = io_fail(err, errlen, LL_EFORMAT, "tensors %.80s and %.80s overlap (bytes [%llu, %llu) and [%llu, %llu))",
                           order[i - 1]->name, t->name, (unsigned long long)order[i - 1]->begin,
                           (unsigned long long)order[i - 1]->end, (unsigned long long)t->begin, (unsigned long long)t->end);
         else if (t->begin > covered)
-            status = fail(err, errlen, LL_EFORMAT, "bytes [%llu, %llu) of the data belong to no tensor",
+            status = io_fail(err, errlen, LL_EFORMAT, "bytes [%llu, %llu) of the data belong to no tensor",
                           (unsigned long long)covered, (unsigned long long)t->begin);
         covered = t->end;
     }
     free(order);
     if (status == LL_OK && covered != f->data_len)
-        status = fail(err, errlen, LL_EFORMAT, "bytes [%llu, %zu) of the data belong to no tensor", (unsigned long long)covered,
+        status = io_fail(err, errlen, LL_EFORMAT, "bytes [%llu, %zu) of the data belong to no tensor", (unsigned long long)covered,
                       f->data_len);
     return status;
 }
@@ -463,19 +455,19 @@ void st_free(StFile *f) {
 
 int st_parse(StFile *f, const uint8_t *bytes, size_t len, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
-    if (!bytes) return fail(err, errlen, LL_EINVAL, "no safetensors data (null pointer)");
-    if (len < 8) return fail(err, errlen, LL_EFORMAT, "not a safetensors file: %zu bytes, too short for the 8-byte header length", len);
+    if (!bytes) return io_fail(err, errlen, LL_EINVAL, "no safetensors data (null pointer)");
+    if (len < 8) return io_fail(err, errlen, LL_EFORMAT, "not a safetensors file: %zu bytes, too short for the 8-byte header length", len);
     uint64_t n = read_u64le(bytes);
     if (n > ST_MAX_HEADER)
-        return fail(err, errlen, LL_EFORMAT, "not a safetensors file: the header claims %llu bytes, more than the %u MiB limit",
+        return io_fail(err, errlen, LL_EFORMAT, "not a safetensors file: the header claims %llu bytes, more than the %u MiB limit",
                     (unsigned long long)n, ST_MAX_HEADER >> 20);
     if (n > len - 8)
-        return fail(err, errlen, LL_EFORMAT, "truncated safetensors file: the header claims %llu bytes but only %zu follow",
+        return io_fail(err, errlen, LL_EFORMAT, "truncated safetensors file: the header claims %llu bytes but only %zu follow",
                     (unsigned long long)n, len - 8);
-    if (n < 2) return fail(err, errlen, LL_EFORMAT, "not a safetensors file: the header is %llu bytes, too short for JSON", (unsigned long long)n);
+    if (n < 2) return io_fail(err, errlen, LL_EFORMAT, "not a safetensors file: the header is %llu bytes, too short for JSON", (unsigned long long)n);
     f->data_len = len - 8 - (size_t)n;
     f->strings = malloc((size_t)n + 1);
-    if (!f->strings) return fail(err, errlen, LL_ENOMEM, "out of memory reading a %llu-byte safetensors header", (unsigned long long)n);
+    if (!f->strings) return io_fail(err, errlen, LL_ENOMEM, "out of memory reading a %llu-byte safetensors header", (unsigned long long)n);
 
     Parser p = {bytes + 8, (size_t)n, 0, f->strings, 0, err, errlen};
     int status = parse_header(&p, f);
@@ -483,8 +475,8 @@ int st_parse(StFile *f, const uint8_t *bytes, size_t len, char *err, size_t errl
         int nomem;
         const char *dup = find_duplicate(f->tensors, f->num_tensors, sizeof(StTensor), &nomem);
         if (!dup && !nomem) dup = find_duplicate(f->meta, f->num_meta, sizeof(StMeta), &nomem);
-        if (nomem) status = fail(err, errlen, LL_ENOMEM, "out of memory checking the safetensors header");
-        else if (dup) status = fail(err, errlen, LL_EFORMAT, "the name \"%.80s\" appears twice in the safetensors header", dup);
+        if (nomem) status = io_fail(err, errlen, LL_ENOMEM, "out of memory checking the safetensors header");
+        else if (dup) status = io_fail(err, errlen, LL_EFORMAT, "the name \"%.80s\" appears twice in the safetensors header", dup);
     }
     if (status == LL_OK) status = check_layout(f, err, errlen);
     if (status != LL_OK) {
@@ -577,8 +569,8 @@ int st_write(const StSpec *tensors, size_t n, const StMeta *meta, size_t n_meta,
     int nomem, status = LL_OK;
     const char *dup = find_duplicate(tensors, n, sizeof(StSpec), &nomem);
     if (!dup && !nomem) dup = find_duplicate(meta, n_meta, sizeof(StMeta), &nomem);
-    if (nomem) return fail(err, errlen, LL_ENOMEM, "out of memory writing safetensors");
-    if (dup) return fail(err, errlen, LL_EINVAL, "the name \"%.80s\" is given twice", dup);
+    if (nomem) return io_fail(err, errlen, LL_ENOMEM, "out of memory writing safetensors");
+    if (dup) return io_fail(err, errlen, LL_EINVAL, "the name \"%.80s\" is given twice", dup);
 
     Text h = {0};
     puts_(&h, "{");
@@ -586,9 +578,9 @@ int st_write(const StSpec *tensors, size_t n, const StMeta *meta, size_t n_meta,
         puts_(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < n_meta && status == LL_OK; i++) {
             if (strcmp(meta[i].key, "__metadata__") == 0 || !meta[i].key[0])
-                status = fail(err, errlen, LL_EINVAL, "metadata key \"%s\" is not allowed", meta[i].key);
+                status = io_fail(err, errlen, LL_EINVAL, "metadata key \"%s\" is not allowed", meta[i].key);
             else if (!put_string(&h, meta[i].key) || (puts_(&h, ":"), !put_string(&h, meta[i].value)))
-                status = fail(err, errlen, LL_EINVAL, "metadata \"%.80s\" is not valid UTF-8", meta[i].key);
+                status = io_fail(err, errlen, LL_EINVAL, "metadata \"%.80s\" is not valid UTF-8", meta[i].key);
             if (i + 1 < n_meta) puts_(&h, ",");
         }
         puts_(&h, n ? "}," : "}");
@@ -600,11 +592,11 @@ int st_write(const StSpec *tensors, size_t n, const StMeta *meta, size_t n_meta,
         uint64_t bytes = t->dtype < ST_NUM_DTYPES && t->ndim >= 0 && t->ndim <= ST_MAX_DIMS ? st_nbytes(t->dtype, t->ndim, t->shape, &overflow) : 0;
         if (t->dtype >= ST_NUM_DTYPES || t->ndim < 0 || t->ndim > ST_MAX_DIMS || overflow || offset + bytes < offset ||
             offset + bytes > (uint64_t)(SIZE_MAX / 2)) {
-            status = fail(err, errlen, LL_EINVAL, "tensor %.80s: bad dtype, shape or size", t->name);
+            status = io_fail(err, errlen, LL_EINVAL, "tensor %.80s: bad dtype, shape or size", t->name);
             break;
         }
         if (strcmp(t->name, "__metadata__") == 0 || !put_string(&h, t->name)) {
-            status = fail(err, errlen, LL_EINVAL, "tensor name \"%.80s\" is not allowed", t->name);
+            status = io_fail(err, errlen, LL_EINVAL, "tensor name \"%.80s\" is not allowed", t->name);
             break;
         }
         puts_(&h, ":{\"dtype\":\"");
@@ -623,13 +615,13 @@ int st_write(const StSpec *tensors, size_t n, const StMeta *meta, size_t n_meta,
     }
     puts_(&h, "}");
     while (!h.nomem && (8 + h.len) % 8 != 0) puts_(&h, " ");  // the data starts 8-byte aligned
-    if (status == LL_OK && h.nomem) status = fail(err, errlen, LL_ENOMEM, "out of memory writing safetensors");
+    if (status == LL_OK && h.nomem) status = io_fail(err, errlen, LL_ENOMEM, "out of memory writing safetensors");
     if (status == LL_OK && h.len > ST_MAX_HEADER)
-        status = fail(err, errlen, LL_EINVAL, "the safetensors header would be %zu bytes, more than the %u MiB limit", h.len,
+        status = io_fail(err, errlen, LL_EINVAL, "the safetensors header would be %zu bytes, more than the %u MiB limit", h.len,
                       ST_MAX_HEADER >> 20);
     size_t total = 8 + h.len + (size_t)offset;
     uint8_t *file = status == LL_OK ? calloc(total, 1) : NULL;
-    if (status == LL_OK && !file) status = fail(err, errlen, LL_ENOMEM, "out of memory for a %zu-byte safetensors file", total);
+    if (status == LL_OK && !file) status = io_fail(err, errlen, LL_ENOMEM, "out of memory for a %zu-byte safetensors file", total);
     if (status == LL_OK) {
         for (int i = 0; i < 8; i++) file[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
         memcpy(file + 8, h.s, h.len);

@@ -7,18 +7,10 @@
 #include <string.h>
 
 #include "io/half.h"
+#include "io/error.h"
 #include "status.h"
 #include "vae.h"
 
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
 
 static size_t spec_size(const TensorSpec *t) {
     size_t n = 1;
@@ -43,17 +35,17 @@ static int is_model_tensor(const char *name) {
 int vae_params_from_safetensors(float *params, const StFile *f, char *err, size_t errlen) {
     // Names first: a missing tensor explains an extra one (a renamed module), not the other way round.
     for (int i = 0; i < VAE_NUM_TENSORS; i++)
-        if (!st_find(f, vae_tensor(i)->name)) return fail(err, errlen, LL_EFORMAT, "missing tensor %s", vae_tensor(i)->name);
+        if (!st_find(f, vae_tensor(i)->name)) return io_fail(err, errlen, LL_EFORMAT, "missing tensor %s", vae_tensor(i)->name);
     for (size_t i = 0; i < f->num_tensors; i++)
         if (!is_model_tensor(f->tensors[i].name))
-            return fail(err, errlen, LL_EFORMAT, "unexpected tensor %.80s (the model has no such parameter)", f->tensors[i].name);
+            return io_fail(err, errlen, LL_EFORMAT, "unexpected tensor %.80s (the model has no such parameter)", f->tensors[i].name);
 
     size_t offset = 0;
     for (int i = 0; i < VAE_NUM_TENSORS; i++) {
         const TensorSpec *spec = vae_tensor(i);
         const StTensor *t = st_find(f, spec->name);
         if (t->dtype != ST_F32 && t->dtype != ST_F16)
-            return fail(err, errlen, LL_EFORMAT, "tensor %s has dtype %s, expected F32 or F16", spec->name, st_dtype_name(t->dtype));
+            return io_fail(err, errlen, LL_EFORMAT, "tensor %s has dtype %s, expected F32 or F16", spec->name, st_dtype_name(t->dtype));
         uint64_t want[4];
         int same = t->ndim == spec->ndim;
         for (int d = 0; d < spec->ndim; d++) {
@@ -64,7 +56,7 @@ int vae_params_from_safetensors(float *params, const StFile *f, char *err, size_
             char got[160], expected[80];
             format_shape(got, sizeof got, t->ndim, t->shape);
             format_shape(expected, sizeof expected, spec->ndim, want);
-            return fail(err, errlen, LL_EFORMAT, "tensor %s has shape %s, expected %s", spec->name, got, expected);
+            return io_fail(err, errlen, LL_EFORMAT, "tensor %s has shape %s, expected %s", spec->name, got, expected);
         }
         // The parser checked that [begin, end) holds exactly size * dtype bytes inside the buffer.
         size_t n = spec_size(spec);
@@ -80,7 +72,7 @@ int vae_params_from_safetensors(float *params, const StFile *f, char *err, size_
                 v = half_to_float((uint16_t)(b[2 * j] | b[2 * j + 1] << 8));
             }
             if (!isfinite(v))
-                return fail(err, errlen, LL_ENONFINITE, "tensor %s contains %s (element %zu)", spec->name,
+                return io_fail(err, errlen, LL_ENONFINITE, "tensor %s contains %s (element %zu)", spec->name,
                             isnan(v) ? "NaN" : "infinity", j);
             out[j] = v;
         }
@@ -93,7 +85,7 @@ int vae_params_to_safetensors(const float *params, StDtype dtype, const StMeta *
                               size_t *out_len, char *err, size_t errlen) {
     *out = NULL;
     *out_len = 0;
-    if (dtype != ST_F32 && dtype != ST_F16) return fail(err, errlen, LL_EINVAL, "models are saved as F32 or F16, not %s", st_dtype_name(dtype));
+    if (dtype != ST_F32 && dtype != ST_F16) return io_fail(err, errlen, LL_EINVAL, "models are saved as F32 or F16, not %s", st_dtype_name(dtype));
     StSpec specs[VAE_NUM_TENSORS];
     size_t offset = 0;
     for (int i = 0; i < VAE_NUM_TENSORS; i++) {
@@ -104,9 +96,9 @@ int vae_params_to_safetensors(const float *params, StDtype dtype, const StMeta *
         for (size_t j = 0; j < spec_size(t); j++) {
             float v = params[offset + j];
             if (!isfinite(v))
-                return fail(err, errlen, LL_ENONFINITE, "tensor %s contains %s (element %zu)", t->name, isnan(v) ? "NaN" : "infinity", j);
+                return io_fail(err, errlen, LL_ENONFINITE, "tensor %s contains %s (element %zu)", t->name, isnan(v) ? "NaN" : "infinity", j);
             if (dtype == ST_F16 && fabsf(v) >= 65520.0f)
-                return fail(err, errlen, LL_EINVAL, "tensor %s: value %g (element %zu) is beyond float16's range", t->name, v, j);
+                return io_fail(err, errlen, LL_EINVAL, "tensor %s: value %g (element %zu) is beyond float16's range", t->name, v, j);
         }
         offset += spec_size(t);
     }

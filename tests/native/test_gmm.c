@@ -12,24 +12,8 @@
 #include "gmm.h"
 #include "metrics.h"
 #include "status.h"
+#include "check.h"
 
-typedef struct {
-    int passed, failed;
-} Tally;
-
-static void check(Tally *t, int ok, const char *fmt, ...) {
-    if (ok) {
-        t->passed++;
-        return;
-    }
-    t->failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-}
 
 // ----------------------------------------------------------------------------
 // sampling (D = 2)

@@ -15,25 +15,9 @@
 #include "io/safetensors.h"
 #include "io/vae_safetensors.h"
 #include "status.h"
+#include "check.h"
 #include "vae.h"
 
-typedef struct {
-    int passed, failed;
-} Tally;
-
-static void check(Tally *t, int ok, const char *fmt, ...) {
-    if (ok) {
-        t->passed++;
-        return;
-    }
-    t->failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-}
 
 static float bits_float(uint32_t u) {
     float f;
