@@ -669,7 +669,7 @@ function exposeMixtureGeometry({ mixture, digits, points }) {
   for (let j = 0; j < k; j++) {
     const [mx, my] = [mixture.means[2 * j], mixture.means[2 * j + 1]];
     const { sd1, angle } = covarianceAxes(mixture.covs[4 * j], mixture.covs[4 * j + 1], mixture.covs[4 * j + 3]);
-    debug.meanPoints.push({ x: a.x(mx), y: a.y(my) });
+    debug.meanPoints.push({ x: a.x(mx), y: a.y(my), classIndex: mixture.componentClass[j] });
     for (const n of [1, 2]) {
       debug.ellipsePoints.push({ sigma: n, color: digitColor(digits[mixture.componentClass[j]]),
         x: a.x(mx + n * sd1 * Math.cos(angle)), y: a.y(my + n * sd1 * Math.sin(angle)) });
