@@ -528,8 +528,14 @@ function showResponsibilities() {
   const fitted = state.fit;
   if (!fitted || !state.probe) return;
   const snapshot = fitted.history[state.emIter];
+  // Summed per digit: with several components per digit, what a user asks is "which digit is this?".
   const r = responsibilities(snapshot, state.probe);
-  const items = Array.from(r, (p, j) => ({ p, digit: fitted.classes[fitted.componentClass[j]] ?? j }));
+  const byClass = new Map();
+  r.forEach((p, j) => {
+    const c = fitted.componentClass[j] ?? j;
+    byClass.set(c, (byClass.get(c) ?? 0) + p);
+  });
+  const items = [...byClass].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: fitted.classes[c] ?? c }));
   if (list.children.length !== items.length || list.firstElementChild.classList.contains('muted')) {
     list.replaceChildren(...items.map(() => {
       const li = document.createElement('li');
