@@ -11,7 +11,7 @@
 // workers talk over a MessageChannel the page hands them ('connect'), so the parameters (10 MB a
 // snapshot) and the images never pass through the page's main thread.
 import { loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
-import { datasetFromIdx, gunzipIfNeeded, splitDigits } from './lib/mnist.js';
+import { datasetFromIdx, gunzipIfNeeded, splitDigits, subset } from './lib/mnist.js';
 import { ParallelModel } from './lib/parallel.js';
 import { classIndices, evaluateRun, resolveOptions, Trainer } from './lib/training.js';
 import { digitGridPixels } from './draw/digits.js';
@@ -128,15 +128,6 @@ function loadData() {
   return trainer.data;
 }
 
-function pick(set, indices) {
-  const images = new Uint8Array(indices.length * PIXELS), labels = new Uint8Array(indices.length);
-  indices.forEach((src, i) => {
-    images.set(set.images.subarray(src * PIXELS, (src + 1) * PIXELS), i * PIXELS);
-    labels[i] = set.labels[src];
-  });
-  return { images, labels, n: indices.length };
-}
-
 // An even share of each digit's test images, in test-set order.
 function scatterSample(test, classes) {
   const per = Math.ceil(SCATTER_IMAGES / classes.length);
@@ -146,7 +137,7 @@ function scatterSample(test, classes) {
     const label = test.labels[i];
     if (counts.get(label) < per) { counts.set(label, counts.get(label) + 1); chosen.push(i); }
   }
-  return pick(test, chosen);
+  return subset(test, chosen);
 }
 
 function freeRun() {
@@ -194,7 +185,7 @@ async function trainLoop(run, o) {
   if (training.note) post({ type: 'note', message: training.note });
   const loop = new Trainer(run.parallel ?? run.model, split.train, o);   // the Trainer sets lr and the KL weight
   // A limited run is evaluated on the images it trained on.
-  run.split = o.limit > 0 ? { ...split, train: pick(split.train, Array.from(loop.indices)) } : split;
+  run.split = o.limit > 0 ? { ...split, train: subset(split.train, Array.from(loop.indices)) } : split;
   run.options = o;
   const scatter = scatterSample(split.test, split.classes);
   // The view worker gets the images; the page only what it shows (labels, the few validation images).

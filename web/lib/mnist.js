@@ -80,7 +80,8 @@ export function parseDigits(digits) {
   return unique;
 }
 
-function subset(set, indices) {
+// The images and labels at the given indices, as a new set.
+export function subset(set, indices) {
   const images = new Uint8Array(indices.length * PIXELS), labels = new Uint8Array(indices.length);
   indices.forEach((src, i) => {
     images.set(set.images.subarray(src * PIXELS, (src + 1) * PIXELS), i * PIXELS);
