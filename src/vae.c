@@ -398,7 +398,8 @@ int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {
 }
 
 // --- inference -------------------------------------------------------------------------------
-// Runs f over chunks of at most the activation capacity (at least 32 images).
+// How many images inference handles at once: up to 256 (growing the activation buffers to fit), or
+// what the buffers already hold if growing fails; -1 if there are none.
 static int chunk_size(Vae *m, int n) {
     int want = n < 256 ? n : 256;
     if (want < 1) want = 1;
