@@ -365,18 +365,18 @@ function setPhase(phase) {
   schedule();
 }
 
+// Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
+function clearRun() {
+  Object.assign(state, { run: null, losses: null, progress: null, codes: null, fit: null, manifold: null, recons: null });
+}
+
 async function train() {
   const options = validate();
   if (!options) return;
   debug.trainStartedAt = performance.now();
   debug.trainEndedAt = null;
+  clearRun();
   state.losses = { batch: [], epoch: [], ema: [0, 0, 0], acc: [0, 0, 0, 0] };
-  state.progress = null;
-  state.codes = null;
-  state.fit = null;
-  state.run = null;
-  state.manifold = null;
-  state.recons = null;
   Object.assign(debug, { batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null, scatterPoints: 0, ellipses: 0,
     emIterations: 0, metrics: null });
   showMetrics(null);
@@ -427,13 +427,7 @@ function pauseOrResume() {
 function reset() {
   trainer.send('reset');
   stopReplay();
-  state.run = null;
-  state.losses = null;
-  state.progress = null;
-  state.codes = null;
-  state.fit = null;
-  state.manifold = null;
-  state.recons = null;
+  clearRun();
   $('em-iter').disabled = true;
   $('play').disabled = true;
   $('em-iter-out').textContent = '–';

@@ -89,14 +89,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
         return;
     }
     if (dw) {
-        int P = s.h_out * s.w_out;
-        for (int i = 0; i < batch; i++)
-            for (int o = 0; o < s.c_out; o++) {
-                const float *src = dout + ((size_t)i * s.c_out + o) * P;
-                float sum = 0.0f;
-                for (int p = 0; p < P; p++) sum += src[p];
-                db[o] += sum;
-            }
+        bias_grad_add(db, dout, batch, s.c_out, s.h_out * s.w_out);
         convg_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
     }
     if (!dinp) return;

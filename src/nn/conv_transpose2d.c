@@ -53,11 +53,7 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
         int N = nb * Pi;
         for (int i = 0; i < nb; i++) {
             const float *img = dout + (b0 + i) * out_size;
-            for (int o = 0; o < s.c_out; o++) {
-                float sum = 0.0f;
-                for (int p = 0; p < Po; p++) sum += img[(size_t)o * Po + p];
-                if (db) db[o] += sum;
-            }
+            if (db) bias_grad_add(db, img, 1, s.c_out, Po);
             im2col(ws->col + (size_t)i * Pi, N, img, g);
         }
         if (dw) {
@@ -105,14 +101,7 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
         return;
     }
     if (dw) {
-        int Po = s.h_out * s.w_out;
-        for (int i = 0; i < batch; i++)
-            for (int o = 0; o < s.c_out; o++) {
-                const float *src = dout + ((size_t)i * s.c_out + o) * Po;
-                float sum = 0.0f;
-                for (int p = 0; p < Po; p++) sum += src[p];
-                db[o] += sum;
-            }
+        bias_grad_add(db, dout, batch, s.c_out, s.h_out * s.w_out);
         // dw (c_in, c_out*k*k) += inp (c_in, small) times im2col(dout)^T
         convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
     }

@@ -182,3 +182,13 @@ void pad_images(float *dst, const float *src, int nb, PaddedGeom p) {
     }
     memset(dst + (size_t)nb * p.imgp, 0, 16 * sizeof(float));
 }
+
+void bias_grad_add(float *db, const float *dout, int batch, int channels, int plane) {
+    for (int i = 0; i < batch; i++)
+        for (int c = 0; c < channels; c++) {
+            const float *src = dout + ((size_t)i * channels + c) * plane;
+            float sum = 0.0f;
+            for (int p = 0; p < plane; p++) sum += src[p];
+            db[c] += sum;
+        }
+}

@@ -66,4 +66,7 @@ void col2im_add(float *img, const float *col, int ldcol, ConvGeom g);
 // How many images of per_image_col columns-floats and per_image_tmp floats fit the workspace at once.
 int images_per_chunk(const Workspace *ws, size_t per_image_col, size_t per_image_tmp, int remaining);
 
+// A convolution's bias gradient: db[c] += the sum of dout over every image's plane c (batch, channels, plane).
+void bias_grad_add(float *db, const float *dout, int batch, int channels, int plane);
+
 #endif
