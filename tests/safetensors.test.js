@@ -6,7 +6,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { loadSafetensors, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { readFileSync } from 'node:fs';
+
+import { LAB_VERSION, loadSafetensors, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
+  saveSafetensors } from '../web/lib/model-io.js';
+import { LossHistory, resolveOptions } from '../web/lib/training.js';
 import { BUILDS, lab } from './helpers.js';
 
 function sameBits(a, b) {
@@ -174,3 +178,45 @@ for (const build_ of BUILDS) {
     });
   });
 }
+
+describe('what a saved model says about itself (metadata)', () => {
+  it('names this version of the lab, as package.json does', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    assert.equal(LAB_VERSION, `latent-lab ${version}`);
+  });
+
+  it('reads back the settings, metrics, loss history and mixture it was saved with', async () => {
+    const L = await lab('simd');
+    const history = new LossHistory();
+    for (let b = 0; b < 6; b++) history.add({ epoch: b >> 1, batchInEpoch: b & 1, batchesPerEpoch: 2, count: 32, loss: 200 - b, bce: 190 - b, kl: 5, epochDone: (b & 1) === 1 });
+    const options = resolveOptions({ preset: 'authors', seed: 7, limit: 3000 });
+    const metadata = modelMetadata({ options, epochs: 3, history, metrics: { test_accuracy: 0.9 }, mixture: { format: 'x' },
+      extra: { limit: options.limit } });
+    const model = L.createModel({ seed: 1 });
+    const info = parseModelMetadata(readSafetensorsMetadata(L, saveSafetensors(model, { metadata })));
+    model.free();
+    assert.deepEqual(info.digits, [1, 4, 8]);
+    assert.deepEqual([info.seed, info.beta, info.kl, info.epochs, info.limit, info.preset, info.mixtureVariant],
+      [7, 0.55, 'authors', 3, 3000, 'authors', 'authors']);
+    assert.deepEqual(info.metrics, { test_accuracy: 0.9 });
+    assert.deepEqual(info.lossHistory.map((e) => [e.epoch, e.loss]), [[1, 199.5], [2, 197.5], [3, 195.5]]);
+    assert.equal(info.lossCurve.length, 6);
+    assert.equal(info.lossCurve.at(-1).x, 3);
+    assert.deepEqual(JSON.parse(info.mixture), { format: 'x' });
+  });
+
+  it('takes a file without metadata (saved from PyTorch) as saying nothing, and refuses malformed values by name', () => {
+    assert.deepEqual(Object.values(parseModelMetadata({})).filter((v) => v !== null), []);
+    const cases = [
+      [{ digits: '1,4,11' }, /metadata "digits": digit 11 is outside 0\.\.9/],
+      [{ digits: '' }, /metadata "digits": choose at least one digit/],
+      [{ seed: '-1' }, /metadata "seed": expected an integer >= 0, got "-1"/],
+      [{ beta: 'lots' }, /metadata "beta": expected a number >= 0/],
+      [{ kl: 'other' }, /metadata "kl": expected "authors" or "usual"/],
+      [{ metrics: '[1]' }, /metadata "metrics": expected an object/],
+      [{ loss_history: '{' }, /metadata "loss_history": not JSON/],
+      [{ loss_history: '[{"epoch": 1, "loss": 2}]' }, /metadata "loss_history": entry 0 has no finite "bce"/],
+    ];
+    for (const [metadata, message] of cases) assert.throws(() => parseModelMetadata(metadata), message, JSON.stringify(metadata));
+  });
+});

@@ -4,16 +4,18 @@
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
 // mixture beside it (model.mixture.json); --load model.safetensors starts from a saved model, and with
-// --epochs 0 only evaluates it.
+// --epochs 0 only evaluates it. A saved model's metadata carries the settings, the metrics, the loss
+// per epoch and per batch (loss_history, loss_curve) and the mixture. tools/pretrained.js runs this
+// same code (runTraining) for the page's pretrained model.
 import { readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { splitDigits } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureToJSON, saveSafetensors } from '../web/lib/model-io.js';
+import { loadSafetensors, mixtureToJSON, modelMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { evaluateRun, resolveOptions, Trainer } from '../web/lib/training.js';
+import { evaluateRun, LossHistory, resolveOptions, Trainer } from '../web/lib/training.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
@@ -26,8 +28,10 @@ function formatTime(seconds) {
   return m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-async function main() {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
+// Trains (or, with epochs 0, only evaluates) as the flags say; saves when flags.save names a file.
+// Returns the result (the JSON line) and, when saved, the paths written. extraMetadata: more keys
+// for the saved model's metadata.
+export async function runTraining(flags, { extraMetadata = {} } = {}) {
   // --epochs 0 evaluates a loaded model without training (the options themselves want >= 1 epoch).
   const evaluateOnly = flags.epochs === 0;
   if (evaluateOnly && !flags.load) throw new Error('--epochs 0 needs --load MODEL: there is nothing to evaluate');
@@ -43,8 +47,9 @@ async function main() {
   let loaded = {};
   if (load) {
     const metadata = loaded = loadSafetensors(model, await readFile(load));
-    log(`loaded ${load}${Object.keys(metadata).length ? ` (${Object.entries(metadata).filter(([k]) => k !== 'metrics')
-      .map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
+    // The short entries (not the metrics, the loss curves or the mixture).
+    const short = Object.entries(metadata).filter(([, v]) => v.length <= 40);
+    log(`loaded ${load}${short.length ? ` (${short.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
   }
   // --workers N > 1: data-parallel replicas in worker threads; `model` gets their weights at the end.
   const workers = flags.workers ?? 1;
@@ -59,8 +64,10 @@ async function main() {
 
   const start = performance.now();
   let lastPrint = start, epochLoss = 0, epochBce = 0, epochKl = 0, epochCount = 0;
+  const history = new LossHistory();
   while (!trainer.done) {
     const r = await trainer.next();
+    history.add(r);
     epochLoss += r.loss * r.count; epochBce += r.bce * r.count; epochKl += r.kl * r.count; epochCount += r.count;
     const now = performance.now();
     if (now - lastPrint > 1000 || r.epochDone) {
@@ -89,28 +96,41 @@ async function main() {
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };
+  let written = null;
   if (save) {
-    // epochs counts those of the loaded model too, when it says how many it had.
+    // epochs counts those of the loaded model too, when it says how many it had. Nothing that varies
+    // from run to run (time, speed, paths of temporary files) goes in: the same command writes the
+    // same bytes.
     const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
-    const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs: before + result.epochs,
-      seed: options.seed, batch: options.batch, lr: options.lr, metrics,
-      version: `latent-lab ${JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version}`,
-      ...(load ? { continued_from: load } : {}) };
+    const mixtureJson = mixtureToJSON(mixture, { classLabels: split.classes });
+    const metadata = modelMetadata({ options, epochs: before + result.epochs, metrics, mixture: mixtureJson,
+      history: evaluateOnly ? null : history,
+      extra: { limit: options.limit, train_images: trainer.n, workers, build: lab.kind,
+        ...(load ? { continued_from: load } : {}), ...extraMetadata } });
     await writeFile(save, saveSafetensors(model, { dtype, metadata }));
     const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');
-    await writeFile(mixturePath, JSON.stringify(mixtureToJSON(mixture, { classLabels: split.classes })) + '\n');
+    await writeFile(mixturePath, JSON.stringify(mixtureJson) + '\n');
     log(`saved ${save} (${dtype}) and ${mixturePath}\n`);
+    written = { model: save, mixture: mixturePath };
   }
   mixture.free();
+  model.free();
   if (flags['save-codes']) {
     const set = (name) => ({ mu: Array.from(codes[name]), labels: Array.from(split[name].labels) });
     await writeFile(flags['save-codes'], JSON.stringify({ result, classes: split.classes, train: set('train'),
       val: set('val'), test: set('test') }));
   }
+  return { result, written, history };
+}
+
+async function main() {
+  const { result } = await runTraining(parseFlags(process.argv.slice(2), FLAGS));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-main().catch((error) => {
-  process.stderr.write(`\ntrain: ${error.message}\n`);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error) => {
+    process.stderr.write(`\ntrain: ${error.message}\n`);
+    process.exit(1);
+  });
+}

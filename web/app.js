@@ -3,11 +3,12 @@
 // snapshot), keeps the page's state, and redraws what changed in animation frames, a few
 // milliseconds of drawing per frame at most (the rest waits for the next frame), so no task on this
 // thread comes near 50 ms. It computes nothing heavy itself: no wasm here, only drawing and small sums.
-import { PRESETS, resolveOptions } from './lib/training.js';
+import { LossHistory, PRESETS, resolveOptions } from './lib/training.js';
 import { WorkerClient } from './lib/worker-client.js';
 import { responsibilities } from './lib/mixture-math.js';
+import { mnistCentre } from './lib/draw-digit.js';
 import { digitColor } from './draw/common.js';
-import { covarianceAxes, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
+import { covarianceAxes, drawDrawnMarker, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
 import { drawLineChart } from './draw/charts.js';
 import { drawDigit, drawDigitGrid, drawEmpty, drawPixels } from './draw/digits.js';
 import { drawConfusion } from './draw/confusion.js';
@@ -24,13 +25,17 @@ const SNAP_ITERS = [1, 5, 10, 20, 50];
 const SMOOTH = 0.9;               // exponential smoothing of the per-batch loss curves
 const FRAME_BUDGET_MS = 6;        // drawing per animation frame; what is left waits for the next frame
 const THROTTLE_MS = { loss: 500, progress: 250 };   // redrawn at most this often while training
+const PRETRAINED = 'pretrained-148';   // web/models/, made by `make pretrained`
+const DRAW_EVERY_MS = 60;         // a drawn digit is encoded at most this often while the pen moves
+// Opened without settings in the link (a "build" choice aside): the pretrained model is shown.
+const FIRST_OPEN = [...new URLSearchParams(location.search).keys()].every((key) => key === 'build');
 
 // --- state -----------------------------------------------------------------------------------------
 
 const state = {
-  phase: 'idle',        // idle | waiting-for-data | training | paused | trained | fitting | fitted
+  phase: 'idle',        // idle | waiting-for-data | training | paused | trained | fitting | fitted | evaluating (a loaded model)
   run: null,            // { classes, trainImages, totalImages, epochs, scatterClasses, valLabels, valPerClass }
-  losses: null,         // { batch: [[epochX, loss, bce, kl]], epoch: [[epochX, loss, bce, kl]], ema, acc }
+  losses: null,         // a LossHistory (training.js): smoothed per batch, and per epoch
   progress: null,
   codes: null,          // the live scatter: codes of the test sample
   fit: null,            // { history, componentClass, metrics, testCodes, testClasses, classes }
@@ -41,6 +46,9 @@ const state = {
   manifold: null,
   recons: null,
   decoded: null,
+  loaded: null,         // the model came from a file: { run, name, info, pretrained, digits }
+  drawn: null,          // the drawn digit: { z, input (784 bytes), recon (784 bytes) }
+  trainedWith: null,    // the options of the run trained on this page (for file names)
 };
 
 // What the browser test (and a curious person in devtools) can read.
@@ -53,6 +61,11 @@ const debug = window.__lab = {
   hoverMs: [],
   // performance.now() when the last run's training started and ended (for the long-task check).
   trainStartedAt: null, trainEndedAt: null,
+  // Models from files: the loaded run ({ run, name, pretrained, at }), the view worker's run, the run of
+  // the last decoded digit, when the first hover decoded a loaded model (ms since the page opened).
+  loaded: null, viewRun: 0, decodedRun: 0, firstLoadedDecodeAt: null, loadErrors: [], downloads: 0,
+  // The drawn digit: encodes answered, its code, its marker on the overlay (CSS px), responsibilities.
+  drawn: null, drawSeq: 0,
 };
 
 // --- settings: form <-> URL --------------------------------------------------------------------------
@@ -227,6 +240,7 @@ for (const client of [trainer, viewer]) {
 }
 trainer.ready.then((m) => {
   debug.build = m.kind;
+  debug.readyAt = performance.now();
   const chip = $('build-chip');
   if (m.kind === 'simd') {
     chip.textContent = 'WebAssembly SIMD';
@@ -235,13 +249,24 @@ trainer.ready.then((m) => {
     chip.textContent = build === 'scalar' ? 'scalar WebAssembly (as asked)' : 'No WASM SIMD in this browser: scalar build (slower)';
     chip.className = 'chip warn';
   }
-  trainer.send('load');
+  // On first open the pretrained model goes first (measuring it then loads MNIST); else MNIST now.
+  pretrainedFiles.then(async (files) => {
+    $('load-pretrained').hidden = !files;
+    if (files && FIRST_OPEN) loadPretrained(files, await pretrainedPrefetch).finally(() => trainer.send('load'));
+    else trainer.send('load');
+  });
 }, (error) => {
   $('build-chip').textContent = `WebAssembly failed: ${error.message}`;
   $('build-chip').className = 'chip bad';
   reportError(error.message);
 });
-viewer.ready.catch(() => {});
+// Hover (or a drawing) before the view worker is ready waits for it, then goes.
+let viewReady = false;
+viewer.ready.then(() => {
+  viewReady = true;
+  if (state.probe) requestDecode();
+  if (drawing.inked) encodeDrawing();
+}, () => {});
 // The two workers talk directly: parameters and images never cross this thread.
 Promise.all([trainer.ready, viewer.ready]).then(() => {
   const channel = new MessageChannel();
@@ -278,6 +303,8 @@ trainer.on('phase', ({ phase }) => setPhase(phase));
 
 trainer.on('run-start', (m) => {
   const valPerClass = Math.max(1, Math.round(m.val.n / m.classes.length));
+  // A loaded model's run was announced by 'model-loaded'; this completes it, once MNIST is here.
+  if (m.loaded && state.run?.id !== m.run) return;
   state.run = {
     id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
     batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
@@ -286,8 +313,46 @@ trainer.on('run-start', (m) => {
   };
   debug.workers = m.workers;
   $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images, coloured by digit`;
-  setPhase('training');
+  if (!m.loaded) setPhase('training');
+  markAllDirty();
 });
+
+// A model from a file (or the pretrained one) replaced the run: its parameters are already on their
+// way to the view worker, so hover decodes it now; the codes, the mixture and the metrics follow.
+trainer.on('model-loaded', (m) => {
+  stopReplay();
+  clearRun();
+  resetEmControls();
+  state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0 };
+  state.loaded = { run: m.run, name: m.name, info: m.info, pretrained: m.pretrained, digits: m.digits };
+  state.losses = LossHistory.from({ epochs: m.lossHistory ?? [], curve: m.lossCurve ?? [] });
+  debug.loaded = { run: m.run, name: m.name, pretrained: m.pretrained, at: performance.now() };
+  debug.metrics = null;
+  showMetrics(m.info.metrics?.test_bce !== undefined ? m.info.metrics : null, { recorded: true });
+  const what = describeModel(m);
+  $('model-status').textContent = `Loaded ${m.pretrained ? 'the pretrained model' : m.name}: ${what}` +
+    (m.mixtureFrom === 'file' ? '; mixture from its .json file' : m.mixtureFrom === 'metadata' ? '; mixture from its metadata' : '; no mixture in it: fitting one') +
+    (m.usedFallbackDigits ? '. The file does not say its digits: taken to be the ones chosen under Training.' : '.');
+  if (m.pretrained) {
+    $('banner-text').textContent = `This is the pretrained model (${what}), loaded for you: hover the plane to decode, ` +
+      'draw a digit, or press Train to make your own.';
+    $('banner').hidden = false;
+  } else {
+    $('banner').hidden = true;
+  }
+  markAllDirty();
+  setPhase('evaluating');
+  if (state.probe) requestDecode();
+});
+
+// "digits 1, 4, 8, the authors' recipe, 8 epochs, seed 42", from what a file says about itself.
+function describeModel({ digits, info }) {
+  const parts = [`digits ${digits.join(', ')}`];
+  if (info.preset === 'authors') parts.push('the authors\' recipe');
+  if (info.epochs !== null && info.epochs !== undefined) parts.push(`${info.epochs} epoch${info.epochs === 1 ? '' : 's'}`);
+  if (info.seed !== null && info.seed !== undefined) parts.push(`seed ${info.seed}`);
+  return parts.join(', ');
+}
 
 trainer.on('batches', ({ run, reports }) => {
   if (!state.run || run !== state.run.id) return;
@@ -297,26 +362,23 @@ trainer.on('batches', ({ run, reports }) => {
 });
 
 function addBatch(r) {
-  const L = state.losses;
-  const x = r.epoch + (r.batchInEpoch + 1) / r.batchesPerEpoch;
-  // An exponential moving average, bias-corrected so the first batches are not pulled toward zero.
-  L.ema = L.ema.map((v, i) => SMOOTH * v + (1 - SMOOTH) * [r.loss, r.bce, r.kl][i]);
-  const correction = 1 - SMOOTH ** (L.batch.length + 1);
-  L.batch.push([x, ...L.ema.map((v) => v / correction)]);
-  L.acc[0] += r.loss * r.count; L.acc[1] += r.bce * r.count; L.acc[2] += r.kl * r.count; L.acc[3] += r.count;
-  if (r.epochDone) {
-    L.epoch.push([r.epoch + 1, L.acc[0] / L.acc[3], L.acc[1] / L.acc[3], L.acc[2] / L.acc[3]]);
-    L.acc = [0, 0, 0, 0];
-  }
+  state.losses.add(r);   // the smoothed curve per batch and the means per epoch
   state.progress = r;
   debug.batches++;
   debug.imagesSeen = r.imagesSeen;
   debug.firstLoss ??= r.loss;
-  debug.lastLoss = L.batch.at(-1)[1];
+  debug.lastLoss = state.losses.batches.at(-1)?.loss ?? debug.lastLoss;
 }
 
 // The view worker's answers carry the run their parameters came from; older runs' are dropped.
 const current = (m) => state.run && m.run === state.run.id;
+
+// The view worker holds another model's parameters: the probe (and a drawn digit) are decoded again.
+viewer.on('view-params', ({ run }) => {
+  debug.viewRun = run;
+  if (state.probe) requestDecode();
+  if (state.drawn || drawing.inked) encodeDrawing();
+});
 
 viewer.on('codes', ({ mu, run }) => {
   if (!current({ run })) return;
@@ -357,7 +419,13 @@ function setPhase(phase) {
   $('pause').disabled = !(phase === 'training' || phase === 'paused');
   $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
   $('reset').disabled = phase === 'idle';
-  $('fit').disabled = !state.run || phase === 'fitting' || phase === 'waiting-for-data';
+  $('fit').disabled = !state.run || phase === 'fitting' || phase === 'waiting-for-data' || phase === 'evaluating';
+  // A model saves once it has trained a batch or was loaded; loading waits while a run trains.
+  $('save').disabled = !state.run || !(state.loaded || state.progress) || phase === 'fitting' || phase === 'waiting-for-data';
+  $('save-mixture').disabled = !state.fit;
+  $('load-file').disabled = running || phase === 'fitting';
+  $('load-button').classList.toggle('disabled', $('load-file').disabled);
+  $('load-pretrained').disabled = running || phase === 'fitting';
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
   for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = running || phase === 'fitting';
   if (phase === 'trained' || phase === 'fitted' || phase === 'idle') debug.trainEndedAt ??= performance.now();
@@ -367,7 +435,16 @@ function setPhase(phase) {
 
 // Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
 function clearRun() {
-  Object.assign(state, { run: null, losses: null, progress: null, codes: null, fit: null, manifold: null, recons: null });
+  Object.assign(state, { run: null, losses: null, progress: null, codes: null, fit: null, manifold: null, recons: null,
+    loaded: null });
+  debug.loaded = null;
+}
+
+function resetEmControls() {
+  $('em-iter').disabled = true;
+  $('play').disabled = true;
+  $('em-iter-out').textContent = '–';
+  $('latent-sub').textContent = 'held-out test images, coloured by digit';
 }
 
 async function train() {
@@ -376,7 +453,11 @@ async function train() {
   debug.trainStartedAt = performance.now();
   debug.trainEndedAt = null;
   clearRun();
-  state.losses = { batch: [], epoch: [], ema: [0, 0, 0], acc: [0, 0, 0, 0] };
+  $('banner').hidden = true;
+  $('model-status').textContent = '';
+  resetEmControls();
+  state.trainedWith = options;
+  state.losses = new LossHistory({ smooth: SMOOTH });
   Object.assign(debug, { batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null, scatterPoints: 0, ellipses: 0,
     emIterations: 0, metrics: null });
   showMetrics(null);
@@ -397,26 +478,33 @@ async function train() {
 async function fit() {
   if (!state.run) return;
   try {
-    const result = await trainer.request('fit');
-    state.fit = result;
-    state.view = viewAround(result.testCodes);
-    state.emIter = debug.emIter = result.history.length - 1;
-    debug.emIterations = result.history.length - 1;
-    debug.metrics = result.metrics;
-    const slider = $('em-iter');
-    slider.max = String(result.history.length - 1);
-    slider.value = String(state.emIter);
-    slider.disabled = false;
-    $('play').disabled = false;
-    $('latent-sub').textContent = `all ${result.testCodes.length / 2} test images, coloured by digit; the mixture's means, 1σ and 2σ`;
-    showMetrics(result.metrics);
-    markAllDirty();
-    setPhase(state.phase);  // the worker has said which phase follows the fit
-    if (state.probe) showResponsibilities();
+    showFit(await trainer.request('fit'));
   } catch (error) {
     reportError(error.message);
     setPhase(state.run ? 'trained' : 'idle');
   }
+}
+
+// An evaluation from the trainer (after training, on Refit, or of a loaded model) on the page.
+function showFit(result) {
+  if (!result || result.replaced || !state.run || result.run !== state.run.id) return;   // a run since replaced
+  state.fit = result;
+  state.view = viewAround(result.testCodes);
+  state.emIter = debug.emIter = result.history.length - 1;
+  debug.emIterations = result.history.length - 1;
+  debug.metrics = result.metrics;
+  const slider = $('em-iter');
+  slider.max = String(result.history.length - 1);
+  slider.value = String(state.emIter);
+  // A loaded mixture has no EM history to replay: only its parameters (and its log-likelihood trace).
+  slider.disabled = result.history.length < 2;
+  $('play').disabled = result.history.length < 2;
+  $('latent-sub').textContent = `all ${result.testCodes.length / 2} test images, coloured by digit; the mixture's means, 1σ and 2σ`;
+  showMetrics(result.metrics);
+  markAllDirty();
+  setPhase(state.phase);  // the worker has said which phase follows the fit
+  if (state.probe) showResponsibilities();
+  showDrawnResponsibilities();
 }
 
 function pauseOrResume() {
@@ -428,10 +516,9 @@ function reset() {
   trainer.send('reset');
   stopReplay();
   clearRun();
-  $('em-iter').disabled = true;
-  $('play').disabled = true;
-  $('em-iter-out').textContent = '–';
-  $('latent-sub').textContent = 'held-out test images, coloured by digit';
+  resetEmControls();
+  $('banner').hidden = true;
+  $('model-status').textContent = '';
   showMetrics(null);
   markAllDirty();
   setPhase('idle');
@@ -497,6 +584,7 @@ function setProbe(z, at = performance.now()) {
 // Only the newest pointer position is decoded; superseded requests resolve to null.
 // The digit is drawn as soon as it arrives (a 196 x 196 putImageData), not at the next frame.
 function requestDecode() {
+  if (!viewReady) return;
   const z = state.probe, seq = debug.probeSeq, at = state.probeAt;
   viewer.requestLatest('decode', { z }).then((result) => {
     if (!result) return;
@@ -508,6 +596,8 @@ function requestDecode() {
     for (const v of result.images) ink += v;
     debug.decodes++;
     debug.decodedInk = ink / result.images.length / 255;
+    debug.decodedRun = result.run;
+    if (debug.loaded && result.run === debug.loaded.run) debug.firstLoadedDecodeAt ??= performance.now();
   }, (error) => reportError(error.message));
 }
 
@@ -518,19 +608,29 @@ function drawDecoded() {
 }
 
 function showResponsibilities() {
-  const list = $('resp');
   const fitted = state.fit;
   if (!fitted || !state.probe) return;
-  const snapshot = fitted.history[state.emIter];
   // Summed per digit: with several components per digit, what a user asks is "which digit is this?".
-  const r = responsibilities(snapshot, state.probe);
-  const byClass = new Map();
-  r.forEach((p, j) => {
+  const { byClass } = mixtureAnswer(fitted, state.probe);
+  renderBars($('resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+}
+
+// The mixture's responsibilities at z, at the iteration on show: per component (k, summing to 1) and
+// summed per digit ([{ p, digit }] in the order of the classes).
+function mixtureAnswer(fitted, z) {
+  const perComponent = responsibilities(fitted.history[state.emIter], z);
+  const sums = new Map();
+  perComponent.forEach((p, j) => {
     const c = fitted.componentClass[j] ?? j;
-    byClass.set(c, (byClass.get(c) ?? 0) + p);
+    sums.set(c, (sums.get(c) ?? 0) + p);
   });
-  const items = [...byClass].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: fitted.classes[c] ?? c }));
-  if (list.children.length !== items.length || list.firstElementChild.classList.contains('muted')) {
+  const byClass = [...sums].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: fitted.classes[c] ?? c }));
+  return { perComponent, byClass };
+}
+
+// Rows of [swatch or tag] [bar] [percentage] in a list, reusing its rows when their number is unchanged.
+function renderBars(list, items) {
+  if (list.children.length !== items.length || list.firstElementChild?.classList.contains('muted')) {
     list.replaceChildren(...items.map(() => {
       const li = document.createElement('li');
       const dot = document.createElement('span'), bar = document.createElement('span'), pct = document.createElement('span');
@@ -540,15 +640,22 @@ function showResponsibilities() {
       return li;
     }));
   }
-  items.forEach(({ p, digit }, j) => {
+  items.forEach(({ p, color, label, tag = '' }, j) => {
     const li = list.children[j];
-    li.style.setProperty('--swatch', digitColor(digit));
-    li.title = `digit ${digit}`;
+    li.style.setProperty('--swatch', color);
+    li.title = label;
     li.children[1].firstElementChild.style.width = `${(100 * p).toFixed(1)}%`;
     li.children[2].textContent = `${(100 * p).toFixed(p > 0.995 || p < 0.005 ? 0 : 1)}%`;
-    li.children[0].textContent = '';
-    li.firstElementChild.setAttribute('aria-label', `digit ${digit}`);
+    li.children[0].textContent = tag;
+    li.firstElementChild.setAttribute('aria-label', label);
   });
+}
+
+function mutedItem(text) {
+  const li = document.createElement('li');
+  li.className = 'muted';
+  li.textContent = text;
+  return li;
 }
 
 function onKey(event) {
@@ -563,6 +670,276 @@ function onKey(event) {
   setProbe([clamp(z[0] + step[0] * sx, state.view.x), clamp(z[1] + step[1] * sy, state.view.y)]);
 }
 
+// --- models in and out -------------------------------------------------------------------------------
+
+// Starts a download of a Blob under a file name.
+function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  debug.downloads++;
+}
+
+// The model on show, for file names: "pretrained-148", "digits148-seed3-2ep", "untrained".
+function modelTag() {
+  if (state.loaded) return state.loaded.name.replace(/\.safetensors$/i, '').replace(/[^\w.-]+/g, '_');
+  if (!state.run || !state.trainedWith) return 'untrained';
+  return `digits${state.run.classes.join('')}-seed${state.trainedWith.seed}-${state.losses?.epochs.length ?? 0}ep`;
+}
+
+function showLoadError(message) {
+  if (message) debug.loadErrors.push(message);
+  $('load-error').hidden = !message;
+  $('load-error').textContent = message ?? '';
+}
+
+async function saveModel() {
+  const dtype = $('save-dtype').value;
+  try {
+    const result = await trainer.request('save', { dtype });
+    download(new Blob([result.bytes], { type: 'application/octet-stream' }),
+      `latent-lab-${modelTag()}${dtype === 'f16' ? '-f16' : ''}.safetensors`);
+    $('model-status').textContent = `Saved ${(result.bytes.length / 1048576).toFixed(1)} MB (${dtype === 'f16' ? 'float16' : 'float32'})` +
+      (result.mixture ? ', its mixture in the metadata.' : '; no mixture fitted yet.');
+  } catch (error) {
+    showLoadError(`Could not save: ${error.message}`);
+  }
+}
+
+async function saveMixture() {
+  try {
+    const { mixture } = await trainer.request('save-mixture');
+    download(new Blob([mixture], { type: 'application/json' }), `latent-lab-${modelTag()}.mixture.json`);
+  } catch (error) {
+    showLoadError(`Could not save the mixture: ${error.message}`);
+  }
+}
+
+// Files from the file input or a drop: one .safetensors model and, optionally, one .json mixture.
+function loadFiles(files) {
+  const models = files.filter((f) => /\.safetensors$/i.test(f.name));
+  const mixtures = files.filter((f) => /\.json$/i.test(f.name));
+  const other = files.find((f) => !models.includes(f) && !mixtures.includes(f));
+  const problem = other ? `${other.name} is neither a .safetensors model nor a .json mixture`
+    : models.length > 1 ? 'choose one .safetensors model at a time'
+    : models.length === 0 && mixtures.length ? `${mixtures[0].name} is a mixture: choose its .safetensors model with it`
+    : models.length === 0 ? 'no file was given'
+    : mixtures.length > 1 ? 'choose at most one .json mixture with the model' : null;
+  if (problem) return showLoadError(`Not loaded: ${problem}. Nothing was changed.`);
+  return loadModel({ model: models[0], mixture: mixtures[0] ?? null, name: models[0].name, mixtureName: mixtures[0]?.name });
+}
+
+// The trainer worker reads and checks the files; a refused file changes nothing (the run, its
+// mixture and the view worker's parameters stay), and says why here.
+async function loadModel({ model, mixture = null, name, mixtureName, pretrained = false }) {
+  if (['training', 'paused', 'waiting-for-data', 'fitting'].includes(state.phase)) {
+    return showLoadError('A run is training: press Reset before loading a model. Nothing was changed.');
+  }
+  showLoadError(null);
+  const before = state.run?.id;
+  const status = $('model-status').textContent;
+  $('model-status').textContent = `Loading ${pretrained ? 'the pretrained model' : name}…`;
+  try {
+    showFit(await trainer.request('load-model', { model, mixture, name, mixtureName, pretrained,
+      digits: readForm().digits, mixtureVariant: $('mixture').value }));
+  } catch (error) {
+    if (state.loaded && state.run?.id !== before) return reportError(error.message);   // loaded, then failed measuring
+    $('model-status').textContent = status;
+    showLoadError(`Not loaded: ${error.message}. Nothing was changed: the model on the page is the one you had.`);
+  }
+}
+
+// On first open (no settings in the link), the pretrained model is loaded if the site has one.
+// models/index.json (written by make) lists what is there, so a missing model costs no failed request.
+const pretrainedFiles = fetch(new URL('./models/index.json', import.meta.url))
+  .then((r) => (r.ok ? r.json() : []))
+  .then((files) => (Array.isArray(files) && files.includes(`${PRETRAINED}.safetensors`) ? files : null), () => null);
+
+// On first open its files are fetched at once, while the workers start (a Blob crosses to the worker
+// without a copy); the Load button fetches them in the worker.
+const PRETRAINED_MIXTURE = `${PRETRAINED}.mixture.json`;
+const fetchBlob = (name) => fetch(new URL(`./models/${name}`, import.meta.url)).then((r) => {
+  if (!r.ok) throw new Error(`could not load models/${name}: HTTP ${r.status}`);
+  return r.blob();
+});
+const pretrainedPrefetch = FIRST_OPEN ? pretrainedFiles.then((files) => files && Promise.all([fetchBlob(`${PRETRAINED}.safetensors`),
+  files.includes(PRETRAINED_MIXTURE) ? fetchBlob(PRETRAINED_MIXTURE) : null])).catch(() => null) : Promise.resolve(null);
+
+async function loadPretrained(files, prefetched = null) {
+  const [model, mixture] = prefetched ?? [{ url: `models/${PRETRAINED}.safetensors` },
+    files.includes(PRETRAINED_MIXTURE) ? { url: `models/${PRETRAINED_MIXTURE}` } : null];
+  return loadModel({ model, mixture, name: `${PRETRAINED}.safetensors`, mixtureName: PRETRAINED_MIXTURE, pretrained: true });
+}
+
+// --- PNG downloads -------------------------------------------------------------------------------------
+
+// A canvas of the given canvases side by side (scaled to one height), or stacked when `stack`, on
+// white: transparent parts print as paper. Captions go under each, when given.
+function compose(canvases, { height, stack = false, captions = null, pixelated = false } = {}) {
+  const gap = stack ? 0 : 12, captionH = captions ? 22 : 0;
+  const h = height ?? canvases[0].height;
+  const widths = canvases.map((c) => (stack ? canvases[0].width : Math.round(c.width * h / c.height)));
+  const out = document.createElement('canvas');
+  out.width = stack ? widths[0] : widths.reduce((a, b) => a + b, 0) + gap * (canvases.length - 1);
+  out.height = h + captionH;
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.imageSmoothingEnabled = !pixelated;
+  let x = 0;
+  canvases.forEach((c, i) => {
+    ctx.drawImage(c, stack ? 0 : x, 0, widths[i], h);
+    if (captions) {
+      ctx.fillStyle = '#616e7c';
+      ctx.font = '13px system-ui, sans-serif';
+      ctx.textAlign = 'center';
+      ctx.fillText(captions[i], x + widths[i] / 2, h + 16);
+    }
+    if (!stack) x += widths[i] + gap;
+  });
+  return out;
+}
+
+// Each panel's PNG: what it shows, and a name saying what and of which model.
+const PNG = {
+  latent: () => ({ canvas: compose([$('latent'), $('probe')], { stack: true }), name: 'latent-space' }),
+  decoded: () => ({ canvas: compose([$('decoded')]),
+    name: state.probe ? `decoded-z${state.probe.map((v) => v.toFixed(2)).join('_')}` : 'decoded' }),
+  manifold: () => ({ canvas: compose([$('manifold')]), name: 'manifold' }),
+  recons: () => ({ canvas: compose([$('recons')]), name: 'reconstructions' }),
+  loss: () => ({ canvas: compose([$('loss')]), name: 'loss' }),
+  loglik: () => ({ canvas: compose([$('loglik')]), name: 'em-loglik' }),
+  confusion: () => ({ canvas: compose([$('confusion')]), name: 'confusion-matrix' }),
+  snapshots: () => {
+    const figures = [...document.querySelectorAll('.snap')].filter((f) => !f.hidden);
+    return { canvas: compose(figures.map((f) => f.querySelector('canvas')),
+      { captions: figures.map((f) => f.querySelector('figcaption').textContent) }), name: 'em-snapshots' };
+  },
+  draw: () => ({ canvas: compose([$('draw'), $('draw-input'), $('draw-recon')], { height: $('draw').height, pixelated: true,
+    captions: ['drawn', 'model input (28 x 28)', 'reconstruction'] }), name: 'drawn-digit' }),
+};
+
+function downloadPng(key) {
+  const { canvas, name } = PNG[key]();
+  canvas.toBlob((blob) => {
+    if (blob) download(blob, `latent-lab-${name}-${modelTag()}.png`);
+    else reportError(`could not make a PNG of the ${key} panel`);
+  }, 'image/png');
+}
+
+// --- draw a digit ----------------------------------------------------------------------------------
+
+// The pen's state. generation counts clears, so an answer for a cleared drawing is dropped.
+const drawing = { active: false, last: null, inked: false, timer: 0, sentAt: -Infinity, generation: 0 };
+const drawCanvas = $('draw');
+const drawContext = drawCanvas.getContext('2d', { willReadFrequently: true });
+
+function penPosition(event) {
+  const rect = drawCanvas.getBoundingClientRect();
+  return { x: (event.clientX - rect.left) * drawCanvas.width / rect.width, y: (event.clientY - rect.top) * drawCanvas.height / rect.height };
+}
+
+// A stroke about 2 MNIST pixels wide once a digit-sized drawing is scaled into its 20-pixel box.
+function penTo(points) {
+  const ctx = drawContext;
+  ctx.lineWidth = 16;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  ctx.strokeStyle = '#111';
+  ctx.beginPath();
+  ctx.moveTo(drawing.last.x, drawing.last.y);
+  for (const p of points) ctx.lineTo(p.x, p.y);
+  if (points.length === 0) ctx.lineTo(drawing.last.x + 0.01, drawing.last.y);   // a dot
+  ctx.stroke();
+  if (points.length) drawing.last = points.at(-1);
+  drawing.inked = true;
+  scheduleDrawEncode();
+}
+
+function scheduleDrawEncode() {
+  if (drawing.timer) return;
+  const wait = Math.max(0, DRAW_EVERY_MS - (performance.now() - drawing.sentAt));
+  drawing.timer = setTimeout(() => { drawing.timer = 0; encodeDrawing(); }, wait);
+}
+
+// Centres the drawing as MNIST's digits were and asks the view worker for its code and
+// reconstruction; only the newest drawing is encoded (requestLatest drops the ones it replaces).
+function encodeDrawing() {
+  if (!viewReady) return;
+  drawing.sentAt = performance.now();
+  const { width, height } = drawCanvas;
+  const { data } = drawContext.getImageData(0, 0, width, height);
+  const alpha = new Uint8ClampedArray(width * height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = data[4 * i + 3];
+  const image = mnistCentre(alpha, width, height);
+  if (!image) return clearDrawn();
+  const input = Uint8Array.from(image, (v) => Math.round(v * 255));
+  const generation = drawing.generation;
+  viewer.requestLatest('encode-drawing', { image }).then((result) => {
+    if (!result || generation !== drawing.generation) return;
+    state.drawn = { z: [result.mu[0], result.mu[1]], input, recon: result.recon };
+    debug.drawSeq++;
+    dirty.probe = dirty.drawn = true;
+    schedule();
+    showDrawnResponsibilities();
+  }, (error) => reportError(error.message));
+}
+
+function clearDrawn() {
+  state.drawn = null;
+  dirty.probe = dirty.drawn = true;
+  schedule();
+  showDrawnResponsibilities();
+}
+
+function clearDrawing() {
+  drawContext.clearRect(0, 0, drawCanvas.width, drawCanvas.height);
+  drawing.inked = false;
+  drawing.generation++;
+  clearTimeout(drawing.timer);
+  drawing.timer = 0;
+  clearDrawn();
+}
+
+function drawDrawnPanels() {
+  for (const [id, pixels] of [['draw-input', state.drawn?.input], ['draw-recon', state.drawn?.recon]]) {
+    const ctx = $(id).getContext('2d');
+    if (pixels) drawDigit(ctx, { pixels });
+    else drawEmpty(ctx, '');
+  }
+}
+
+// The drawn digit's code, and the mixture's responsibilities there: per digit, and per component
+// (the largest few, the rest summed).
+function showDrawnResponsibilities() {
+  const z = state.drawn?.z, fitted = state.fit;
+  $('draw-z').textContent = z ? `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})` : 'z = –';
+  if (!z || !fitted) {
+    $('draw-resp').replaceChildren(mutedItem(z ? 'after the mixture is fitted' : 'draw a digit above'));
+    $('draw-comp').replaceChildren();
+    debug.drawn = z ? { z, respSum: null, classSum: null } : null;
+    return;
+  }
+  const { perComponent, byClass } = mixtureAnswer(fitted, z);
+  renderBars($('draw-resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+  const order = [...perComponent.keys()].sort((a, b) => perComponent[b] - perComponent[a]);
+  const shown = order.slice(0, 4);
+  const rest = order.slice(4).reduce((sum, j) => sum + perComponent[j], 0);
+  const digitOf = (j) => fitted.classes[fitted.componentClass[j] ?? j];
+  renderBars($('draw-comp'), [
+    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(digitOf(j)), tag: `#${j + 1}`,
+      label: `component ${j + 1} (predicts digit ${digitOf(j)})` })),
+    ...(order.length > 4 ? [{ p: rest, color: '#9aa5b1', tag: 'rest', label: `the other ${order.length - 4} components` }] : []),
+  ]);
+  debug.drawn = { z, k: perComponent.length, respSum: perComponent.reduce((a, b) => a + b, 0),
+    classSum: byClass.reduce((a, b) => a + b.p, 0), byClass: byClass.map((c) => c.p) };
+}
+
 // --- drawing -----------------------------------------------------------------------------------------
 
 const dirty = {};
@@ -571,7 +948,7 @@ let frame = 0;
 function markAllDirty() {
   snapsTodo = [];
   Object.assign(dirty, { scatter: true, probe: true, loss: true, em: true, snaps: true, manifold: true, recons: true,
-    confusion: true, progress: true, decoded: true });
+    confusion: true, progress: true, decoded: true, drawn: true });
   schedule();
 }
 
@@ -699,15 +1076,15 @@ function farApart(points, a) {
 function drawLoss() {
   const { ctx, width, height } = prepare($('loss'));
   const L = state.losses;
-  const col = (i) => (L ? L.batch.map((p) => [p[0], p[i]]) : []);
-  const dots = (i) => (L ? L.epoch.map((p) => [p[0], p[i]]) : []);
+  const col = (key) => (L ? L.batches.map((p) => [p.x, p[key]]) : []);
+  const dots = (key) => (L ? L.epochs.map((p) => [p.epoch, p[key]]) : []);
   drawLineChart(ctx, {
     width, height, logY: true, xMin: 0, xLabel: 'epoch', yLabel: 'nats per image (log scale)',
     empty: 'The loss appears here as soon as training starts.',
     series: [
-      { name: 'total', color: '#1f2933', points: col(1), dots: dots(1) },
-      { name: 'reconstruction (BCE)', color: '#4e79a7', points: col(2), dots: dots(2) },
-      { name: 'KL', color: '#f28e2b', points: col(3), dots: dots(3) },
+      { name: 'total', color: '#1f2933', points: col('loss'), dots: dots('loss') },
+      { name: 'reconstruction (BCE)', color: '#4e79a7', points: col('bce'), dots: dots('bce') },
+      { name: 'KL', color: '#f28e2b', points: col('kl'), dots: dots('kl') },
     ],
   });
 }
@@ -715,13 +1092,16 @@ function drawLoss() {
 function drawEm() {
   const { ctx, width, height } = prepare($('loglik'));
   const h = state.fit?.history ?? [];
-  // Entry 0 is the start (before any iteration); its log-likelihood may be unset.
-  const points = h.map((s, t) => [t, s.loglik]).filter(([t, y]) => t > 0 && Number.isFinite(y));
+  // Entry 0 is the start (before any iteration); its log-likelihood may be unset. A loaded mixture
+  // brings the trace of the EM that fitted it, and is its last iteration.
+  const trace = state.fit?.loadedLoglik ?? h.map((s) => s.loglik);
+  const points = trace.map((y, t) => [t, y]).filter(([t, y]) => t > 0 && Number.isFinite(y));
   drawLineChart(ctx, {
     width, height, xMin: 0, xLabel: 'EM iteration', yLabel: 'mean log-likelihood',
     empty: 'Fitted after training: EM on the training codes.',
     series: [{ name: 'log-likelihood per point', color: '#3b5bdb', points, dots: points.length <= 60 ? points : [] }],
-    marker: state.fit ? { x: state.emIter, label: `iteration ${state.emIter} of ${h.length - 1}` } : null,
+    marker: state.fit?.loadedLoglik ? { x: trace.length - 1, label: 'the loaded mixture' }
+      : state.fit ? { x: state.emIter, label: `iteration ${state.emIter} of ${h.length - 1}` } : null,
   });
   $('em-iter-out').textContent = state.fit ? `${state.emIter} / ${h.length - 1}` : '–';
 }
@@ -749,7 +1129,8 @@ function drawSnaps() {
       const t = its[i];
       canvas.dataset.iter = String(t);
       canvas.setAttribute('aria-label', `EM at iteration ${t}`);
-      figure.querySelector('figcaption').textContent = fitted && t === last && t < 50 ? `iteration ${t} (converged)` : `iteration ${t}`;
+      figure.querySelector('figcaption').textContent = fitted?.loadedLoglik ? 'the loaded mixture'
+        : fitted && t === last && t < 50 ? `iteration ${t} (converged)` : `iteration ${t}`;
     });
     highlightSnap();
     snapsTodo = its.map((t, i) => i);
@@ -836,10 +1217,12 @@ function drawConfusionPanel() {
 
 function drawProgress() {
   const r = state.progress, run = state.run;
+  const loadedName = state.loaded?.pretrained ? 'the pretrained model' : state.loaded?.name;
   const phaseText = {
     idle: 'Press Train: the data loads meanwhile.', 'waiting-for-data': 'Waiting for the data…',
     training: 'Training', paused: 'Paused', trained: 'Trained', fitting: 'Fitting the mixture by EM…',
-    fitted: 'Done: trained and fitted',
+    fitted: state.loaded ? `Loaded ${loadedName}` : 'Done: trained and fitted',
+    evaluating: `Loaded ${loadedName}: measuring it on the test set…`,
   }[state.phase] ?? state.phase;
   let detail = '';
   let fraction = 0;
@@ -851,6 +1234,7 @@ function drawProgress() {
       `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s` +
       (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left` : ` · ${formatTime(r.seconds)}`);
   }
+  if (state.loaded) detail = describeModel(state.loaded);
   $('progress-text').textContent = state.phase === 'training' && r ? `Training: ${(100 * fraction).toFixed(0)}%` : phaseText;
   $('progress-detail').textContent = detail;
   $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
@@ -863,7 +1247,8 @@ function formatTime(seconds) {
   return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`;
 }
 
-function showMetrics(m) {
+// recorded: the metrics a loaded file carries, shown until this page has measured the model itself.
+function showMetrics(m, { recorded = false } = {}) {
   const pct = (v) => (m ? `${(100 * v).toFixed(1)}%` : '–');
   $('m-accuracy').textContent = pct(m?.test_accuracy);
   $('m-knn').textContent = pct(m?.knn_accuracy);
@@ -877,7 +1262,8 @@ function showMetrics(m) {
     verdict = gap > 0.03
       ? `kNN on the same codes does ${(100 * gap).toFixed(1)} points better: the Gaussian mixture, not the representation, limits the result.`
       : 'kNN on the same codes does no better: the representation itself limits the result.';
-    verdict += ` EM ran ${m.gmm_iterations} iterations.`;
+    verdict += state.fit?.loadedLoglik ? ' The mixture was loaded with the model.' : ` EM ran ${m.gmm_iterations} iterations.`;
+    if (recorded) verdict = 'As recorded in the loaded file; measuring the model on this page…';
   }
   $('m-verdict').textContent = verdict;
   dirty.confusion = true;
@@ -890,7 +1276,9 @@ const PANELS = [
   ['probe', () => {
     const { ctx, width, height } = prepare($('probe'));
     drawProbe(ctx, { width, height, area: state.area, z: state.probe });
+    debug.drawnMarker = drawDrawnMarker(ctx, { area: state.area, z: state.drawn?.z ?? null });
   }],
+  ['drawn', drawDrawnPanels],
   ['progress', drawProgress],
   ['scatter', drawLatent],
   ['loss', drawLoss],
@@ -943,6 +1331,8 @@ $('restore').addEventListener('click', () => applyPreset($('preset').value));
 // For the determinism test: a few batches of a run in the trainer worker, and the SHA-256 of the
 // parameters; options as for a run (workers included).
 debug.selftest = ({ batches = 4, ...options }) => trainer.request('selftest', { options: resolveOptions(options), batches });
+// For the save-and-load test: the SHA-256 of the current model's parameters, in the trainer.
+debug.paramsHash = () => trainer.request('params-hash').then((r) => r.hash);
 $('train').addEventListener('click', () => train());
 $('pause').addEventListener('click', pauseOrResume);
 $('reset').addEventListener('click', reset);
@@ -959,6 +1349,62 @@ latent.addEventListener('pointerdown', (event) => {
   if (event.pointerType !== 'mouse') latent.setPointerCapture(event.pointerId);
 });
 latent.addEventListener('keydown', onKey);
+
+// Models in and out: Save, the mixture alone, Load (a file input, or files dropped anywhere on the page).
+$('save').addEventListener('click', saveModel);
+$('save-mixture').addEventListener('click', saveMixture);
+$('load-file').addEventListener('change', (event) => {
+  const files = [...event.target.files];
+  event.target.value = '';   // the same file chosen again is a new change
+  loadFiles(files);
+});
+$('load-pretrained').addEventListener('click', () => pretrainedFiles.then((files) => files && loadPretrained(files)));
+$('banner-close').addEventListener('click', () => { $('banner').hidden = true; });
+const carriesFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+document.addEventListener('dragover', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = 'copy';
+  document.body.classList.add('dropping');
+});
+document.addEventListener('dragleave', (event) => { if (!event.relatedTarget) document.body.classList.remove('dropping'); });
+document.addEventListener('drop', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  document.body.classList.remove('dropping');
+  loadFiles([...event.dataTransfer.files]);
+});
+
+// Every panel's PNG button.
+document.addEventListener('click', (event) => {
+  const button = event.target.closest?.('button[data-png]');
+  if (button) downloadPng(button.dataset.png);
+});
+
+// Draw a digit: mouse, pen or finger (the canvas takes no touch scrolling: touch-action none).
+drawCanvas.addEventListener('pointerdown', (event) => {
+  if (event.pointerType === 'mouse' && event.button !== 0) return;
+  event.preventDefault();
+  drawCanvas.setPointerCapture(event.pointerId);
+  drawing.active = true;
+  drawing.last = penPosition(event);
+  penTo([]);
+});
+drawCanvas.addEventListener('pointermove', (event) => {
+  if (!drawing.active) return;
+  const events = event.getCoalescedEvents?.() ?? [];
+  penTo((events.length ? events : [event]).map(penPosition));
+});
+for (const type of ['pointerup', 'pointercancel']) {
+  drawCanvas.addEventListener(type, () => {
+    if (!drawing.active) return;
+    drawing.active = false;
+    clearTimeout(drawing.timer);
+    drawing.timer = 0;
+    encodeDrawing();   // the finished stroke, at once
+  });
+}
+$('draw-clear').addEventListener('click', clearDrawing);
 
 $('manifold').addEventListener('click', (event) => {
   const m = state.manifold;

@@ -3,17 +3,21 @@
 //   trainer  loads MNIST (reporting progress), trains one batch at a time (so pause, resume and reset
 //            arrive between batches) on N replica workers it starts itself (lib/grad-worker.js; one
 //            core: a model in this worker), keeps a model of its own in step at each snapshot for the
-//            evaluation, sends parameter snapshots straight to the view worker, fits the mixture.
+//            evaluation, sends parameter snapshots straight to the view worker, fits the mixture;
+//            loads a model from files (checked whole before anything is replaced) and saves one.
 //   view     holds a snapshot of the parameters and answers the interactive questions: decode the
 //            hovered point (first, always), then encode the scatter sample, reconstruct and decode the
-//            manifold in slices of a few milliseconds, so a hover never waits behind them.
+//            manifold in slices of a few milliseconds, so a hover never waits behind them; and
+//            encodes a drawn digit.
 // Messages are {type, id?, ...}; a request (with an id) gets {type: 'reply'|'failed', id}. The two
 // workers talk over a MessageChannel the page hands them ('connect'), so the parameters (10 MB a
 // snapshot) and the images never pass through the page's main thread.
-import { loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
-import { datasetFromIdx, gunzipIfNeeded, splitDigits, subset } from './lib/mnist.js';
+import { LabError, loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
+import { datasetFromIdx, gunzipIfNeeded, parseDigits, splitDigits, subset } from './lib/mnist.js';
+import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
+  saveSafetensors } from './lib/model-io.js';
 import { ParallelModel } from './lib/parallel.js';
-import { classIndices, evaluateRun, resolveOptions, Trainer } from './lib/training.js';
+import { classIndices, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, Trainer, trainingIndices } from './lib/training.js';
 import { digitGridPixels } from './draw/digits.js';
 
 const DATA_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
@@ -28,6 +32,8 @@ const GRID_QUANTILES = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile
 let lab = null;
 let role = null;
 let peer = null;                 // the MessagePort to the other worker
+let peerConnected;
+const peerReady = new Promise((resolve) => { peerConnected = resolve; });
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
@@ -77,6 +83,7 @@ async function init({ role: wanted, build = 'auto' }) {
 // The port to the other worker: the trainer sends on it, the view listens on it.
 function connect({ port }) {
   peer = port;
+  peerConnected();
   peer.onmessage = (event) => {
     const message = event.data;
     try {
@@ -142,6 +149,7 @@ function scatterSample(test, classes) {
 
 function freeRun() {
   trainer.run?.model?.free();
+  trainer.run?.mixture?.free();
   trainer.run?.parallel?.terminate();
   trainer.run = null;
 }
@@ -184,6 +192,7 @@ async function trainLoop(run, o) {
   if (run.stopped) return { finished: false };
   if (training.note) post({ type: 'note', message: training.note });
   const loop = new Trainer(run.parallel ?? run.model, split.train, o);   // the Trainer sets lr and the KL weight
+  Object.assign(run, { loop, history: new LossHistory(), workers: training.workers });
   // A limited run is evaluated on the images it trained on.
   run.split = o.limit > 0 ? { ...split, train: subset(split.train, Array.from(loop.indices)) } : split;
   run.options = o;
@@ -216,6 +225,7 @@ async function trainLoop(run, o) {
       post({ type: 'phase', phase: 'training' });
     }
     const r = await loop.next();
+    run.history.add(r);
     const seconds = (performance.now() - started - pausedFor) / 1000;
     reports.push({ ...r, totalImages: loop.totalImages, epochs: o.epochs, seconds });
     // Every batch's report, but in one message every REPORT_EVERY_MS: each message is a task on the
@@ -232,6 +242,150 @@ async function trainLoop(run, o) {
 }
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+
+// --- models from files -------------------------------------------------------------------------------
+
+// The bytes of a File or Blob the page passed (read here, off the page's thread), or of a URL of the site.
+async function bytesOf(source, name) {
+  if (source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  if (typeof source?.url === 'string') {
+    const response = await fetch(new URL(source.url, import.meta.url));
+    if (!response.ok) throw new LabError(`could not load ${name}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  throw new LabError(`${name}: expected a file`);
+}
+
+// Reads the file's metadata (strictly), makes a model with the file's seed (the seed picks the noise of
+// the test loss, so a reloaded model measures as it did) and reads the tensors into it (all or
+// nothing, in C), then the mixture (its own file first, else the metadata's), and checks they fit
+// together. Returns what it made, or throws a LabError naming the file and what is wrong, having
+// freed whatever it made.
+function checkModelFile(bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant }) {
+  const named = (what, fn) => {
+    try { return fn(); } catch (error) { throw new LabError(`${what}: ${error.message}`); }
+  };
+  const metadata = named(name, () => readSafetensorsMetadata(lab, bytes));
+  const info = named(name, () => parseModelMetadata(metadata));
+  // A file without digits (one saved from PyTorch, say) is taken to be for the page's digits.
+  const digits = info.digits ?? named('the digits chosen on the page', () => parseDigits(fallbackDigits));
+  // For a refit: the variant the file names (if this lab knows it), else the page's choice.
+  const variant = [info.mixtureVariant, mixtureVariant].find((v) => v && Object.hasOwn(MIXTURES, v)) ?? undefined;
+  const options = named(name, () => resolveOptions({ preset: info.kl === 'authors' ? 'authors' : 'default', digits,
+    seed: info.seed ?? undefined, beta: info.beta ?? undefined, kl: info.kl ?? undefined, limit: info.limit ?? undefined,
+    mixture: variant }));
+  const model = lab.createModel({ seed: options.seed });
+  let mixture = null;
+  try {
+    named(name, () => loadSafetensors(model, bytes));
+    model.setHyper({ lr: options.lr, beta: klWeight(options) });   // the test loss in the file's convention
+    const text = mixtureText ?? info.mixture;
+    if (!text) return { model, metadata, info, digits, options, mixture: null, loglik: null, mixtureFrom: null };
+    const where = mixtureText ? mixtureName : `${name} (its mixture)`;
+    const parsed = named(where, () => mixtureFromJSON(lab, text));
+    mixture = parsed.mixture;
+    const { loglik, classLabels } = parsed;
+    if (classLabels && classLabels.join(',') !== digits.join(',')) {
+      throw new LabError(`${where}: it is for digits ${classLabels.join(', ')}, the model for ${digits.join(', ')}`);
+    }
+    const top = Math.max(...mixture.componentClasses);
+    if (top >= digits.length) throw new LabError(`${where}: a component predicts class ${top}, the model has ${digits.length} digits`);
+    if (mixture.d !== LATENT) throw new LabError(`${where}: it is ${mixture.d}-dimensional, the latent space ${LATENT}`);
+    return { model, metadata, info, digits, options, mixture, loglik, mixtureFrom: mixtureText ? 'file' : 'metadata' };
+  } catch (error) {
+    model.free();
+    mixture?.free();
+    throw error;
+  }
+}
+
+// Runs fn(images, start, count) over a set in chunks of floats in [0, 1], letting the worker's messages
+// in between chunks; stops (returns false) as soon as alive() says the run was replaced or reset.
+async function eachChunkSliced(set, alive, fn, chunk = 64) {
+  const buffer = new Float32Array(chunk * PIXELS);
+  for (let start = 0; start < set.n; start += chunk) {
+    await yieldToMessages();
+    if (!alive()) return false;
+    const count = Math.min(chunk, set.n - start);
+    const images = buffer.subarray(0, count * PIXELS);
+    const src = set.images.subarray(start * PIXELS, (start + count) * PIXELS);
+    for (let i = 0; i < src.length; i++) images[i] = src[i] / 255;
+    fn(images, start, count);
+  }
+  return true;
+}
+
+// A loaded model, measured as a trained run is (evaluateRun), its slow parts (encoding ~20,000 images,
+// the test loss) in slices so Train, Reset or another Load get in. Until MNIST is here, hover already
+// decodes: the view worker has the parameters.
+async function measureLoaded(run) {
+  const alive = () => trainer.run === run && !run.stopped;
+  post({ type: 'phase', phase: 'evaluating' });
+  const data = await loadData();
+  if (!alive()) return { replaced: true, run: run.id };
+  const o = run.options;
+  const full = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+  // A model trained on a limited set is measured on the images it trained on, as after training here.
+  const split = run.split = o.limit > 0 ? { ...full, train: subset(full.train, Array.from(trainingIndices(full.train.n, o.seed, o.limit))) } : full;
+  const scatter = scatterSample(split.test, split.classes);
+  peer?.postMessage({ type: 'data', run: run.id, scatter: { images: scatter.images, n: scatter.n },
+    val: { images: split.val.images, n: split.val.n } });
+  const params = run.model.getParams();
+  peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true }, [params.buffer]);
+  post({ type: 'run-start', run: run.id, loaded: true, classes: split.classes, trainImages: split.train.n,
+    testImages: split.test.n, epochs: Number(run.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
+    scatterLabels: scatter.labels, val: split.val }, [scatter.labels.buffer]);
+
+  let loss = 0, bce = 0, kl = 0;
+  const codes = {};
+  for (const part of ['test', 'val', 'train']) {
+    const set = split[part];
+    const mu = codes[part] = new Float32Array(set.n * LATENT);
+    if (!await eachChunkSliced(set, alive, (images, start) => mu.set(run.model.encode(images).mu, start * LATENT))) {
+      return { replaced: true, run: run.id };
+    }
+  }
+  const measured = await eachChunkSliced(split.test, alive, (images, start, count) => {
+    const r = run.model.evaluate(images, start);
+    loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
+  });
+  if (!measured) return { replaced: true, run: run.id };
+  const n = split.test.n;
+  const given = { codes, test: { loss: loss / n, bce: bce / n, kl: kl / n }, mixture: run.mixture ?? undefined };
+  const { metrics, mixture, predicted } = evaluateRun(lab, run.model, split, o, given);
+  run.mixture = null;   // keepEvaluation owns it from here
+  keepEvaluation(run, metrics, mixture);
+  post({ type: 'phase', phase: 'fitted' });
+  return fitReply(run, { metrics, mixture, codes, predicted });
+}
+
+// The run keeps its newest mixture and metrics (for Save), freeing the mixture they replace.
+function keepEvaluation(run, metrics, mixture) {
+  if (run.mixture && run.mixture !== mixture) run.mixture.free();
+  run.mixture = mixture;
+  run.metrics = metrics;
+  run.metricsAt = run.loop?.imagesSeen;
+}
+
+// The run's mixture as its JSON document (null when none is fitted). A mixture loaded from a file,
+// never refitted, keeps the log-likelihood trace it came with.
+function mixtureDocument(run) {
+  if (!run.mixture) return null;
+  const loadedTrace = run.loaded && run.mixture.historyLength === 1 ? run.loaded.loglik : undefined;
+  return mixtureToJSON(run.mixture, { classLabels: run.options.digits, loglik: loadedTrace ?? undefined });
+}
+
+// What the page draws of an evaluation: EM's history, component classes, every test code, metrics.
+// A loaded mixture has one history entry (its parameters) and the log-likelihood trace it was saved with.
+function fitReply(run, { metrics, mixture, codes, predicted }) {
+  const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
+  const loaded = run.loaded && mixture.historyLength === 1 ? run.loaded.loglik : null;
+  return { run: run.id, metrics, history, componentClass: mixture.componentClasses, classes: run.split.classes,
+    testCodes: codes.test, testClasses: classIndices(run.split.test.labels, run.split.classes), predicted,
+    loadedLoglik: loaded };
+}
 
 const trainerHandlers = {
   load: () => { loadData(); },
@@ -277,22 +431,93 @@ const trainerHandlers = {
     }
   },
 
-  // The report's evaluation on the model as it is now: EM history, metrics, every test code.
+  // The report's evaluation on the model as it is now: EM history, metrics, every test code. The
+  // mixture stays with the run (Save writes it).
   async fit() {
     const run = trainer.run;
     if (!run?.model || run.stopped) throw new Error('train a model first');
+    if (!run.split || run.evaluating) throw new Error('the loaded model is still being measured: wait for it');
     post({ type: 'phase', phase: 'fitting' });
     if (run.active) await syncParams(run);   // on demand while training: the newest parameters
     const { metrics, mixture, codes, predicted } = evaluateRun(lab, run.model, run.split, run.options);
+    keepEvaluation(run, metrics, mixture);
+    post({ type: 'phase', phase: run.active ? (run.paused ? 'paused' : 'training') : 'fitted' });
+    return fitReply(run, { metrics, mixture, codes, predicted });
+  },
+
+  // Loads a model from a .safetensors file (and its mixture from a .json file or, failing that, from
+  // the model's metadata). model and mixture: a File or Blob the page passed, or { url } of the site.
+  // Everything is checked on new objects first; a bad file throws with the current run untouched.
+  // Then the model replaces the run, the view worker gets its parameters at once (hover decodes it),
+  // and, when MNIST is at hand, it is measured as a trained run is; the reply is what fit() replies.
+  async 'load-model'({ model: modelSource, mixture: mixtureSource = null, name = 'the model', mixtureName = 'the mixture',
+    digits: fallbackDigits, mixtureVariant, pretrained = false }) {
+    if (trainer.run?.active && !trainer.run.stopped) throw new LabError('a run is training: reset it before loading a model');
+    const [bytes, mixtureBytes] = await Promise.all([bytesOf(modelSource, name), mixtureSource && bytesOf(mixtureSource, mixtureName)]);
+    const mixtureText = mixtureBytes ? new TextDecoder().decode(mixtureBytes) : null;
+    const loaded = checkModelFile(bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant });
+    const { model, mixture, options, info, metadata, digits, loglik, mixtureFrom } = loaded;
     try {
-      const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
-      const componentClass = Array.from({ length: mixture.k }, (_, j) => mixture.componentClass(j));
-      const testClasses = classIndices(run.split.test.labels, run.split.classes);
-      post({ type: 'phase', phase: run.active ? (run.paused ? 'paused' : 'training') : 'fitted' });
-      return { metrics, history, componentClass, classes: run.split.classes, testCodes: codes.test, testClasses, predicted };
-    } finally {
-      mixture.free();
+      if (trainer.run?.active) await trainer.run.finished;   // a reset run ends its batch first
+      await peerReady;   // on first open the view worker may still be starting
+    } catch (error) {
+      model.free();
+      mixture?.free();
+      throw error;
     }
+    freeRun();
+    const run = trainer.run = { id: ++trainer.runs, active: false, stopped: false, model, mixture, options, metrics: null,
+      evaluating: true, loaded: { name, metadata, loglik, pretrained },
+      history: LossHistory.from({ epochs: info.lossHistory ?? [], curve: info.lossCurve ?? [] }) };
+    const params = model.getParams();
+    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true, views: false }, [params.buffer]);
+    post({ type: 'model-loaded', run: run.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
+      info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
+        mixtureVariant: options.mixture, name: metadata.name ?? null },
+      lossHistory: info.lossHistory, lossCurve: info.lossCurve });
+    try {
+      return await measureLoaded(run);
+    } finally {
+      run.evaluating = false;
+    }
+  },
+
+  // The current model as safetensors (dtype 'f32' or 'f16'), its metadata saying how it was made and
+  // what it measured, its mixture (if fitted) both in the metadata and as JSON text.
+  async save({ dtype = 'f32' }) {
+    const run = trainer.run;
+    if (!run?.model || run.stopped || !(run.loop || run.loaded)) throw new LabError('nothing to save yet: train or load a model first');
+    if (run.active) await syncParams(run);
+    const mixture = mixtureDocument(run);
+    let metadata;
+    if (run.loaded) {
+      // What the file said, with this page's measures and mixture where it has them.
+      metadata = { ...run.loaded.metadata, ...(run.metrics ? { metrics: run.metrics } : {}), ...(mixture ? { mixture } : {}) };
+    } else {
+      const { loop } = run;
+      metadata = modelMetadata({ options: run.options, epochs: loop.epoch, history: run.history, mixture,
+        metrics: run.metricsAt === loop.imagesSeen ? run.metrics : null,
+        extra: { limit: run.options.limit, train_images: loop.n, images_seen: loop.imagesSeen, workers: run.workers,
+          build: lab.kind } });
+    }
+    const bytes = saveSafetensors(run.model, { dtype, metadata });
+    return { bytes, mixture: mixture && JSON.stringify(mixture) + '\n', digits: run.options.digits, seed: run.options.seed,
+      epochs: run.loaded ? Number(metadata.epochs ?? 0) : run.loop.epoch, name: run.loaded?.name ?? null };
+  },
+
+  // The current mixture alone, as JSON text (what tools/train.js writes beside a model).
+  'save-mixture'() {
+    const run = trainer.run;
+    if (!run?.mixture || run.stopped) throw new LabError('no mixture yet: fit one first');
+    return { mixture: JSON.stringify(mixtureDocument(run)) + '\n' };
+  },
+
+  // SHA-256 of the current model's parameters (the page's tests compare a saved and reloaded model).
+  async 'params-hash'() {
+    const run = trainer.run;
+    if (!run?.model) throw new LabError('no model');
+    const params = await syncParams(run);
+    return { hash: hex(await crypto.subtle.digest('SHA-256', params)), run: run.id };
   },
 
   // The determinism check's hook: `batches` batches of a run with these options on `workers`
@@ -318,7 +543,7 @@ const trainerHandlers = {
 
 // --- view ------------------------------------------------------------------------------------------
 
-const view = { model: null, params: null, version: 0, busy: false, scatter: null, val: null, manifoldAt: -Infinity };
+const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, manifoldAt: -Infinity };
 
 function toFloat(images) {
   const out = new Float32Array(images.length);
@@ -377,11 +602,14 @@ async function refreshViews() {
   view.busy = true;
   try {
     while (view.params) {
-      const { params, version, run, final } = view.params;
+      const { params, version, run, final, views } = view.params;
       view.params = null;
       view.model.setParams(params);
       view.version = version;
+      if (view.run !== run) post({ type: 'view-params', run });   // the page decodes its probe again
+      view.run = run;
       await yieldToMessages();   // setParams copies 10 MB: a waiting hover goes first
+      if (!views) continue;   // parameters for hover only: the images for this run's views are on their way
       if (view.scatter?.run === run) {
         const { images, n } = view.scatter;
         const mu = new Float32Array(n * LATENT);
@@ -440,8 +668,9 @@ const viewPortHandlers = {
   },
 
   // A new snapshot; only the newest waiting one is used.
-  params({ params, imagesSeen, run, final }) {
-    view.params = { params, version: imagesSeen, run, final };
+  // views: false: for hover only, no refresh of the views (a loaded model before its images arrive).
+  params({ params, imagesSeen, run, final, views = true }) {
+    view.params = { params, version: imagesSeen, run, final, views };
     refreshViews().catch((error) => post({ type: 'error', message: error.message }));
   },
 };
@@ -450,6 +679,15 @@ const viewHandlers = {
   // Pixel probabilities (as bytes) for latent points, with the snapshot's version.
   decode({ z }) {
     const images = toBytes(view.model.decode(Float32Array.from(z)));
-    return { images, version: view.version };
+    return { images, version: view.version, run: view.run };
+  },
+
+  // A drawn digit (784 values in [0, 1], centred as MNIST's): its code and its reconstruction from the
+  // mean code, as bytes.
+  'encode-drawing'({ image }) {
+    const x = Float32Array.from(image);
+    if (x.length !== PIXELS) throw new LabError(`a drawn digit has ${PIXELS} pixels, got ${x.length}`);
+    const { mu, logvar } = view.model.encode(x);
+    return { mu, logvar, recon: toBytes(view.model.decode(mu)), version: view.version, run: view.run };
   },
 };

@@ -177,3 +177,24 @@ export function drawProbe(ctx, { width, height, area, z }) {
   }
   ctx.restore();
 }
+
+// The drawn digit's code on the overlay: a white-rimmed magenta diamond, unlike the probe's crosshair
+// and the mixture's crosses; a code outside the plotted box is shown on its edge. Returns where it is
+// (CSS pixels), or null when there is none.
+export const DRAWN_COLOR = '#d6336c';
+
+export function drawDrawnMarker(ctx, { area, z }) {
+  if (!z || !area) return null;
+  const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
+  const x = clamp(area.x(z[0]), area.left + 6, area.right - 6), y = clamp(area.y(z[1]), area.top + 6, area.bottom - 6);
+  ctx.save();
+  ctx.beginPath();
+  ctx.moveTo(x, y - 9); ctx.lineTo(x + 9, y); ctx.lineTo(x, y + 9); ctx.lineTo(x - 9, y); ctx.closePath();
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = '#fff';
+  ctx.stroke();
+  ctx.fillStyle = DRAWN_COLOR;
+  ctx.fill();
+  ctx.restore();
+  return { x, y };
+}

@@ -3,6 +3,10 @@
 // module and the reverse; a mixture travels as a small JSON document checked here, field by field.
 // Nothing here touches the network or the DOM: callers bring and take bytes.
 import { LabError } from './latent-lab.js';
+import { parseDigits } from './mnist.js';
+
+// Written into every saved model's metadata; tests/safetensors.test.js checks it against package.json.
+export const LAB_VERSION = 'latent-lab 0.1.0';
 
 const encoder = new TextEncoder();
 
@@ -96,6 +100,83 @@ export function loadSafetensors(model, bytes) {
   });
 }
 
+// --- what a saved model says about itself ------------------------------------------------------------
+
+// The metadata a model is saved with (saveSafetensors stringifies the values): what it was trained on
+// and how, what it measured, its loss history (LossHistory: loss_history per epoch, loss_curve per
+// batch smoothed) and its mixture's JSON document (mixtureToJSON), so one file carries everything the
+// page shows. options: resolved training options; extra: more keys, written last.
+export function modelMetadata({ options, epochs, metrics, history, mixture, extra = {} }) {
+  const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs, seed: options.seed,
+    batch: options.batch, lr: options.lr, warmup: options.warmup, preset: options.preset,
+    mixture_variant: options.mixture, version: LAB_VERSION };
+  if (metrics) metadata.metrics = metrics;
+  if (history) {
+    metadata.loss_history = history.epochs;
+    metadata.loss_curve = history.curve();
+  }
+  if (mixture) metadata.mixture = mixture;
+  return Object.assign(metadata, extra);
+}
+
+const metaFail = (key, message) => { throw new LabError(`metadata "${key}": ${message}`); };
+
+function metaNumber(metadata, key, { min = -Infinity, integer = false } = {}) {
+  if (metadata[key] === undefined) return null;
+  const text = metadata[key].trim();
+  const v = Number(text);
+  if (text === '' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    metaFail(key, `expected ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got ${JSON.stringify(metadata[key].slice(0, 40))}`);
+  }
+  return v;
+}
+
+function metaJSON(metadata, key, check) {
+  if (metadata[key] === undefined) return null;
+  let value;
+  try { value = JSON.parse(metadata[key]); } catch (error) { metaFail(key, `not JSON (${error.message})`); }
+  check(value);
+  return value;
+}
+
+function checkLossPoints(key, x) {
+  return (value) => {
+    if (!Array.isArray(value)) metaFail(key, 'expected an array');
+    value.forEach((p, i) => {
+      for (const field of [x, 'loss', 'bce', 'kl']) {
+        if (typeof p?.[field] !== 'number' || !Number.isFinite(p[field])) metaFail(key, `entry ${i} has no finite "${field}"`);
+      }
+    });
+  };
+}
+
+// The keys this lab writes, read back strictly: a present key with a bad value is an error naming it
+// (a file is refused whole rather than half-understood); a missing key is null (a file saved from
+// PyTorch carries no metadata at all); keys this lab does not know are left alone.
+// Returns { digits, seed, beta, kl, epochs, limit, preset, mixtureVariant, metrics, lossHistory, lossCurve,
+// mixture (the JSON text, checked by mixtureFromJSON when used) }.
+export function parseModelMetadata(metadata) {
+  let digits = null;
+  if (metadata.digits !== undefined) {
+    try { digits = parseDigits(metadata.digits); } catch (error) { metaFail('digits', error.message); }
+  }
+  const kl = metadata.kl ?? null;
+  if (kl !== null && kl !== 'authors' && kl !== 'usual') metaFail('kl', `expected "authors" or "usual", got ${JSON.stringify(kl.slice(0, 40))}`);
+  return {
+    digits, kl,
+    seed: metaNumber(metadata, 'seed', { min: 0, integer: true }),
+    beta: metaNumber(metadata, 'beta', { min: 0 }),
+    epochs: metaNumber(metadata, 'epochs', { min: 0 }),
+    limit: metaNumber(metadata, 'limit', { min: 0, integer: true }),
+    preset: metadata.preset ?? null,
+    mixtureVariant: metadata.mixture_variant ?? null,
+    metrics: metaJSON(metadata, 'metrics', (v) => { if (typeof v !== 'object' || v === null || Array.isArray(v)) metaFail('metrics', 'expected an object'); }),
+    lossHistory: metaJSON(metadata, 'loss_history', checkLossPoints('loss_history', 'epoch')),
+    lossCurve: metaJSON(metadata, 'loss_curve', checkLossPoints('loss_curve', 'x')),
+    mixture: metadata.mixture ?? null,
+  };
+}
+
 // --- the mixture as JSON -----------------------------------------------------------------------------
 export const MIXTURE_FORMAT = 'latent-lab-mixture';
 
@@ -103,8 +184,10 @@ const fail = (message) => { throw new LabError(`mixture JSON: ${message}`); };
 
 // The latest parameters of a fitted mixture, which class each component predicts, and the
 // log-likelihood trace of its EM history (entry 0 is the start). classLabels optionally names the
-// classes (the digits, say: [1, 4, 8]).
-export function mixtureToJSON(mixture, { classLabels } = {}) {
+// classes (the digits, say: [1, 4, 8]); loglik replaces the trace (a mixture loaded from JSON has no
+// EM history of its own: pass the trace it was loaded with). Entries that are not finite (the start
+// of a mixture given its parameters directly has none) are left out: the document always loads back.
+export function mixtureToJSON(mixture, { classLabels, loglik } = {}) {
   const { k, d } = mixture;
   const history = mixture.history();
   if (history.length === 0) throw new LabError('the mixture has no parameters yet: initialise it first');
@@ -116,7 +199,7 @@ export function mixtureToJSON(mixture, { classLabels } = {}) {
     means: rows(means, k, d),
     covariances: rows(covs, k, d * d).map((c) => rows(Float32Array.from(c), d, d)),
     componentClasses: mixture.componentClasses,
-    loglik: history.map((h) => h.loglik),
+    loglik: (loglik ?? history.map((h) => h.loglik)).filter((v) => Number.isFinite(v)),
   };
   if (classLabels !== undefined) json.classLabels = Array.from(classLabels);
   return json;

@@ -78,6 +78,13 @@ export function klWeight(options) {
 
 const MAX_FAILURES = 5;
 
+// The training images a run uses, as indices into its training set: all of them, or with a limit a
+// seeded subset (so a short run still sees every digit). A saved model's seed and limit give them back.
+export function trainingIndices(n, seed, limit = 0) {
+  if (!(limit > 0 && limit < n)) return Int32Array.from({ length: n }, (_, i) => i);
+  return permutation(n, makeRng(seed, 2)).subarray(0, limit);
+}
+
 // Trains a model over a training set, one batch per next() call. Every epoch visits the images in
 // a fresh order drawn from the seed; a last short batch is kept, as PyTorch's DataLoader does.
 export class Trainer {
@@ -91,9 +98,7 @@ export class Trainer {
     this.epochs = epochs;
     this.batch = batch;
     this.seed = seed;
-    // --limit: a seeded subset, so a short run still sees every digit.
-    const all = permutation(trainSet.n, makeRng(seed, 2));
-    this.indices = limit > 0 && limit < trainSet.n ? all.subarray(0, limit) : Int32Array.from({ length: trainSet.n }, (_, i) => i);
+    this.indices = trainingIndices(trainSet.n, seed, limit);
     this.n = this.indices.length;
     this.batchesPerEpoch = Math.ceil(this.n / batch);
     this.epoch = 0;
@@ -166,6 +171,58 @@ export class Trainer {
       if (!this.done) this.#shuffle();
     }
     return report;
+  }
+}
+
+// The loss as training goes, from the Trainer's batch reports: per epoch (the mean over its images)
+// and per batch smoothed by an exponential moving average, bias-corrected so the first batches are
+// not pulled toward zero. The page draws it live; a saved model carries it (metadata loss_history
+// and loss_curve), so a loaded model shows its curve and a figure can be drawn from the file.
+// A refused step (loss not finite) is left out of both.
+export class LossHistory {
+  constructor({ smooth = 0.9 } = {}) {
+    this.smooth = smooth;
+    this.batches = [];   // [{ x: epochs done (fractional), loss, bce, kl }], smoothed, one per batch
+    this.epochs = [];    // [{ epoch: 1, 2, ..., loss, bce, kl }], means over each epoch's images
+    this.ema = [0, 0, 0];
+    this.steps = 0;
+    this.sums = [0, 0, 0, 0];   // loss, bce, kl (image-weighted), images: of the epoch so far
+  }
+
+  // A saved history (parseModelMetadata's lossHistory and lossCurve) to draw.
+  static from({ epochs = [], curve = [] } = {}) {
+    const h = new LossHistory();
+    h.epochs = epochs.map((e) => ({ ...e }));
+    h.batches = curve.map((c) => ({ ...c }));
+    return h;
+  }
+
+  // r: one report of Trainer.next().
+  add(r) {
+    const values = [r.loss, r.bce, r.kl];
+    if (values.every(Number.isFinite)) {
+      this.steps++;
+      this.ema = this.ema.map((v, i) => this.smooth * v + (1 - this.smooth) * values[i]);
+      const correction = 1 - this.smooth ** this.steps;
+      const [loss, bce, kl] = this.ema.map((v) => v / correction);
+      this.batches.push({ x: r.epoch + (r.batchInEpoch + 1) / r.batchesPerEpoch, loss, bce, kl });
+      values.forEach((v, i) => { this.sums[i] += v * r.count; });
+      this.sums[3] += r.count;
+    }
+    if (r.epochDone) {
+      const [loss, bce, kl, n] = this.sums;
+      if (n > 0) this.epochs.push({ epoch: r.epoch + 1, loss: loss / n, bce: bce / n, kl: kl / n });
+      this.sums = [0, 0, 0, 0];
+    }
+  }
+
+  // At most n points of the smoothed curve, evenly spaced, the last one always kept; values rounded
+  // to 4 decimals (the curve is for drawing, and a 10 MB model should not carry a 1 MB header).
+  curve(n = 400) {
+    const stride = Math.max(1, Math.ceil(this.batches.length / n));
+    const round = (v) => Math.round(v * 1e4) / 1e4;
+    return this.batches.filter((_, i) => (this.batches.length - 1 - i) % stride === 0)
+      .map(({ x, loss, bce, kl }) => ({ x: round(x), loss: round(loss), bce: round(bce), kl: round(kl) }));
   }
 }
 
@@ -297,18 +354,22 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
 }
 
 // Everything the report measures, on a trained model and a split. The caller frees result.mixture.
-export function evaluateRun(lab, model, split, options) {
+// given: pieces already at hand, so a caller can compute the slow ones in slices of its own (the
+// page's worker does for a loaded model): test (evaluateLoss of split.test), codes ({ train, val,
+// test } encoder means), and mixture (a mixture to measure instead of fitting one; it is returned
+// as result.mixture, still the caller's).
+export function evaluateRun(lab, model, split, options, given = {}) {
   const o = resolveOptions(options);
   const nClasses = split.classes.length;
-  const test = evaluateLoss(model, split.test);
-  const trainCodes = encodeSet(model, split.train).mu;
-  const valCodes = encodeSet(model, split.val).mu;
-  const testCodes = encodeSet(model, split.test).mu;
+  const test = given.test ?? evaluateLoss(model, split.test);
+  const trainCodes = given.codes?.train ?? encodeSet(model, split.train).mu;
+  const valCodes = given.codes?.val ?? encodeSet(model, split.val).mu;
+  const testCodes = given.codes?.test ?? encodeSet(model, split.test).mu;
   const trainClasses = classIndices(split.train.labels, split.classes);
   const testClasses = classIndices(split.test.labels, split.classes);
-  const { mixture, iterations } = fitMixture(lab, { trainCodes, valCodes,
-    valClasses: classIndices(split.val.labels, split.classes), nClasses, maxIter: o.gmmMaxIter, tol: o.gmmTol,
-    variant: o.mixture, seed: o.seed });
+  const { mixture, iterations } = given.mixture ? { mixture: given.mixture, iterations: given.mixture.historyLength - 1 }
+    : fitMixture(lab, { trainCodes, valCodes, valClasses: classIndices(split.val.labels, split.classes), nClasses,
+      maxIter: o.gmmMaxIter, tol: o.gmmTol, variant: o.mixture, seed: o.seed });
   const predicted = mixture.predict(testCodes).classIndex;
   const report = lab.classificationReport(testClasses, predicted, nClasses);
   const knn = lab.knnClassify(trainCodes, trainClasses, testCodes, { k: 15, nClasses });
