@@ -296,8 +296,10 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
   return { mixture: best.mixture, iterations: best.iterations };
 }
 
-// Everything the report measures, on a trained model and a split. The caller frees result.mixture.
-export function evaluateRun(lab, model, split, options) {
+// Everything the report measures, on a trained model and a split. The mixture is fitted here by
+// options.mixture's variant, unless one is given (a loaded one: then gmm_iterations is null). The
+// caller frees result.mixture.
+export function evaluateRun(lab, model, split, options, { mixture: given } = {}) {
   const o = resolveOptions(options);
   const nClasses = split.classes.length;
   const test = evaluateLoss(model, split.test);
@@ -306,7 +308,7 @@ export function evaluateRun(lab, model, split, options) {
   const testCodes = encodeSet(model, split.test).mu;
   const trainClasses = classIndices(split.train.labels, split.classes);
   const testClasses = classIndices(split.test.labels, split.classes);
-  const { mixture, iterations } = fitMixture(lab, { trainCodes, valCodes,
+  const { mixture, iterations } = given ? { mixture: given, iterations: null } : fitMixture(lab, { trainCodes, valCodes,
     valClasses: classIndices(split.val.labels, split.classes), nClasses, maxIter: o.gmmMaxIter, tol: o.gmmTol,
     variant: o.mixture, seed: o.seed });
   const predicted = mixture.predict(testCodes).classIndex;
