@@ -142,6 +142,11 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     assert.equal(history.length, 1);
     assert.equal(history[0].epoch, 1);
     assert.ok(history[0].loss > history[0].bce && history[0].bce > 0);
+    const curve = JSON.parse(metadata.loss_curve);
+    assert.equal(curve.length, 32, 'one smoothed point per batch');
+    assert.equal(curve.at(-1).x, 1);
+    assert.equal(metadata.mixture_variant, 'authors');
+    assert.equal(JSON.parse(metadata.mixture).k, 3);
     assert.ok(existsSync(path.join(out, 'model.mixture.json')));
   });
 
@@ -150,7 +155,9 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     // The same model without loss_history, beside a copy of its mixture.
     const L = await lab('simd');
     const model = L.createModel({ seed: 0 });
-    const { loss_history: _, ...metadata } = loadSafetensors(model, await readFile(path.join(out, 'model.safetensors')));
+    // Without its loss (loss_history, loss_curve) and its embedded mixture: the one beside it is used.
+    const { loss_history: _h, loss_curve: _c, mixture: _m, ...metadata } = loadSafetensors(model,
+      await readFile(path.join(out, 'model.safetensors')));
     const bare = path.join(tmp, 'bare.safetensors');
     await writeFile(bare, saveSafetensors(model, { metadata }));
     model.free();
@@ -172,12 +179,13 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
   it('reads loss curves from metadata: loss_history per epoch, loss_curve per batch in any of three shapes', () => {
     assert.equal(lossCurves({}), null);
     assert.equal(lossCurves({ loss_history: 'not json' }), null);
+    assert.deepEqual(lossCurves({ loss_curve: '[{"x": 0.5, "loss": 3, "bce": 2, "kl": 1}]' }), { epochs: null, batches: [[0.5, 3, 2, 1]] });
     const history = JSON.stringify([{ epoch: 1, loss: 200, bce: 190, kl: 5 }, { epoch: 2, loss: 150, bce: 140, kl: 6 }]);
     assert.deepEqual(lossCurves({ loss_history: history }), { epochs: [[1, 200, 190, 5], [2, 150, 140, 6]], batches: null });
     assert.deepEqual(lossCurves({ loss_history: history, loss_curve: '[300, 250, 200, 150]' }).batches.map((p) => p.slice(0, 2)),
       [[0.5, 300], [1, 250], [1.5, 200], [2, 150]]);
     assert.deepEqual(lossCurves({ loss_history: history, loss_curve: '[[0.5, 300, 290, 4]]' }).batches, [[0.5, 300, 290, 4]]);
-    assert.deepEqual(lossCurves({ loss_history: history, loss_curve: '[{"epoch": 0.5, "loss": 300, "bce": 290, "kl": 4}]' }).batches,
+    assert.deepEqual(lossCurves({ loss_history: history, loss_curve: '[{"x": 0.5, "loss": 300, "bce": 290, "kl": 4}]' }).batches,
       [[0.5, 300, 290, 4]]);
   });
 

@@ -15,10 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { reconstructionScores } from '../web/lib/image-metrics.js';
 import { LATENT, PIXELS } from '../web/lib/latent-lab.js';
 import { splitDigits, subset } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureFromJSON, mixtureToJSON, saveSafetensors } from '../web/lib/model-io.js';
+import { loadSafetensors, mixtureFromJSON, mixtureToJSON, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { normalQuantile } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
-import { classIndices, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, resolveOptions, Trainer }
+import { classIndices, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, PRESETS, resolveOptions, Trainer }
   from '../web/lib/training.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT } from './common.js';
@@ -66,17 +66,21 @@ function metaNumber(metadata, key) {
   return v !== undefined && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
 }
 
-// The recipe a loaded model was trained with, as far as its metadata says; flags override the split's
-// digits and seed.
+// The recipe a loaded model was trained with, as far as its metadata says (preset, kl, beta, lr, batch,
+// warmup, mixture_variant: what make train --save writes); flags override the split's digits and seed.
+const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
+
 function optionsFromMetadata(metadata, flags, variant) {
+  const named = metadataVariant(metadata);
   return resolveOptions({
+    preset: Object.hasOwn(PRESETS, metadata.preset ?? '') ? metadata.preset : undefined,
     digits: flags.digits ?? metadata.digits, seed: flags.seed ?? metaNumber(metadata, 'seed'),
     kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
     beta: metaNumber(metadata, 'beta'), lr: metaNumber(metadata, 'lr'), batch: metaNumber(metadata, 'batch'),
+    warmup: metaNumber(metadata, 'warmup'),
     // The variant asked for; else the one the metadata names; else the authors' EM for the authors'
-    // KL convention (their recipe), the lab's default for the rest.
-    mixture: variant ?? (Object.hasOwn(MIXTURES, metadata.mixture ?? '') ? metadata.mixture
-      : metadata.kl === 'authors' ? 'authors' : undefined),
+    // KL convention (their recipe), the preset's for the rest.
+    mixture: variant ?? named ?? (metadata.kl === 'authors' && !metadata.preset ? 'authors' : undefined),
   });
 }
 
@@ -111,9 +115,10 @@ function train(model, split, options, flags) {
   return { history, curve, seconds: (performance.now() - start) / 1000, trainImages: trainer.n };
 }
 
-// The loss curves a model's metadata carries: loss_history (per epoch: [{epoch, loss, bce, kl}]) and,
-// optionally, loss_curve (per batch: numbers, [x, loss, bce, kl] rows, or {epoch|x, loss, bce, kl}).
-// Returns { epochs: [[x, loss, bce, kl]], batches: same | null } or null when there is none.
+// The loss curves a model's metadata carries: loss_history (per epoch: [{epoch, loss, bce, kl}]) and
+// loss_curve (per batch, smoothed: [{x, loss, bce, kl}] as make train --save writes it; plain numbers
+// or [x, loss, bce, kl] rows are read too). Returns { epochs, batches }, each [[x, loss, bce, kl]] or
+// null, or null when the model has neither.
 export function lossCurves(metadata) {
   const parse = (key) => {
     if (metadata[key] === undefined) return null;
@@ -124,17 +129,14 @@ export function lossCurves(metadata) {
       return null;
     }
   };
-  const history = parse('loss_history');
-  if (!history) return null;
-  const epochs = history.map((h, i) => [Number(h.epoch ?? i + 1), Number(h.loss), Number(h.bce), Number(h.kl)]);
-  const raw = parse('loss_curve');
-  let batches = null;
-  if (raw) {
-    const span = Math.max(...epochs.map((e) => e[0]));
-    batches = raw.map((p, i) => (typeof p === 'number' ? [(i + 1) * span / raw.length, p, NaN, NaN]
-      : Array.isArray(p) ? p.map(Number)
-        : [Number(p.epoch ?? p.x ?? (i + 1) * span / raw.length), Number(p.loss), Number(p.bce), Number(p.kl)]));
-  }
+  const history = parse('loss_history'), raw = parse('loss_curve');
+  if (!history && !raw) return null;
+  const epochs = history && history.map((h, i) => [Number(h.epoch ?? i + 1), Number(h.loss), Number(h.bce), Number(h.kl)]);
+  // Bare numbers spread evenly over the epochs trained.
+  const span = epochs ? Math.max(...epochs.map((e) => e[0])) : Number(metadata.epochs) || 1;
+  const batches = raw && raw.map((p, i) => (typeof p === 'number' ? [(i + 1) * span / raw.length, p, NaN, NaN]
+    : Array.isArray(p) ? p.map(Number)
+      : [Number(p.x ?? p.epoch ?? (i + 1) * span / raw.length), Number(p.loss), Number(p.bce), Number(p.kl)]));
   return { epochs, batches };
 }
 
@@ -156,9 +158,10 @@ function variantFor(k, nClasses) {
   return 'kmeans-10';
 }
 
+// Iteration t's components as the scatter draws them, each in the colour of the digit it predicts.
 const componentsOf = (mixture, t) => {
   const s = mixture.snapshot(t);
-  return { means: s.means, covs: s.covs, weights: s.weights };
+  return { means: s.means, covs: s.covs, componentClass: mixture.componentClasses };
 };
 
 // --- drawing ------------------------------------------------------------------------------------
@@ -220,7 +223,7 @@ function reportMarkdown({ full, source, options, metadata, metrics, scores, mixt
   const lines = ['# latent-lab: the report\'s figures, reproduced', ''];
   lines.push(`Model: ${source}.`, '');
   lines.push('| recipe | value |', '|---|---|');
-  const recipe = [['digits', options.digits.join(', ')], ['seed', options.seed], ['epochs', metadata.epochs ?? 'not recorded'],
+  const recipe = [['preset', metadata.preset ?? 'not recorded'], ['digits', options.digits.join(', ')], ['seed', options.seed], ['epochs', metadata.epochs ?? 'not recorded'],
     ['KL convention', metadata.kl ?? `${options.kl} (not recorded; assumed)`], ['beta', metadata.beta ?? `${options.beta} (not recorded; assumed)`],
     ['batch', metadata.batch ?? 'not recorded'], ['learning rate', metadata.lr ?? 'not recorded'],
     ['version', metadata.version ?? 'not recorded'], ['mixture', mixtureNote]];
@@ -297,18 +300,22 @@ async function main() {
   const lab = await loadNodeLab(flags.build ?? 'simd');
   const data = await loadMnist();
   let t = performance.now();
-  const model = lab.createModel({ seed: flags.seed ?? 42 });
-  let metadata = {}, options, losses = null, source, trained = null;
+  let metadata = {}, options, losses = null, source, trained = null, model;
   if (modelFile) {
-    metadata = loadSafetensors(model, await readFile(modelFile));
+    // The model's seed also seeds its evaluation noise: the same test BCE as make train reported.
+    const bytes = await readFile(modelFile);
+    metadata = readSafetensorsMetadata(lab, bytes);
     options = optionsFromMetadata(metadata, flags, variant);
+    model = lab.createModel({ seed: options.seed });
+    loadSafetensors(model, bytes);
     losses = lossCurves(metadata);
     source = `\`${shown(modelFile)}\``;
     log(flags, `loaded ${modelFile}: digits ${options.digits.join(',')}, seed ${options.seed}` +
       `${metadata.epochs ? `, ${metadata.epochs} epochs` : ''}\n`);
   } else {
-    options = resolveOptions({ ...SHORT_RUN, ...Object.fromEntries(['digits', 'seed', ...TRAINING_FLAGS].map((k) => [k, flags[k]])),
-      mixture: variant });
+    const given = Object.fromEntries(['digits', 'seed', ...TRAINING_FLAGS].filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
+    options = resolveOptions({ ...SHORT_RUN, ...given, mixture: variant });
+    model = lab.createModel({ seed: options.seed });
     log(flags, `no --load and no ${path.relative(process.cwd(), PRETRAINED)}: training a short model ` +
       `(${options.epochs} epochs${options.limit ? ` of ${options.limit} images` : ''}, seed ${options.seed}); ` +
       'pass --load MODEL to draw a trained one\n');
@@ -320,7 +327,8 @@ async function main() {
     trained = train(model, split, options, flags);
     losses = { epochs: trained.history.map((h) => [h.epoch, h.loss, h.bce, h.kl]), batches: trained.curve };
     metadata = { digits: options.digits.join(','), beta: String(options.beta), kl: options.kl, epochs: String(options.epochs),
-      seed: String(options.seed), batch: String(options.batch), lr: String(options.lr),
+      seed: String(options.seed), batch: String(options.batch), lr: String(options.lr), warmup: String(options.warmup),
+      preset: options.preset, mixture_variant: options.mixture,
       version: `latent-lab ${JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version}` };
     source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainImages} images, ` +
       `${trained.seconds.toFixed(0)} s), saved as \`model.safetensors\``;
@@ -337,24 +345,33 @@ async function main() {
       `${split.train.n} of ${full.train} training codes\n`);
   }
 
-  // The mixture: loaded (its final parameters and log-likelihood trace), or fitted here by EM.
-  let loaded = null;
+  // The mixture: loaded (its final parameters and log-likelihood trace) from --mixture FILE, the file
+  // beside the model or the model's own metadata (key "mixture"), or fitted here by EM.
+  let loaded = null, mixtureSource = null;
   if (mixtureFile) {
+    mixtureSource = `\`${shown(mixtureFile)}\``;
     loaded = mixtureFromJSON(lab, await readFile(mixtureFile, 'utf8'));
-    if (loaded.classLabels && loaded.classLabels.join() !== split.classes.join()) {
-      loaded.mixture.free();
-      throw new Error(`${mixtureFile} names digits ${loaded.classLabels.join(',')}, the model's split has ${split.classes.join(',')}`);
-    }
+  } else if (modelFile && !variant && metadata.mixture?.trim().startsWith('{')) {
+    mixtureSource = 'the model\'s metadata';
+    log(flags, 'using the mixture saved in the model\'s metadata\n');
+    loaded = mixtureFromJSON(lab, metadata.mixture);
+  }
+  if (loaded?.classLabels && loaded.classLabels.join() !== split.classes.join()) {
+    loaded.mixture.free();
+    throw new Error(`the mixture (${mixtureSource}) names digits ${loaded.classLabels.join(',')}, the model's split has ${split.classes.join(',')}`);
   }
   const run = evaluateRun(lab, model, split, options, { mixture: loaded?.mixture });
   const { metrics, mixture, codes, predicted } = run;
   // EM's history for the snapshots and, for a fitted mixture, the log-likelihood.
   let history = mixture, historyNote = '', mixtureNote;
   if (loaded) {
-    const refitVariant = variant ?? variantFor(mixture.k, nClasses);
+    // The variant named (flag or metadata) if it has as many components, else a guess from the count.
+    const named = variant ?? metadataVariant(metadata);
+    const k = (v) => MIXTURES[v].components ?? MIXTURES[v].perClass * nClasses;
+    const refitVariant = named && k(named) === mixture.k ? named : variantFor(mixture.k, nClasses);
     history = fitMixture(lab, { trainCodes: codes.train, valCodes: codes.val, valClasses: classIndices(split.val.labels, split.classes),
       nClasses, maxIter: options.gmmMaxIter, tol: options.gmmTol, variant: refitVariant, seed: options.seed }).mixture;
-    mixtureNote = `loaded from \`${shown(mixtureFile)}\` (${mixture.k} components)`;
+    mixtureNote = `loaded from ${mixtureSource} (${mixture.k} components)`;
     historyNote = `The mixture file keeps no per-iteration parameters: these are EM re-run here with the "${refitVariant}" variant on this model's training codes.`;
     metrics.gmm_iterations = loaded.loglik.length - 1;
     metrics.gmm_loglik = loaded.loglik.at(-1);
@@ -392,27 +409,27 @@ async function main() {
   const testClasses = classIndices(split.test.labels, split.classes);
   const view = viewAround(codes.test);
   const digits = split.classes;
-  const componentClass = mixture.componentClasses;
-  const scatter = (mix, classes = testClasses) => ({ points: codes.test, classes, digits, view,
-    mixture: mix ? { means: mix.means, covs: mix.covs, componentClass: mix.componentClass ?? componentClass } : undefined });
+  const scatter = (mix, classes = testClasses) => ({ points: codes.test, classes, digits, view, mixture: mix ?? undefined });
   const finalMixture = componentsOf(mixture, mixture.historyLength - 1);
   const lossSeries = (losses) => ['total', 'reconstruction (BCE)', 'KL'].map((name, i) => ({
     name, color: ['#1f2933', '#4e79a7', '#f28e2b'][i],
     points: (losses?.batches ?? []).map((p) => [p[0], p[i + 1]]).filter(([, y]) => Number.isFinite(y)),
     dots: (losses?.epochs ?? []).map((p) => [p[0], p[i + 1]]),
   }));
-  const lossNote = losses ? (losses.batches ? '' : 'Per-epoch values only: the model keeps no per-batch curve.')
-    : 'No loss history in this model (its metadata has no loss_history).';
+  const lossNote = !losses ? 'No loss history in this model (its metadata has neither loss_history nor loss_curve).'
+    : !losses.batches ? 'Per-epoch values only: the model keeps no per-batch curve.'
+      : !losses.epochs ? 'Per-batch values only: the model keeps no per-epoch loss_history.' : '';
   const llPoints = loglikTrace.map((y, i) => [i, y]).filter(([i, y]) => i > 0 && Number.isFinite(y));
   const snapshotNotes = {};
-  const em = `${metrics.test_images} test codes; accuracy ${fmt(metrics.test_accuracy, 3)}, macro F1 ${fmt(metrics.test_macro_f1, 3)}`;
+  const em = `${split.test.n} test codes; accuracy ${fmt(metrics.test_accuracy, 3)}, macro F1 ${fmt(metrics.test_macro_f1, 3)}`;
   const specs = {
     'latent-scatter.png': { kind: 'scatter', title: 'Latent space', width: 600, height: 560,
-      subtitle: `test codes (encoder means) of ${metrics.test_images} images, coloured by digit`, data: scatter(null) },
+      subtitle: `test codes (encoder means) of ${split.test.n} images, coloured by digit`, data: scatter(null) },
     'manifold.png': { kind: 'manifold', title: 'Manifold', width: 640, height: 625,
       subtitle: 'decoded at norm.ppf(0.05 ... 0.95) on each axis, 20 x 20', data: { images: manifold, size: MANIFOLD, xs: quantiles, ys: quantiles } },
     'loss.png': { kind: 'line', title: 'Loss during training', width: 640, height: 340,
-      subtitle: losses ? `per image: ${losses.batches ? 'lines per batch (smoothed), ' : ''}dots per epoch` : 'no loss history in this model',
+      subtitle: losses ? `per image: ${[losses.batches && 'lines per batch (smoothed)', losses.epochs && 'dots per epoch'].filter(Boolean).join(', ')}`
+        : 'no loss history in this model',
       data: { logY: true, xMin: 0, xLabel: 'epoch', yLabel: 'nats per image (log scale)', empty: 'no loss history in this model',
         series: lossSeries(losses) } },
     'reconstructions.png': (() => {
@@ -429,7 +446,7 @@ async function main() {
     'em-results.png': { kind: 'scatter', title: 'Results of EM on the test set', width: 600, height: 560,
       subtitle: `coloured by the mixture's predicted digit; ${em}`, data: scatter(null, predicted) },
     'confusion.png': { kind: 'confusion', title: 'Confusion matrix', width: 340, height: 320,
-      subtitle: `the mixture on ${metrics.test_images} test images`, data: { matrix: metrics.confusion, digits } },
+      subtitle: `the mixture on ${split.test.n} test images`, data: { matrix: metrics.confusion, digits } },
     'mixture-ellipses.png': { kind: 'scatter', title: 'The mixture', width: 600, height: 560,
       subtitle: `${mixture.k} components: means (crosses), 1-sigma (solid) and 2-sigma (dashed) ellipses`, data: scatter(finalMixture) },
     'em-loglik.png': { kind: 'line', title: 'EM: log-likelihood per iteration', width: 640, height: 320,
@@ -457,13 +474,17 @@ async function main() {
 
   if (trained) {
     // The model drawn here, with its loss history, so the figures can be made again with --load.
-    await writeFile(path.join(out, 'model.safetensors'), saveSafetensors(model, { metadata: { ...metadata,
-      loss_history: trained.history, metrics } }));
-    await writeFile(path.join(out, 'model.mixture.json'), JSON.stringify(mixtureToJSON(mixture, { classLabels: digits })) + '\n');
+    // The keys make train --save writes: the loss per epoch and per batch (smoothed), the mixture too.
+    const mixtureJSON = mixtureToJSON(mixture, { classLabels: digits });
+    const round = (v) => Math.round(v * 1e4) / 1e4;
+    await writeFile(path.join(out, 'model.safetensors'), saveSafetensors(model, { metadata: { ...metadata, metrics,
+      loss_history: trained.history, loss_curve: trained.curve.map(([x, loss, bce, kl]) => ({ x: round(x), loss: round(loss),
+        bce: round(bce), kl: round(kl) })), mixture: mixtureJSON } }));
+    await writeFile(path.join(out, 'model.mixture.json'), JSON.stringify(mixtureJSON) + '\n');
   }
   timings.total = (performance.now() - t0) / 1000;
   const summary = { model: modelFile ? path.resolve(modelFile) : path.join(out, 'model.safetensors'), trained_here: !!trained,
-    digits, seed: options.seed, epochs: metaNumber(metadata, 'epochs') ?? null, mixture: mixtureFile ? path.resolve(mixtureFile) : options.mixture,
+    digits, seed: options.seed, epochs: metaNumber(metadata, 'epochs') ?? null, mixture: mixtureFile ? path.resolve(mixtureFile) : loaded ? 'model metadata' : options.mixture,
     mixture_components: mixture.k, train_images: split.train.n, test_images: split.test.n, eval_limit: evalLimit,
     ...metrics, recon_mse: scores.mse, recon_ssim: scores.ssim, recon_score: scores.score,
     loss_history: !!losses, figures: FIGURES.map(([f]) => f), seconds: timings };
