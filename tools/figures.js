@@ -6,7 +6,7 @@
 // Without --load it uses web/models/pretrained-148.safetensors if it is there, else trains a short
 // model (--epochs, --limit, --seed, --digits, ... as tools/train.js) and saves it beside the figures.
 // Not a training tool: a loaded model is drawn as it is.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,8 @@ const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'strin
   build: 'string', scale: 'number', quiet: 'boolean', 'eval-limit': 'number' };
 // Flags that only shape a training run: meaningless for a loaded model, which is drawn as it is.
 const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'preset'];
-// What this tool trains when it has no model: about a minute on one core, enough for three clusters.
+// What this tool trains when it has no model: a minute or two on one core; the digits' clusters begin
+// to form (a full run, make train, separates them).
 const SHORT_RUN = { epochs: 2, limit: 4000 };
 
 export const PRETRAINED = path.join(ROOT, 'web', 'models', 'pretrained-148.safetensors');
@@ -189,7 +190,7 @@ async function openRenderer() {
       const url = new URL(route.request().url());
       const file = path.join(ROOT, decodeURIComponent(url.pathname));
       const allowed = url.origin === HOST && ['web', 'tools/figures'].some((dir) => file.startsWith(path.join(ROOT, dir) + path.sep));
-      if (!allowed || !existsSync(file)) {
+      if (!allowed || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
         problems.push(`refused request ${url.href}`);
         return route.abort();
       }
