@@ -35,10 +35,10 @@ function drawManifold(ctx, scale, { images, size, xs, ys, height }) {
   const grid = drawGrid(ctx, scale, { images, rows: size, cols: size, cellScale: 1, gap: 1, background: 228 }, left, top);
   const small = '9px system-ui, sans-serif';
   for (let i = 0; i < size; i++) {
-    const c = left + i * (grid.cell + 1) + grid.cell / 2;
-    text(ctx, xs[i].toFixed(2), c, top + grid.height + 4, { baseline: 'top', font: small });
-    // Row r from the top holds the largest z2, as on a plot.
-    text(ctx, ys[size - 1 - i].toFixed(2), left - 5, c - left + top, { align: 'right', font: small });
+    const middle = i * (grid.cell + 1) + grid.cell / 2;   // of column i and of row i
+    text(ctx, xs[i].toFixed(2), left + middle, top + grid.height + 4, { baseline: 'top', font: small });
+    // Row 0 at the top holds the largest z2, as on a plot.
+    text(ctx, ys[size - 1 - i].toFixed(2), left - 5, top + middle, { align: 'right', font: small });
   }
   text(ctx, 'z\u2081', left + grid.width / 2, height - 2, { baseline: 'bottom', color: INK });
   ctx.save();
