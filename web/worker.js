@@ -19,6 +19,7 @@ import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseMo
 import { ParallelModel } from './lib/parallel.js';
 import { classIndices, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, Trainer, trainingIndices } from './lib/training.js';
 import { digitGridPixels } from './draw/digits.js';
+import { normalQuantile } from './lib/normal.js';
 
 const DATA_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
   't10k-labels-idx1-ubyte.gz'];
@@ -555,20 +556,6 @@ function toBytes(probabilities) {
   const out = new Uint8Array(probabilities.length);
   for (let i = 0; i < out.length; i++) out[i] = Math.round(probabilities[i] * 255);
   return out;
-}
-
-// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
-function normalQuantile(p) {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const tail = (q) => (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
-  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5, r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
 // The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
