@@ -119,6 +119,7 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 pretrained: all
 	node tools/pretrained.js $(ARGS)
 	$(MAKE) all
+
 # The report's figures as PNG files and a metrics report (report.md, metrics.json) in build/figures/,
 # drawn by the page's own drawing code in headless Chromium. Without --load: web/models/pretrained-148
 # if present, else a short model trained on the spot.
