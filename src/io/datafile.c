@@ -69,7 +69,10 @@ static int open_unpacked(DataFile *f, const uint8_t *bytes, size_t len, size_t m
     }
     if (len == 0) return io_fail(err, errlen, LL_EFORMAT, "%s: the file is empty", f->name);
     char start[16] = "";
-    for (size_t i = 0; i < len && i < 4; i++) snprintf(start + 3 * i, sizeof start - 3 * i, "%s%02x", i ? " " : "", bytes[i]);
+    for (size_t i = 0; i < len && i < 4; i++) {
+        size_t used = strlen(start);
+        snprintf(start + used, sizeof start - used, "%s%02x", i ? " " : "", bytes[i]);
+    }
     return io_fail(err, errlen, LL_EFORMAT,
                    "%s: not a recognised data file (it starts %s): expected IDX (00 00 08 ..), npz (50 4b 03 04), npy or gzip (1f 8b)",
                    f->name, start);

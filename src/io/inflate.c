@@ -206,8 +206,8 @@ static int fixed(State *s) {
         for (int j = 0; j < counts[i][0]; j++) lengths[at++] = (uint8_t)counts[i][1];
     Huffman lencode, distcode;
     build(&lencode, lengths, FIXED_LCODES);
-    memset(lengths, 5, MAX_DCODES);
-    build(&distcode, lengths, MAX_DCODES);
+    memset(lengths, 5, 32);   // 32 five-bit codes, so that 30 and 31 decode and are refused by name
+    build(&distcode, lengths, 32);
     return codes(s, &lencode, &distcode);
 }
 
