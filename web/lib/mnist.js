@@ -1,72 +1,28 @@
-// MNIST-style data: strict IDX parsing (gzipped or not), and the split the report uses: the chosen
-// digits, a few labelled validation images per digit fixed by the seed, and the test set.
-// Images stay Uint8Array (n * 784); they become floats in [0, 1] one batch at a time.
+// MNIST-style data: IDX files (gzipped or not) read by the C parsers (through data-files.js), and the
+// split the report uses: the chosen digits, a few labelled validation images per digit fixed by the
+// seed, and the test set. Images stay Uint8Array (n * 784); they become floats in [0, 1] one batch
+// at a time. The readers take the Lab first: the parsing runs in its wasm module.
 import { LabError, PIXELS } from './latent-lab.js';
+import { gunzipBytes, parseDataFilesSync, parseIdxBytes } from './data-files.js';
 import { makeRng, permutation } from './rng.js';
 
-const MAX_IDX_BYTES = 512 * 1024 * 1024;
-
-export async function gunzipIfNeeded(bytes) {
-  bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  if (typeof DecompressionStream === 'undefined') {
-    const { gunzipSync } = await import('node:zlib');
-    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_IDX_BYTES }));
-  }
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.length;
-    if (total > MAX_IDX_BYTES) throw new LabError(`gzip data expands past ${MAX_IDX_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
+// The bytes, gunzipped if they start with gzip's magic (at most 512 MiB unpacked).
+export async function gunzipIfNeeded(lab, bytes, name = 'gzip data') {
+  return gunzipBytes(lab, bytes, name);
 }
 
 // IDX: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then each
 // dimension as a big-endian uint32, then the data. Only unsigned-byte files are accepted.
-export function parseIdx(bytes, name = 'IDX file') {
-  if (bytes.length < 4) throw new LabError(`${name}: ${bytes.length} bytes is too short for an IDX header`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) throw new LabError(`${name}: not an IDX file (bad magic)`);
-  if (bytes[2] !== 0x08) throw new LabError(`${name}: IDX type 0x${bytes[2].toString(16)} is not unsigned bytes (0x08)`);
-  const ndim = bytes[3];
-  if (ndim < 1 || ndim > 4) throw new LabError(`${name}: ${ndim} dimensions (expected 1 to 4)`);
-  const header = 4 + 4 * ndim;
-  if (bytes.length < header) throw new LabError(`${name}: truncated header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = [];
-  let size = 1;
-  for (let i = 0; i < ndim; i++) {
-    const d = view.getUint32(4 + 4 * i);
-    dims.push(d);
-    size *= d;
-  }
-  if (size > MAX_IDX_BYTES) throw new LabError(`${name}: header claims ${size} bytes of data, over the ${MAX_IDX_BYTES} limit`);
-  if (bytes.length !== header + size) {
-    throw new LabError(`${name}: header says ${dims.join('x')} = ${size} bytes of data, file has ${bytes.length - header}`);
-  }
-  return { dims, data: bytes.subarray(header) };
+// -> { dims, data } (data: a view of bytes).
+export function parseIdx(lab, bytes, name = 'IDX file') {
+  return parseIdxBytes(lab, bytes, name);
 }
 
-// Images (n, 28, 28) and labels (n) from two IDX files into { images, labels, n }.
-export function datasetFromIdx(imageBytes, labelBytes, name = 'data') {
-  const images = parseIdx(imageBytes, `${name} images`);
-  const labels = parseIdx(labelBytes, `${name} labels`);
-  if (images.dims.length !== 3 || images.dims[1] !== 28 || images.dims[2] !== 28) {
-    throw new LabError(`${name} images: expected n x 28 x 28, got ${images.dims.join(' x ')}`);
-  }
-  if (labels.dims.length !== 1) throw new LabError(`${name} labels: expected one dimension, got ${labels.dims.length}`);
-  const n = images.dims[0];
-  if (n === 0) throw new LabError(`${name}: no images`);
-  if (labels.dims[0] !== n) throw new LabError(`${name}: ${n} images but ${labels.dims[0]} labels`);
-  for (let i = 0; i < n; i++) {
-    if (labels.data[i] > 9) throw new LabError(`${name} labels: label ${labels.data[i]} at ${i} is outside 0..9`);
-  }
-  return { images: images.data, labels: labels.data, n };
+// Images (n, 28, 28) and labels (n) from two IDX files (either gzipped) into { images, labels, n }.
+export function datasetFromIdx(lab, imageBytes, labelBytes, name = 'data') {
+  const set = parseDataFilesSync(lab, [{ name: `${name} images`, bytes: imageBytes }, { name: `${name} labels`, bytes: labelBytes }]);
+  if (set.format !== 'idx') throw new LabError(`${name}: expected IDX files, got ${set.format}`);
+  return { images: set.images, labels: set.labels, n: set.n };
 }
 
 export function parseDigits(digits) {
