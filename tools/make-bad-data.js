@@ -70,7 +70,7 @@ function npy(descr, shape, data, { fortran = false } = {}) {
   const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
   dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return concat(ascii('\x93NUMPY'), le([1, 1], [0, 1], [dict.length, 2]), ascii(dict), bytes);
+  return concat(new Uint8Array([0x93]), ascii('NUMPY'), le([1, 1], [0, 1], [dict.length, 2]), ascii(dict), bytes);
 }
 
 // A zip archive of { name, data, method (0 stored | 8 deflated) } entries, DOS time 1980-01-01.
@@ -200,6 +200,7 @@ const bad = {
   'npz-count-mismatch.npz': npz({ data: npy('|u1', [3, 784], img3), labels: npy('|u1', [2], new Uint8Array([0, 1])) }),
   'npz-bad-crc.npz': badCrcNpz,
   'npz-truncated.npz': goodNpz.subarray(0, goodNpz.length - 30),
+  'npz-good.npz': goodNpz,                                       // good alone; refused beside an IDX file
   'bomb-huge-isize.idx.gz': hugeIsize,
   'bomb-8MiB.idx.gz': honestBomb,
   'bomb-lying-isize.idx.gz': lyingBomb,
@@ -231,11 +232,11 @@ const badManifest = [
   { files: ['npz-count-mismatch.npz'], message: 'npz-count-mismatch.npz: data.npy: 3 images but 2 labels in npz-count-mismatch.npz: labels.npy' },
   { files: ['npz-bad-crc.npz'], message: 'npz-bad-crc.npz: entry data.npy: CRC32 mismatch' },
   { files: ['npz-truncated.npz'], message: 'npz-truncated.npz: no end-of-central-directory record' },
-  { files: ['npz-u8-labels.npz', 'labels2.idx'], message: 'an npz file holds the images and the labels: give it alone' },
-  { files: ['bomb-huge-isize.idx.gz'], message: 'bomb-huge-isize.idx.gz: the gzip trailer says the data expands to 4026531840 bytes, over the 536870912-byte limit' },
-  { files: ['bomb-8MiB.idx.gz'], maxBytes: 1 << 20, message: 'bomb-8MiB.idx.gz: the gzip trailer says the data expands to 8388608 bytes, over the 1048576-byte limit' },
+  { files: ['npz-good.npz', 'labels2.idx'], message: 'npz-good.npz: an npz file holds the images and the labels: give it alone' },
+  { files: ['bomb-huge-isize.idx.gz'], message: 'bomb-huge-isize.idx.gz: the gzip trailer says 4026531840 bytes, over the 536870912-byte limit, but the data inflates to 1024' },
+  { files: ['bomb-8MiB.idx.gz'], maxBytes: 1 << 20, message: 'bomb-8MiB.idx.gz: the data expands past the 1048576-byte limit (the gzip trailer says 8388608 bytes)' },
   { files: ['bomb-lying-isize.idx.gz'], message: 'bomb-lying-isize.idx.gz: the deflate data expands past the 1000 bytes the gzip trailer states' },
-  { files: ['truncated.idx.gz'], message: 'truncated.idx.gz: ' },
+  { files: ['truncated.idx.gz'], message: 'truncated.idx.gz: corrupt or truncated gzip file: deflate data, input byte' },
   { files: ['bad-crc.idx.gz'], message: 'bad-crc.idx.gz: gzip CRC32 mismatch' },
   { files: ['empty.idx'], message: 'empty.idx: the file is empty' },
   { files: ['text.txt'], message: 'text.txt: not a recognised data file (it starts 6c 61 62 65)' },

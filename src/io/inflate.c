@@ -153,7 +153,8 @@ static int codes(State *s, const Huffman *lencode, const Huffman *distcode) {
         if (sym < 0) return LL_EFORMAT;
         if (sym < 256) {
             if (s->len == s->cap) return output_full(s);
-            s->out[s->len++] = (uint8_t)sym;
+            if (s->out) s->out[s->len] = (uint8_t)sym;
+            s->len++;
             continue;
         }
         if (sym == 256) return LL_OK;
@@ -171,9 +172,11 @@ static int codes(State *s, const Huffman *lencode, const Huffman *distcode) {
         if (dist > s->len)
             return fail(s, "a back-reference of %zu bytes reaches before the start of the output (%zu bytes written)", dist, s->len);
         if (len > s->cap - s->len) return output_full(s);
-        const uint8_t *from = s->out + s->len - dist;
-        uint8_t *to = s->out + s->len;
-        for (size_t i = 0; i < len; i++) to[i] = from[i];   // byte by byte: source and destination may overlap
+        if (s->out) {
+            const uint8_t *from = s->out + s->len - dist;
+            uint8_t *to = s->out + s->len;
+            for (size_t i = 0; i < len; i++) to[i] = from[i];   // byte by byte: source and destination may overlap
+        }
         s->len += len;
     }
 }
@@ -192,7 +195,7 @@ static int stored(State *s) {
     s->pos += 4;
     if (s->in_len - s->pos < len) return fail(s, "a stored block of %u bytes runs past the input's end (%zu left)", len, s->in_len - s->pos);
     if (len > s->cap - s->len) return output_full(s);
-    memcpy(s->out + s->len, s->in + s->pos, len);
+    if (s->out) memcpy(s->out + s->len, s->in + s->pos, len);
     s->pos += len;
     s->len += len;
     return LL_OK;

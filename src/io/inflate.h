@@ -16,6 +16,7 @@ typedef struct {
 // Decodes one raw DEFLATE stream from in[0..in_len) into out[0..out_cap). LL_OK after the final block;
 // LL_EFORMAT with a message in err for a malformed or truncated stream or one that would write more
 // than out_cap bytes (r->over_limit set). Reads only inside in, writes only inside out, allocates nothing.
+// With out NULL nothing is written: the stream is checked and its length counted, up to out_cap.
 int inflate_raw(uint8_t *out, size_t out_cap, const uint8_t *in, size_t in_len, InflateResult *r, char *err, size_t errlen);
 
 #endif

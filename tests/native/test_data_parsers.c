@@ -374,11 +374,12 @@ static void test_gzip(Tally *t) {
     expect_gzip(t, MUTATE(c.b[2] = 7), 1 << 20, "compression method 7 is not deflate", "method");
     expect_gzip(t, MUTATE(c.b[3] |= 0x20), 1 << 20, "reserved flag bits", "flags");
     expect_gzip(t, MUTATE(c.b[10] = 'y'), 1 << 20, "header CRC16 mismatch", "header CRC");
-    expect_gzip(t, MUTATE(c.b[c.n - 1] = 0x40), 1 << 20, "over the 1048576-byte limit", "ISIZE over the limit");
+    expect_gzip(t, MUTATE(c.b[c.n - 1] = 0x40), 1 << 20, "the gzip trailer says 1073742124 bytes, over the 1048576-byte limit, but the data inflates to 300", "ISIZE over the limit");
+    expect_gzip(t, MUTATE(c.n -= 20), 1 << 20, "corrupt or truncated gzip file: deflate data", "truncated (trailer over the limit)");
     expect_gzip(t, MUTATE((c.b[c.n - 4] = 10, c.b[c.n - 3] = 0)), 1 << 20, "expands past the 10 bytes the gzip trailer states", "ISIZE too small");
     expect_gzip(t, MUTATE(c.b[c.n - 4] += 1), 1 << 20, "inflated to 300 bytes but the gzip trailer says 301", "ISIZE too large");
     expect_gzip(t, MUTATE(c.b[c.n - 8] ^= 1), 1 << 20, "gzip CRC32 mismatch", "CRC32");
-    expect_gzip(t, &g, 299, "over the 299-byte limit", "limit below the size");
+    expect_gzip(t, &g, 299, "the data expands past the 299-byte limit (the gzip trailer says 300 bytes)", "limit below the size");
     // Bytes after the member: the trailer is then read from the wrong place.
     Buf two = {0};
     put(&two, g.b, g.n); put(&two, g.b, g.n);
@@ -725,7 +726,7 @@ static void test_idx_datasets(Tally *t) {
     uint32_t zero[3] = {0, 28, 28};
     Buf z0 = idx_file(3, zero, NULL, 0);
     expect_refused(t, &z0, 0, "f: no images", "zero images");
-    expect_refused(t, &gi, 3000, "over the 3000-byte limit", "gzip over the caller's limit");
+    expect_refused(t, &gi, 3000, "the data expands past the 3000-byte limit", "gzip over the caller's limit");
     free(fi.b); free(fl.b); free(gi.b); free(gl.b); free(bad_l.b); free(short_l.b); free(f32.b); free(z.b); free(gg.b);
     free(z0.b); free(junk.b);
 }
