@@ -36,12 +36,12 @@ export function parseDigits(digits) {
   return unique;
 }
 
-// The images and labels at the given indices, as a new set.
+// The images and labels (null for unlabelled data) at the given indices, as a new set.
 export function subset(set, indices) {
-  const images = new Uint8Array(indices.length * PIXELS), labels = new Uint8Array(indices.length);
+  const images = new Uint8Array(indices.length * PIXELS), labels = set.labels ? new Uint8Array(indices.length) : null;
   indices.forEach((src, i) => {
     images.set(set.images.subarray(src * PIXELS, (src + 1) * PIXELS), i * PIXELS);
-    labels[i] = set.labels[src];
+    if (labels) labels[i] = set.labels[src];
   });
   return { images, labels, n: indices.length };
 }
@@ -49,10 +49,30 @@ export function subset(set, indices) {
 // The report's split: train = training images of the chosen digits minus the labelled validation
 // images; validation = valPerClass images per digit, chosen by the seed; test = test images of those digits.
 export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 }) {
-  const classes = parseDigits(digits);
+  return splitDataset({ train, test, classes: parseDigits(digits), valPerClass, seed, noun: 'digit' });
+}
+
+// The same split for any dataset ({ images, labels or null, n }), digits or not. Without a test set, a
+// seeded holdOut share of the training images (at least one) is the test set. Labelled data: classes
+// (default: every label the training set has) select the images, valPerClass labelled images per
+// class are set aside for the mixture's few-shot start and naming. Unlabelled data: no classes, no
+// validation set. -> { classes, labelled, train, val, test } (val and classes null when unlabelled).
+export function splitDataset({ train, test = null, classes = null, valPerClass = 5, seed = 42, holdOut = 0.1, noun = 'class' }) {
   if (!Number.isInteger(valPerClass) || valPerClass < 1 || valPerClass > 1000) {
-    throw new LabError(`validation images per digit must be 1..1000, got ${valPerClass}`);
+    throw new LabError(`validation images per ${noun} must be 1..1000, got ${valPerClass}`);
   }
+  if (!test) {
+    if (!(holdOut > 0 && holdOut < 1)) throw new LabError(`the held-out share must lie in (0, 1), got ${holdOut}`);
+    if (train.n < 2) throw new LabError(`${train.n} image: too few to hold some out for testing`);
+    const order = permutation(train.n, makeRng(seed, 3));
+    const held = Math.max(1, Math.round(train.n * holdOut));
+    const byIndex = (a, b) => a - b;
+    test = subset(train, Array.from(order.subarray(0, held)).sort(byIndex));
+    train = subset(train, Array.from(order.subarray(held)).sort(byIndex));
+  }
+  if (!train.labels) return { classes: null, labelled: false, train, val: null, test };
+  if (!test.labels) throw new LabError('the training data has labels but the test data has none');
+  classes ??= [...new Set(train.labels)].sort((a, b) => a - b);
   const wanted = new Set(classes);
   const byClass = new Map(classes.map((d) => [d, []]));
   for (let i = 0; i < train.n; i++) if (wanted.has(train.labels[i])) byClass.get(train.labels[i]).push(i);
@@ -60,7 +80,7 @@ export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 })
   const rng = makeRng(seed, 1);
   for (const d of classes) {
     const pool = byClass.get(d);
-    if (pool.length <= valPerClass) throw new LabError(`digit ${d}: only ${pool.length} training images`);
+    if (pool.length <= valPerClass) throw new LabError(`${noun} ${d}: only ${pool.length} training images`);
     const order = permutation(pool.length, rng);
     const chosen = new Set(Array.from(order.subarray(0, valPerClass), (k) => pool[k]));
     val.push(...[...chosen].sort((a, b) => a - b));
@@ -69,8 +89,8 @@ export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 })
   for (let i = 0; i < train.n; i++) if (wanted.has(train.labels[i]) && !valSet.has(i)) rest.push(i);
   const testIdx = [];
   for (let i = 0; i < test.n; i++) if (wanted.has(test.labels[i])) testIdx.push(i);
-  if (testIdx.length === 0) throw new LabError(`no test images of digits ${classes.join(',')}`);
-  return { classes, train: subset(train, rest), val: subset(train, val), test: subset(test, testIdx) };
+  if (testIdx.length === 0) throw new LabError(`no test images of ${noun}s ${classes.join(',')}`);
+  return { classes, labelled: true, train: subset(train, rest), val: subset(train, val), test: subset(test, testIdx) };
 }
 
 // Floats in [0, 1] for the images at the given indices (or a range), into out if given.
