@@ -171,6 +171,15 @@ const lyingBomb = honestBomb.slice();                           // the same, its
 new DataView(lyingBomb.buffer).setUint32(lyingBomb.length - 4, 1000, true);
 const hugeIsize = gzip(new Uint8Array(1024));                   // 1 KiB of zeros claiming 4,026,531,840 bytes
 new DataView(hugeIsize.buffer).setUint32(hugeIsize.length - 4, 0xf0000000, true);
+const claims400M = gzip(new Uint8Array(1024));                 // under the limit, but 1,032 x more than ~20 bytes can hold
+new DataView(claims400M.buffer).setUint32(claims400M.length - 4, 400 << 20, true);
+// An npz whose deflated data.npy claims 400 MiB in its directory and local header.
+const npzClaim = npz({ data: npy('|u1', [1, 784], images(1)) }, 8);
+{
+  const view = new DataView(npzClaim.buffer), cd = npzClaim.length - 22 - 46 - 'data.npy'.length;
+  view.setUint32(22, 400 << 20, true);
+  view.setUint32(cd + 24, 400 << 20, true);
+}
 const badCrcGz = gzip(idx([3, 28, 28], img3));
 badCrcGz[badCrcGz.length - 8] ^= 0xff;
 const goodNpz = good['npz-u8-labels.npz'];
@@ -204,6 +213,8 @@ const bad = {
   'bomb-huge-isize.idx.gz': hugeIsize,
   'bomb-8MiB.idx.gz': honestBomb,
   'bomb-lying-isize.idx.gz': lyingBomb,
+  'bomb-claims-400MiB.idx.gz': claims400M,
+  'npz-claims-400MiB.npz': npzClaim,
   'truncated.idx.gz': good['images.idx.gz'].subarray(0, 200),
   'bad-crc.idx.gz': badCrcGz,
   'empty.idx': new Uint8Array(0),
@@ -236,6 +247,8 @@ const badManifest = [
   { files: ['bomb-huge-isize.idx.gz'], message: 'bomb-huge-isize.idx.gz: the gzip trailer says 4026531840 bytes, over the 536870912-byte limit, but the data inflates to 1024' },
   { files: ['bomb-8MiB.idx.gz'], maxBytes: 1 << 20, message: 'bomb-8MiB.idx.gz: the data expands past the 1048576-byte limit (the gzip trailer says 8388608 bytes)' },
   { files: ['bomb-lying-isize.idx.gz'], message: 'bomb-lying-isize.idx.gz: the deflate data expands past the 1000 bytes the gzip trailer states' },
+  { files: ['bomb-claims-400MiB.idx.gz'], message: 'bomb-claims-400MiB.idx.gz: the gzip trailer says 419430400 bytes, more than its deflate data can hold, but the data inflates to 1024' },
+  { files: ['npz-claims-400MiB.npz'], message: 'npz-claims-400MiB.npz: entry data.npy claims 419430400 bytes from' },
   { files: ['truncated.idx.gz'], message: 'truncated.idx.gz: corrupt or truncated gzip file: deflate data, input byte' },
   { files: ['bad-crc.idx.gz'], message: 'bad-crc.idx.gz: gzip CRC32 mismatch' },
   { files: ['empty.idx'], message: 'empty.idx: the file is empty' },

@@ -63,16 +63,20 @@ int gzip_decompress(const uint8_t *in, size_t len, const char *name, size_t max_
     uint32_t crc_want = read_u32le(in + end), isize = read_u32le(in + end + 4);
     char why[300];
     InflateResult r;
-    if (isize > max_out) {
-        // Refused before any allocation. Which message: a pass that only counts (bounded by the limit,
-        // writing nothing) tells a real bomb from a truncated or corrupt file, whose last bytes are not a trailer.
+    if (isize > max_out || isize > inflate_max_output(end - pos)) {
+        // Refused before any allocation: over the caller's limit, or more than this much DEFLATE data can
+        // hold. Which message: a pass that only counts (bounded by the limit, writing nothing) tells a real
+        // bomb from a truncated or corrupt file, whose last bytes are not a trailer.
         int status = inflate_raw(NULL, max_out, in + pos, end - pos, &r, why, sizeof why);
         if (status != LL_OK && r.over_limit)
             return io_fail(err, errlen, LL_EFORMAT, "%s: the data expands past the %zu-byte limit (the gzip trailer says %lu bytes)",
                            name, max_out, (unsigned long)isize);
         if (status != LL_OK) return io_fail(err, errlen, LL_EFORMAT, "%s: corrupt or truncated gzip file: %s", name, why);
-        return io_fail(err, errlen, LL_EFORMAT, "%s: the gzip trailer says %lu bytes, over the %zu-byte limit, but the data inflates to %zu",
-                       name, (unsigned long)isize, max_out, r.out_len);
+        if (isize > max_out)
+            return io_fail(err, errlen, LL_EFORMAT, "%s: the gzip trailer says %lu bytes, over the %zu-byte limit, but the data inflates to %zu",
+                           name, (unsigned long)isize, max_out, r.out_len);
+        return io_fail(err, errlen, LL_EFORMAT, "%s: the gzip trailer says %lu bytes, more than its deflate data can hold, but the data inflates to %zu",
+                       name, (unsigned long)isize, r.out_len);
     }
     uint8_t *buf = malloc(isize ? isize : 1);
     if (!buf) return io_fail(err, errlen, LL_ENOMEM, "%s: out of memory for %lu bytes of gzip data", name, (unsigned long)isize);

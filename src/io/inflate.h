@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The most n bytes of DEFLATE data can decode to: a 258-byte match costs at least 2 bits (1032:1),
+// plus slack for a stream's smallest blocks. A header claiming more is impossible, refused unallocated.
+static inline uint64_t inflate_max_output(uint64_t n) { return n * 1032 + 1024; }
+
 typedef struct {
     size_t out_len;      // bytes written
     size_t in_used;      // bytes of input consumed, up to the end of the final block

@@ -213,6 +213,9 @@ int zip_read(const ZipArchive *z, const ZipEntry *e, size_t max_out, const uint8
     if (e->size > max_out)
         return io_fail(err, errlen, LL_EFORMAT, "%s: entry %s expands to %llu bytes, over the %zu-byte limit", an, e->name,
                        (unsigned long long)e->size, max_out);
+    if (e->method == 8 && e->size > inflate_max_output(e->comp_size))
+        return io_fail(err, errlen, LL_EFORMAT, "%s: entry %s claims %llu bytes from %llu compressed, more than DEFLATE can expand (1032:1)",
+                       an, e->name, (unsigned long long)e->size, (unsigned long long)e->comp_size);
     size_t size = (size_t)e->size;
     const uint8_t *out = e->data;
     if (e->method == 8) {

@@ -375,6 +375,7 @@ static void test_gzip(Tally *t) {
     expect_gzip(t, MUTATE(c.b[3] |= 0x20), 1 << 20, "reserved flag bits", "flags");
     expect_gzip(t, MUTATE(c.b[10] = 'y'), 1 << 20, "header CRC16 mismatch", "header CRC");
     expect_gzip(t, MUTATE(c.b[c.n - 1] = 0x40), 1 << 20, "the gzip trailer says 1073742124 bytes, over the 1048576-byte limit, but the data inflates to 300", "ISIZE over the limit");
+    expect_gzip(t, MUTATE(c.b[c.n - 2] = 0x40), 1 << 30, "the gzip trailer says 4194604 bytes, more than its deflate data can hold, but the data inflates to 300", "ISIZE over 1032:1");
     expect_gzip(t, MUTATE(c.n -= 20), 1 << 20, "corrupt or truncated gzip file: deflate data", "truncated (trailer over the limit)");
     expect_gzip(t, MUTATE((c.b[c.n - 4] = 10, c.b[c.n - 3] = 0)), 1 << 20, "expands past the 10 bytes the gzip trailer states", "ISIZE too small");
     expect_gzip(t, MUTATE(c.b[c.n - 4] += 1), 1 << 20, "inflated to 300 bytes but the gzip trailer says 301", "ISIZE too large");
@@ -613,6 +614,12 @@ static void test_npz_and_dataset(Tally *t) {
     c.b[cd + 16] ^= 1;
     c.b[14] ^= 1;   // keep the local header in agreement: then the data's CRC is what fails
     expect_refused(t, &c, 0, "CRC32 mismatch", "entry CRC32");
+    free(c.b);
+    c = (Buf){0};
+    put(&c, z.b, z.n);
+    c.b[cd + 26] = 0x40;   // the central directory's uncompressed size: 4 MiB more, from about 400 bytes
+    c.b[24] = 0x40;        // and the local header's, so that the two agree
+    expect_refused(t, &c, 0, "more than DEFLATE can expand", "entry size over 1032:1");
     free(c.b);
     c = (Buf){0};
     put(&c, z.b, z.n);
