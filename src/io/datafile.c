@@ -63,7 +63,7 @@ static int open_unpacked(DataFile *f, const uint8_t *bytes, size_t len, size_t m
     if (npy_looks_like(bytes, len)) {
         f->format = DATA_NPY;
         snprintf(f->data_name, sizeof f->data_name, "%s", f->name);
-        if (len - 10 > max_bytes)   // len >= 6 here; a header needs at least 10
+        if (len > 10 && len - 10 > max_bytes)   // an NPY header is at least 10 bytes
             return io_fail(err, errlen, LL_EFORMAT, "%s: %zu bytes, over the %zu-byte limit", f->name, len, max_bytes);
         return npy_parse(&f->data, bytes, len, f->name, err, errlen);
     }
