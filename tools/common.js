@@ -1,11 +1,11 @@
 // Node-side helpers shared by the tools and the tests: where the build puts things, loading the
-// wasm and the MNIST files from disk, and a small flag parser.
+// wasm, data files (MNIST's and users') from disk, and a small flag parser.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
-import { datasetFromIdx, gunzipIfNeeded } from '../web/lib/mnist.js';
+import { parseDataFiles } from '../web/lib/data-files.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
@@ -14,16 +14,24 @@ export function loadNodeLab(build = 'simd') {
   return loadLab({ build, url: new URL(`file://${path.join(BUILD, `latent-${build}.wasm`)}`) });
 }
 
-async function readIdx(file) {
-  return gunzipIfNeeded(await readFile(file));
+// Data files from disk through the C parsers: paths -> { images, labels, n, format, name }. The parsing
+// runs in a lab of its own unless one is given, so unpacking (47 MB for MNIST's training images)
+// leaves the caller's wasm heap as it was.
+export async function loadDataFiles(paths, lab) {
+  lab ??= await loadNodeLab('simd');
+  const files = await Promise.all(paths.map(async (p) => ({ name: path.basename(p), bytes: await readFile(p) })));
+  return parseDataFiles(lab, files);
 }
 
 // The real MNIST files the build prepared: { train, test }, each { images, labels, n }.
-export async function loadMnist(dir = path.join(BUILD, 'data')) {
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
-    'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz',
-  ].map((name) => readIdx(path.join(dir, name))));
-  return { train: datasetFromIdx(trainImages, trainLabels, 'MNIST train'), test: datasetFromIdx(testImages, testLabels, 'MNIST test') };
+export async function loadMnist(dir = path.join(BUILD, 'data'), lab) {
+  lab ??= await loadNodeLab('simd');
+  const set = async (images, labels) => {
+    const { images: i, labels: l, n } = await loadDataFiles([path.join(dir, images), path.join(dir, labels)], lab);
+    return { images: i, labels: l, n };
+  };
+  return { train: await set('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
+    test: await set('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz') };
 }
 
 // --name value / --name=value / --flag. spec maps a flag to 'number', 'string' or 'boolean'.

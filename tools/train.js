@@ -7,20 +7,27 @@
 // --epochs 0 only evaluates it. A saved model's metadata carries the settings, the metrics, the loss
 // per epoch and per batch (loss_history, loss_curve) and the mixture. tools/pretrained.js runs this
 // same code (runTraining) for the page's pretrained model.
+// --data FILE[,FILE] trains on a user's files instead of MNIST (an npz, or IDX images with or without
+// IDX labels, gzipped or not; see web/lib/data-files.js); --test-data FILE[,FILE] tests on others, else
+// a seeded 10% of the training file is held out. Labelled data: the classes are its labels (--digits
+// picks some), with the few-shot validation split and every metric; unlabelled data: the VAE and a
+// k-means++ mixture whose components are the clusters (--mixture kmeans-N, default kmeans-10).
 import { readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { splitDigits } from '../web/lib/mnist.js';
+import { parseDigits, splitDataset, splitDigits } from '../web/lib/mnist.js';
 import { loadSafetensors, mixtureToJSON, modelMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { evaluateRun, LossHistory, resolveOptions, Trainer } from '../web/lib/training.js';
-import { BUILD, loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { evaluateRun, LossHistory, MIXTURES, resolveOptions, Trainer } from '../web/lib/training.js';
+import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
-  mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string' };
+  mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
+  data: 'string', 'test-data': 'string' };
+const HOLD_OUT = 0.1;   // the share of --data held out for testing when no --test-data is given
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -38,10 +45,24 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   if (flags.save && !flags.save.endsWith('.safetensors')) throw new Error(`--save must name a .safetensors file, got "${flags.save}"`);
   const dtype = flags.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
-  const { save, load, dtype: _, ...trainFlags } = flags;
+  if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
+  const { save, load, dtype: _, data, 'test-data': testData, ...trainFlags } = flags;
+  // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
   const options = resolveOptions({ ...trainFlags, epochs: evaluateOnly ? 1 : flags.epochs });
   const lab = await loadNodeLab(flags.build ?? 'simd');
-  const split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
+  let split, what;
+  if (data) {
+    const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);
+    const train = await loadDataFiles(files(data));
+    const test = testData ? await loadDataFiles(files(testData)) : null;
+    split = splitDataset({ train, test, classes: flags.digits !== undefined ? parseDigits(flags.digits) : null,
+      valPerClass: options.valPerClass, seed: options.seed, holdOut: HOLD_OUT });
+    if (!split.labelled && flags.mixture === undefined && MIXTURES[options.mixture].init !== 'kmeans++') options.mixture = 'kmeans-10';
+    what = `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
+  } else {
+    split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
+    what = `digits ${options.digits.join(',')}`;
+  }
   const model = lab.createModel({ seed: options.seed });
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
   let loaded = {};
@@ -59,7 +80,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   if (parallel && load) await parallel.setParams(model.getParams());
   const trainer = new Trainer(parallel ?? model, split.train, options);
   if (evaluateOnly) trainer.epochs = 0;  // nothing to train: straight to the evaluation
-  if (!evaluateOnly) log(`training on ${trainer.n} images of digits ${options.digits.join(',')} (${lab.kind} wasm), ` +
+  if (!evaluateOnly) log(`training on ${trainer.n} images of ${what} (${lab.kind} wasm), ` +
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
 
   const start = performance.now();
@@ -90,8 +111,11 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     parallel.terminate();
   }
   const { metrics, mixture, codes } = evaluateRun(lab, model, split, options);
+  // MNIST runs name their digits; --data runs their files and classes (null when unlabelled).
+  const dataFields = data ? { data, test_data: testData ?? `${HOLD_OUT * 100}% held out`, labelled: split.labelled, classes: split.classes }
+    : { digits: options.digits };
   const result = {
-    preset: options.preset, digits: options.digits, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
+    preset: options.preset, ...dataFields, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
     beta: options.beta, kl: options.kl, warmup: options.warmup, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
@@ -102,11 +126,16 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     // from run to run (time, speed, paths of temporary files) goes in: the same command writes the
     // same bytes.
     const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
-    const mixtureJson = mixtureToJSON(mixture, { classLabels: split.classes });
+    const mixtureJson = mixtureToJSON(mixture, split.classes ? { classLabels: split.classes } : {});
     const metadata = modelMetadata({ options, epochs: before + result.epochs, metrics, mixture: mixtureJson,
       history: evaluateOnly ? null : history,
       extra: { limit: options.limit, train_images: trainer.n, workers, build: lab.kind,
         ...(load ? { continued_from: load } : {}), ...extraMetadata } });
+    // A user's data names its file and classes instead of MNIST digits.
+    if (data) {
+      delete metadata.digits;
+      Object.assign(metadata, { data, classes: split.classes ? split.classes.join(',') : 'unlabelled' });
+    }
     await writeFile(save, saveSafetensors(model, { dtype, metadata }));
     const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');
     await writeFile(mixturePath, JSON.stringify(mixtureJson) + '\n');
@@ -116,7 +145,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   mixture.free();
   model.free();
   if (flags['save-codes']) {
-    const set = (name) => ({ mu: Array.from(codes[name]), labels: Array.from(split[name].labels) });
+    const set = (name) => (split[name] ? { mu: Array.from(codes[name]), labels: split[name].labels ? Array.from(split[name].labels) : null } : null);
     await writeFile(flags['save-codes'], JSON.stringify({ result, classes: split.classes, train: set('train'),
       val: set('val'), test: set('test') }));
   }

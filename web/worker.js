@@ -13,7 +13,8 @@
 // workers talk over a MessageChannel the page hands them ('connect'), so the parameters (10 MB a
 // snapshot) and the images never pass through the page's main thread.
 import { LabError, loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
-import { datasetFromIdx, gunzipIfNeeded, parseDigits, splitDigits, subset } from './lib/mnist.js';
+import { parseDataFiles } from './lib/data-files.js';
+import { parseDigits, splitDigits, subset } from './lib/mnist.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from './lib/model-io.js';
 import { ParallelModel } from './lib/parallel.js';
@@ -127,8 +128,12 @@ function loadData() {
     };
     const bytes = await Promise.all(responses.map((r, i) => readCounting(r, DATA_FILES[i], onBytes)));
     post({ type: 'data-progress', loaded: total, total, unpacking: true });
-    const [ti, tl, si, sl] = await Promise.all(bytes.map((b) => gunzipIfNeeded(b)));
-    const data = { train: datasetFromIdx(ti, tl, 'MNIST train'), test: datasetFromIdx(si, sl, 'MNIST test') };
+    // The C parsers in this worker's wasm module read the files (as they read a user's).
+    const set = async (i, j) => {
+      const { images, labels, n } = await parseDataFiles(lab, [{ name: DATA_FILES[i], bytes: bytes[i] }, { name: DATA_FILES[j], bytes: bytes[j] }]);
+      return { images, labels, n };
+    };
+    const data = { train: await set(0, 1), test: await set(2, 3) };
     post({ type: 'data-ready', train: data.train.n, test: data.test.n });
     return data;
   })();

@@ -1,72 +1,28 @@
-// MNIST-style data: strict IDX parsing (gzipped or not), and the split the report uses: the chosen
-// digits, a few labelled validation images per digit fixed by the seed, and the test set.
-// Images stay Uint8Array (n * 784); they become floats in [0, 1] one batch at a time.
+// MNIST-style data: IDX files (gzipped or not) read by the C parsers (through data-files.js), and the
+// split the report uses: the chosen digits, a few labelled validation images per digit fixed by the
+// seed, and the test set. Images stay Uint8Array (n * 784); they become floats in [0, 1] one batch
+// at a time. The readers take the Lab first: the parsing runs in its wasm module.
 import { LabError, PIXELS } from './latent-lab.js';
+import { gunzipBytes, parseDataFilesSync, parseIdxBytes } from './data-files.js';
 import { makeRng, permutation } from './rng.js';
 
-const MAX_IDX_BYTES = 512 * 1024 * 1024;
-
-export async function gunzipIfNeeded(bytes) {
-  bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  if (typeof DecompressionStream === 'undefined') {
-    const { gunzipSync } = await import('node:zlib');
-    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_IDX_BYTES }));
-  }
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.length;
-    if (total > MAX_IDX_BYTES) throw new LabError(`gzip data expands past ${MAX_IDX_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
+// The bytes, gunzipped if they start with gzip's magic (at most 512 MiB unpacked).
+export async function gunzipIfNeeded(lab, bytes, name = 'gzip data') {
+  return gunzipBytes(lab, bytes, name);
 }
 
 // IDX: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then each
 // dimension as a big-endian uint32, then the data. Only unsigned-byte files are accepted.
-export function parseIdx(bytes, name = 'IDX file') {
-  if (bytes.length < 4) throw new LabError(`${name}: ${bytes.length} bytes is too short for an IDX header`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) throw new LabError(`${name}: not an IDX file (bad magic)`);
-  if (bytes[2] !== 0x08) throw new LabError(`${name}: IDX type 0x${bytes[2].toString(16)} is not unsigned bytes (0x08)`);
-  const ndim = bytes[3];
-  if (ndim < 1 || ndim > 4) throw new LabError(`${name}: ${ndim} dimensions (expected 1 to 4)`);
-  const header = 4 + 4 * ndim;
-  if (bytes.length < header) throw new LabError(`${name}: truncated header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = [];
-  let size = 1;
-  for (let i = 0; i < ndim; i++) {
-    const d = view.getUint32(4 + 4 * i);
-    dims.push(d);
-    size *= d;
-  }
-  if (size > MAX_IDX_BYTES) throw new LabError(`${name}: header claims ${size} bytes of data, over the ${MAX_IDX_BYTES} limit`);
-  if (bytes.length !== header + size) {
-    throw new LabError(`${name}: header says ${dims.join('x')} = ${size} bytes of data, file has ${bytes.length - header}`);
-  }
-  return { dims, data: bytes.subarray(header) };
+// -> { dims, data } (data: a view of bytes).
+export function parseIdx(lab, bytes, name = 'IDX file') {
+  return parseIdxBytes(lab, bytes, name);
 }
 
-// Images (n, 28, 28) and labels (n) from two IDX files into { images, labels, n }.
-export function datasetFromIdx(imageBytes, labelBytes, name = 'data') {
-  const images = parseIdx(imageBytes, `${name} images`);
-  const labels = parseIdx(labelBytes, `${name} labels`);
-  if (images.dims.length !== 3 || images.dims[1] !== 28 || images.dims[2] !== 28) {
-    throw new LabError(`${name} images: expected n x 28 x 28, got ${images.dims.join(' x ')}`);
-  }
-  if (labels.dims.length !== 1) throw new LabError(`${name} labels: expected one dimension, got ${labels.dims.length}`);
-  const n = images.dims[0];
-  if (n === 0) throw new LabError(`${name}: no images`);
-  if (labels.dims[0] !== n) throw new LabError(`${name}: ${n} images but ${labels.dims[0]} labels`);
-  for (let i = 0; i < n; i++) {
-    if (labels.data[i] > 9) throw new LabError(`${name} labels: label ${labels.data[i]} at ${i} is outside 0..9`);
-  }
-  return { images: images.data, labels: labels.data, n };
+// Images (n, 28, 28) and labels (n) from two IDX files (either gzipped) into { images, labels, n }.
+export function datasetFromIdx(lab, imageBytes, labelBytes, name = 'data') {
+  const set = parseDataFilesSync(lab, [{ name: `${name} images`, bytes: imageBytes }, { name: `${name} labels`, bytes: labelBytes }]);
+  if (set.format !== 'idx') throw new LabError(`${name}: expected IDX files, got ${set.format}`);
+  return { images: set.images, labels: set.labels, n: set.n };
 }
 
 export function parseDigits(digits) {
@@ -80,12 +36,12 @@ export function parseDigits(digits) {
   return unique;
 }
 
-// The images and labels at the given indices, as a new set.
+// The images and labels (null for unlabelled data) at the given indices, as a new set.
 export function subset(set, indices) {
-  const images = new Uint8Array(indices.length * PIXELS), labels = new Uint8Array(indices.length);
+  const images = new Uint8Array(indices.length * PIXELS), labels = set.labels ? new Uint8Array(indices.length) : null;
   indices.forEach((src, i) => {
     images.set(set.images.subarray(src * PIXELS, (src + 1) * PIXELS), i * PIXELS);
-    labels[i] = set.labels[src];
+    if (labels) labels[i] = set.labels[src];
   });
   return { images, labels, n: indices.length };
 }
@@ -93,10 +49,30 @@ export function subset(set, indices) {
 // The report's split: train = training images of the chosen digits minus the labelled validation
 // images; validation = valPerClass images per digit, chosen by the seed; test = test images of those digits.
 export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 }) {
-  const classes = parseDigits(digits);
+  return splitDataset({ train, test, classes: parseDigits(digits), valPerClass, seed, noun: 'digit' });
+}
+
+// The same split for any dataset ({ images, labels or null, n }), digits or not. Without a test set, a
+// seeded holdOut share of the training images (at least one) is the test set. Labelled data: classes
+// (default: every label the training set has) select the images, valPerClass labelled images per
+// class are set aside for the mixture's few-shot start and naming. Unlabelled data: no classes, no
+// validation set. -> { classes, labelled, train, val, test } (val and classes null when unlabelled).
+export function splitDataset({ train, test = null, classes = null, valPerClass = 5, seed = 42, holdOut = 0.1, noun = 'class' }) {
   if (!Number.isInteger(valPerClass) || valPerClass < 1 || valPerClass > 1000) {
-    throw new LabError(`validation images per digit must be 1..1000, got ${valPerClass}`);
+    throw new LabError(`validation images per ${noun} must be 1..1000, got ${valPerClass}`);
   }
+  if (!test) {
+    if (!(holdOut > 0 && holdOut < 1)) throw new LabError(`the held-out share must lie in (0, 1), got ${holdOut}`);
+    if (train.n < 2) throw new LabError(`${train.n} image: too few to hold some out for testing`);
+    const order = permutation(train.n, makeRng(seed, 3));
+    const held = Math.max(1, Math.round(train.n * holdOut));
+    const byIndex = (a, b) => a - b;
+    test = subset(train, Array.from(order.subarray(0, held)).sort(byIndex));
+    train = subset(train, Array.from(order.subarray(held)).sort(byIndex));
+  }
+  if (!train.labels) return { classes: null, labelled: false, train, val: null, test };
+  if (!test.labels) throw new LabError('the training data has labels but the test data has none');
+  classes ??= [...new Set(train.labels)].sort((a, b) => a - b);
   const wanted = new Set(classes);
   const byClass = new Map(classes.map((d) => [d, []]));
   for (let i = 0; i < train.n; i++) if (wanted.has(train.labels[i])) byClass.get(train.labels[i]).push(i);
@@ -104,7 +80,7 @@ export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 })
   const rng = makeRng(seed, 1);
   for (const d of classes) {
     const pool = byClass.get(d);
-    if (pool.length <= valPerClass) throw new LabError(`digit ${d}: only ${pool.length} training images`);
+    if (pool.length <= valPerClass) throw new LabError(`${noun} ${d}: only ${pool.length} training images`);
     const order = permutation(pool.length, rng);
     const chosen = new Set(Array.from(order.subarray(0, valPerClass), (k) => pool[k]));
     val.push(...[...chosen].sort((a, b) => a - b));
@@ -113,8 +89,8 @@ export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 })
   for (let i = 0; i < train.n; i++) if (wanted.has(train.labels[i]) && !valSet.has(i)) rest.push(i);
   const testIdx = [];
   for (let i = 0; i < test.n; i++) if (wanted.has(test.labels[i])) testIdx.push(i);
-  if (testIdx.length === 0) throw new LabError(`no test images of digits ${classes.join(',')}`);
-  return { classes, train: subset(train, rest), val: subset(train, val), test: subset(test, testIdx) };
+  if (testIdx.length === 0) throw new LabError(`no test images of ${noun}s ${classes.join(',')}`);
+  return { classes, labelled: true, train: subset(train, rest), val: subset(train, val), test: subset(test, testIdx) };
 }
 
 // Floats in [0, 1] for the images at the given indices (or a range), into out if given.

@@ -325,8 +325,14 @@ function nameByLabelled(mixture, trainCodes, valCodes, valClasses, nClasses) {
 }
 
 // Fits one mixture variant (see MIXTURES) on the training codes. The caller frees result.mixture.
+// Without labels (valCodes and valClasses null) only the k-means++ variants apply.
 export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, maxIter, tol, variant = 'authors', seed = 0 }) {
   const v = typeof variant === 'string' ? MIXTURES[variant] : variant;
+  if (!valClasses && (v.init === 'labelled' || v.semi)) {
+    const unlabelled = Object.keys(MIXTURES).filter((name) => MIXTURES[name].init === 'kmeans++');
+    throw new LabError(`mixture "${typeof variant === 'string' ? variant : 'custom'}" starts from labelled images; ` +
+      `for unlabelled data choose ${unlabelled.join(', ')}`);
+  }
   const k = v.components ?? v.perClass * nClasses;
   let best = null;
   for (let start = 0; start < (v.starts ?? 1); start++) {
@@ -349,7 +355,8 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
       throw error;
     }
   }
-  if (v.naming === 'labelled') best.mixture.componentClasses = nameByLabelled(best.mixture, trainCodes, valCodes, valClasses, nClasses);
+  // Unlabelled data (no valClasses): the components stay unnamed, component j predicting j.
+  if (v.naming === 'labelled' && valClasses) best.mixture.componentClasses = nameByLabelled(best.mixture, trainCodes, valCodes, valClasses, nClasses);
   return { mixture: best.mixture, iterations: best.iterations };
 }
 
@@ -358,8 +365,11 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
 // page's worker does for a loaded model): test (evaluateLoss of split.test), codes ({ train, val,
 // test } encoder means), and mixture (a mixture to measure instead of fitting one; it is returned
 // as result.mixture, still the caller's).
+// An unlabelled split (split.labelled false, from splitDataset) gets the losses and a k-means++
+// mixture whose components are the clusters: no accuracy, no kNN, the test images per cluster instead.
 export function evaluateRun(lab, model, split, options, given = {}) {
   const o = resolveOptions(options);
+  if (split.labelled === false) return evaluateUnlabelled(lab, model, split, o);
   const nClasses = split.classes.length;
   const test = given.test ?? evaluateLoss(model, split.test);
   const trainCodes = given.codes?.train ?? encodeSet(model, split.train).mu;
@@ -383,5 +393,24 @@ export function evaluateRun(lab, model, split, options, given = {}) {
       test_macro_f1: report.f1, knn_accuracy: knnReport.accuracy, confusion: report.confusion,
     },
     mixture, codes: { train: trainCodes, val: valCodes, test: testCodes }, predicted,
+  };
+}
+
+function evaluateUnlabelled(lab, model, split, o) {
+  const test = evaluateLoss(model, split.test);
+  const trainCodes = encodeSet(model, split.train).mu;
+  const testCodes = encodeSet(model, split.test).mu;
+  const { mixture, iterations } = fitMixture(lab, { trainCodes, valCodes: null, valClasses: null, nClasses: 0,
+    maxIter: o.gmmMaxIter, tol: o.gmmTol, variant: o.mixture, seed: o.seed });
+  const predicted = mixture.predict(testCodes).component;
+  const sizes = new Array(mixture.k).fill(0);
+  for (const j of predicted) sizes[j]++;
+  const last = mixture.snapshot(mixture.historyLength - 1);
+  return {
+    metrics: {
+      test_bce: test.bce, test_kl: test.kl, test_loss: test.loss, test_elbo: -(test.bce + test.kl),
+      gmm_iterations: iterations, gmm_loglik: last.loglik, test_cluster_sizes: sizes,
+    },
+    mixture, codes: { train: trainCodes, val: null, test: testCodes }, predicted,
   };
 }
