@@ -21,7 +21,7 @@ const mixtures = flags.mixtures && flags.mixtures !== 'all' ? flags.mixtures.spl
 const jobs = flags.jobs ?? 2;
 const dir = path.join(BUILD, 'quality');
 
-// Trains (at most `jobs` at a time) whatever has no saved codes yet.
+// Trains (at most `jobs` at a time, one worker each) whatever has no saved codes yet.
 async function codesFor(recipe, digits, seed) {
   const file = path.join(dir, `${recipe}-${digits.replaceAll(',', '')}-seed${seed}.json`);
   try {
@@ -29,7 +29,7 @@ async function codesFor(recipe, digits, seed) {
   } catch {
     process.stderr.write(`training ${recipe} on ${digits}, seed ${seed}...\n`);
     await run('node', [path.join(ROOT, 'tools/train.js'), '--preset', recipe, '--digits', digits, '--seed', String(seed),
-      '--quiet', '--save-codes', file], { maxBuffer: 1 << 26 });
+      '--quiet', '--workers', '1', '--save-codes', file], { maxBuffer: 1 << 26 });
     return JSON.parse(await readFile(file, 'utf8'));
   }
 }

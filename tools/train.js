@@ -13,6 +13,7 @@
 // picks some), with the few-shot validation split and every metric; unlabelled data: the VAE and a
 // k-means++ mixture whose components are the clusters (--mixture kmeans-N, default kmeans-10).
 import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -153,7 +154,8 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
 }
 
 async function main() {
-  const { result } = await runTraining(parseFlags(process.argv.slice(2), FLAGS));
+  // From the command line every core trains unless --workers says otherwise (the same N, the same bits).
+  const { result } = await runTraining({ workers: availableParallelism(), ...parseFlags(process.argv.slice(2), FLAGS) });
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
