@@ -170,3 +170,8 @@ EXPORT float ll_peak_probe(const float *x, int n, int passes) {
     return 0.0f;
 #endif
 }
+
+// Debug only: executes a trap (WebAssembly `unreachable`), as a bug in the C would. The page's test
+// sends its worker a debug message that calls this, to check that a worker whose wasm traps is reported
+// and restarted with the last good model. Nothing else calls it.
+EXPORT void ll_debug_trap(void) { __builtin_trap(); }

@@ -182,6 +182,9 @@ VaeHyper vae_hyper(const Vae *m) { return m->hyper; }
 void vae_set_hyper(Vae *m, VaeHyper h) { m->hyper = h; }
 uint64_t vae_seed(const Vae *m) { return m->seed; }
 long vae_step_count(const Vae *m) { return m->step; }
+float *vae_adam_m(Vae *m) { return m->m_memory; }
+float *vae_adam_v(Vae *m) { return m->v_memory; }
+void vae_set_step_count(Vae *m, long step) { m->step = step; }
 
 void vae_reset_optimizer(Vae *m) {
     memset(m->m_memory, 0, m->num_params * sizeof(float));

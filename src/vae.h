@@ -80,6 +80,11 @@ VaeHyper vae_hyper(const Vae *m);
 void vae_set_hyper(Vae *m, VaeHyper h);  // the caller validated it
 uint64_t vae_seed(const Vae *m);
 long vae_step_count(const Vae *m);      // Adam steps taken
+// Adam's first and second moments (vae_num_params each) and its step count: with the parameters, the
+// whole training state, so a trainer can snapshot it and roll back to it.
+float *vae_adam_m(Vae *m);
+float *vae_adam_v(Vae *m);
+void vae_set_step_count(Vae *m, long step);
 // Sizes the activation buffers for batches of up to n images (they grow on demand otherwise).
 int vae_reserve(Vae *m, int n);
 // Resets Adam's moments and step count (after loading weights, say).

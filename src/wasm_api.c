@@ -84,6 +84,17 @@ EXPORT float *ll_vae_params(Vae *m) { return m ? vae_params(m) : NULL; }
 EXPORT float *ll_vae_grads(Vae *m) { return m ? vae_grads(m) : NULL; }
 EXPORT double ll_vae_step_count(Vae *m) { return m ? (double)vae_step_count(m) : -1; }
 EXPORT void ll_vae_reset_optimizer(Vae *m) { if (m) vae_reset_optimizer(m); }
+// Adam's state, for a snapshot the trainer rolls back to: the moments (the caller reads and writes
+// them in place, as it does the parameters) and the step count.
+EXPORT float *ll_vae_adam_m(Vae *m) { return m ? vae_adam_m(m) : NULL; }
+EXPORT float *ll_vae_adam_v(Vae *m) { return m ? vae_adam_v(m) : NULL; }
+EXPORT int ll_vae_set_step_count(Vae *m, double step) {
+    if (check_model(m)) return LL_EINVAL;
+    if (!(step >= 0 && step < 1e15 && step == (double)(long)step))
+        return ll_fail(LL_EINVAL, "Adam step count must be a whole number >= 0, got %g", step);
+    vae_set_step_count(m, (long)step);
+    return LL_OK;
+}
 
 EXPORT int ll_vae_set_hyper(Vae *m, float lr, float beta, float beta1, float beta2, float eps) {
     if (check_model(m)) return LL_EINVAL;

@@ -98,4 +98,61 @@ describe('training that cannot silently fail', () => {
     assert.ok(decoded.every((p) => p >= 0 && p <= 1));
     model.free();
   });
+
+  it('a run that diverges mid-way rolls back to its last good snapshot (weights and Adam state), says so, then stops there', async () => {
+    const { Trainer } = await import('../web/lib/training.js');
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 4 });
+    const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
+    const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
+      { ...resolveOptions({ batch: 8, epochs: 50 }), snapshotEvery: 3 });
+    for (let i = 0; i < 7; i++) assert.ok(Number.isFinite(trainer.next().loss), 'a sane step diverged');
+    assert.equal(trainer.snapshot.imagesSeen, 48, 'a snapshot every 3 good batches');
+    // Then an absurd learning rate, as if the run had wandered somewhere steps blow up.
+    model.setHyper({ lr: 1, beta: 1000 });
+    const reports = [];
+    let stopped = null;
+    try {
+      while (!trainer.done) reports.push(trainer.next());
+    } catch (error) {
+      stopped = error;
+    }
+    assert.ok(stopped, 'training went on with a non-finite loss');
+    assert.match(stopped.message, /non-finite loss or gradient; the model is back at its last good weights \(after \d+ images\); lower the learning rate/);
+    const rolled = reports.filter((r) => r.rolledBack);
+    assert.ok(rolled.length > 0, 'no step was reported as rolled back');
+    assert.ok(rolled.every((r) => r.skipped && Number.isNaN(r.loss)), 'a rolled-back step reports no loss');
+    const snap = trainer.snapshot.state;
+    const params = model.getParams(), state = model.getState();
+    assert.ok(params.every(Number.isFinite), 'a non-finite value reached the weights');
+    assert.deepEqual(params, snap.params, 'the weights are the snapshot\'s, bit for bit');
+    assert.deepEqual(state.m, snap.m, 'Adam\'s first moment is the snapshot\'s');
+    assert.deepEqual(state.v, snap.v, 'Adam\'s second moment is the snapshot\'s');
+    assert.equal(state.step, snap.step, 'Adam\'s step count is the snapshot\'s');
+    const decoded = model.decode(Float32Array.from([0.5, -0.5]));
+    assert.ok(decoded.every((p) => p >= 0 && p <= 1), 'the model still decodes');
+    // And it trains again from there at a sane rate.
+    model.setHyper({ lr: 3e-4, beta: 0.55 });
+    assert.ok(Number.isFinite(model.trainBatch(Float32Array.from(images.subarray(0, 8 * 784), (v) => v / 255)).loss));
+    model.free();
+  });
+
+  it('getState and setState round-trip the training state and refuse a non-finite or misshapen one', async () => {
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 6 });
+    const batch = Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 17) / 16);
+    model.trainBatch(batch);
+    const state = model.getState();
+    assert.equal(state.step, 1);
+    model.trainBatch(batch);
+    model.setState(state);
+    assert.deepEqual(model.getState(), state);
+    const bad = { ...state, v: state.v.slice() };
+    bad.v[7] = NaN;
+    assert.throws(() => model.setState(bad), /Adam v: value 7 is not finite/);
+    assert.throws(() => model.setState({ ...state, m: new Float32Array(3) }), /Adam m: expected a Float32Array/);
+    assert.throws(() => model.setState({ ...state, step: -1 }), /step count/);
+    assert.deepEqual(model.getState(), state, 'a refused state changes nothing');
+    model.free();
+  });
 });

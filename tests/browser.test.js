@@ -19,7 +19,12 @@
 // - on first open (no settings in the link) the pretrained model is shown and hover decodes it (the
 //   time from opening is printed); without one the page opens as before; a drawn digit is centred,
 //   encoded while drawing, marked on the plane, reconstructed, its responsibilities summing to 1; every
-//   panel's PNG button downloads a PNG.
+//   panel's PNG button downloads a PNG;
+// - users' data: a generated npz through "Load data" is reported and trained on; every file of the
+//   bad-data corpus through the same picker shows its manifest's message and changes nothing (dataset,
+//   parameters, hovered pixels); unlabelled data trains into clusters; dropped data files load; Use
+//   MNIST; a trap in the trainer's wasm (a debug message) is shown, and Restart brings back the same
+//   parameters and data; a soak of 400 hover moves while training, with both workers' memory bounded.
 // Any console error, uncaught exception or request to a host other than this machine fails it. It
 // leaves build/screenshot.png for a person to look at.
 import { after, before, describe, it } from 'node:test';
@@ -666,6 +671,264 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
       const width = bytes.readUInt32BE(16), height = bytes.readUInt32BE(20);
       assert.ok(width >= 56 && height >= 56 && bytes.length > 1500, `${key}: a real picture (${width} x ${height}, ${bytes.length} bytes)`);
     }
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+});
+
+// --- users' data files on the page ---------------------------------------------------------------------
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, i) => {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+const crc32 = (bytes) => {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+};
+
+// numpy's .npy (version 1.0) of a uint8 array.
+function npyU8(shape, data) {
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY', 'latin1').copy(head);
+  head[6] = 1; head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data)]);
+}
+
+// An npz as np.savez writes it: a zip of stored (uncompressed) .npy entries.
+function npzStored(arrays) {
+  const locals = [], centrals = [];
+  let offset = 0;
+  for (const [name, bytes] of Object.entries(arrays)) {
+    const fileName = Buffer.from(`${name}.npy`);
+    const crc = crc32(bytes);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(bytes.length, 18); local.writeUInt32LE(bytes.length, 22); local.writeUInt16LE(fileName.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(bytes.length, 20); central.writeUInt32LE(bytes.length, 24); central.writeUInt16LE(fileName.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, fileName, bytes);
+    centrals.push(central, fileName);
+    offset += 30 + fileName.length + bytes.length;
+  }
+  const dir = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(centrals.length / 2, 8); end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, dir, end]);
+}
+
+// n images of three shapes (a vertical bar, a horizontal bar, a square), jittered by a seeded LCG;
+// class i % 3.
+function shapesNpz(n, { labelled = true } = {}) {
+  const images = new Uint8Array(n * 784), labels = new Uint8Array(n);
+  let s = 12345;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) / 65536;
+  for (let i = 0; i < n; i++) {
+    const c = labels[i] = i % 3, dx = Math.floor(rand() * 6) - 3, dy = Math.floor(rand() * 6) - 3;
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+      const u = x - 14 - dx, v = y - 14 - dy;
+      const on = c === 0 ? Math.abs(u) < 3 && Math.abs(v) < 10 : c === 1 ? Math.abs(v) < 3 && Math.abs(u) < 10
+        : Math.max(Math.abs(u), Math.abs(v)) < 8 && Math.max(Math.abs(u), Math.abs(v)) > 4;
+      images[i * 784 + y * 28 + x] = on ? 200 + Math.floor(rand() * 55) : 0;
+    }
+  }
+  return npzStored({ data: npyU8([n, 28, 28], images), ...(labelled ? { labels: npyU8([n], labels) } : {}) });
+}
+
+describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)` }, () => {
+  let server, browser, page;
+  const problems = [];
+  const BAD = path.join(ROOT, 'tests/fixtures/bad-data');
+
+  before(async () => {
+    assert.ok(existsSync(path.join(SITE, 'index.html')), 'build/site is missing: run make all first');
+    server = await startServer({ root: SITE, port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
+    await context.route('**/*', (route) => {
+      const { hostname, protocol } = new URL(route.request().url());
+      if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
+        problems.push(`request to another host: ${route.request().url()}`);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    page = await context.newPage();
+    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+    page.on('requestfailed', (req) => {
+      if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  // The decoded digit's ink at a fixed point of the plane (moving away first: a move to where the
+  // pointer is is no move).
+  async function decodeHere() {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await frames(page, 4);   // the plane drawn as it is now (its pixel-to-z mapping with it)
+    const box = await page.locator('#latent').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+    const before = await page.evaluate(() => window.__lab.probeSeq);
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.45);
+    await page.waitForFunction((b) => window.__lab.probeSeq > b && window.__lab.decodedSeq === window.__lab.probeSeq,
+      before, { timeout: 20_000, polling: 'raf' });
+    const { data } = await canvasPixels(page, 'decoded');
+    return { z: await page.textContent('#probe-z'), pixels: Array.from({ length: data.length / 4 }, (_, i) => data[4 * i]) };
+  }
+
+  it('trains on a labelled npz chosen in the file picker, refuses every broken file of the corpus with its message and loses nothing, and goes back to MNIST',
+    { timeout: 420_000 }, async () => {
+      await page.goto(`${server.url}?epochs=1&batch=16&seed=3&workers=1`);
+      await page.waitForFunction(() => window.__lab?.build, null, { timeout: 60_000 });
+      await page.setInputFiles('#data-file', { name: 'shapes.npz', mimeType: 'application/octet-stream', buffer: shapesNpz(150) });
+      await page.waitForFunction(() => window.__lab.data?.name === 'shapes.npz', null, { timeout: 30_000 });
+      const status = await page.textContent('#data-status');
+      assert.match(status, /Training data: shapes\.npz, 150 images, labelled, classes 0, 1, 2/);
+      assert.ok(await page.isEnabled('#use-mnist'));
+
+      // Train on it: the run says it is these images, and the mixture's metrics come back.
+      await page.click('#train');
+      await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 300_000, polling: 500 });
+      await frames(page, 6);
+      const metrics = await page.evaluate(() => window.__lab.metrics);
+      assert.ok(Number.isFinite(metrics.test_accuracy) && Number.isFinite(metrics.knn_accuracy), 'every metric is there');
+      assert.equal(metrics.confusion.length, 3, 'three classes in the confusion matrix');
+      assert.match(await page.textContent('#latent-sub'), /coloured by class/);
+      const hash = await page.evaluate(() => window.__lab.paramsHash());
+      const decodedBefore = await decodeHere();
+      assert.ok(decodedBefore.pixels.some((v) => v < 250), 'the hovered point decodes to something');
+      assert.deepEqual(await decodeHere(), decodedBefore, 'hovering the same point twice decodes the same pixels');
+
+      // Every broken file of the corpus, through the same file picker.
+      const manifest = JSON.parse(await readFile(path.join(BAD, 'manifest.json'), 'utf8'));
+      for (const c of manifest) {
+        const what = c.files.join(' + ');
+        const errors = await page.evaluate((maxBytes) => {
+          window.__lab.dataMaxBytes = maxBytes;
+          return window.__lab.dataErrors.length;
+        }, c.maxBytes ?? 0);
+        const files = await Promise.all(c.files.map(async (name) => ({ name, mimeType: 'application/octet-stream',
+          buffer: await readFile(path.join(BAD, name)) })));
+        await page.setInputFiles('#data-file', files);
+        await page.waitForFunction((n) => window.__lab.dataErrors.length > n, errors, { timeout: 30_000 });
+        const message = await page.textContent('#data-error');
+        assert.ok(message.includes(c.message), `${what}: the page says "${message}", lacking "${c.message}"`);
+        assert.match(message, /Nothing was changed: the training data is still shapes\.npz/, `${what}: says nothing was lost`);
+        assert.equal(await page.textContent('#data-status'), status, `${what}: the dataset shown is unchanged`);
+        assert.equal(await page.evaluate(() => window.__lab.data?.name), 'shapes.npz', `${what}: the dataset is still selected`);
+        assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hash, `${what}: the parameters are unchanged`);
+        assert.deepEqual(await decodeHere(), decodedBefore, `${what}: hover decodes the same pixels`);
+        assert.equal(await page.evaluate(() => window.__lab.phase), 'fitted', `${what}: the mixture is still fitted`);
+      }
+      await page.evaluate(() => { window.__lab.dataMaxBytes = 0; });
+      assert.deepEqual(await page.evaluate(() => window.__lab.errors), [], 'no error besides the refusals');
+
+      // Unlabelled images: accepted and said so; a run on them fits a k-means++ mixture of clusters.
+      await page.setInputFiles('#data-file', { name: 'unlabelled.npz', mimeType: 'application/octet-stream', buffer: shapesNpz(120, { labelled: false }) });
+      await page.waitForFunction(() => window.__lab.data?.name === 'unlabelled.npz', null, { timeout: 30_000 });
+      assert.match(await page.textContent('#data-status'), /unlabelled\.npz, 120 images, unlabelled/);
+      assert.equal(await page.isHidden('#data-error'), true, 'the last refusal\'s message is gone');
+      await page.click('#reset');
+      await page.click('#train');
+      await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics?.test_cluster_sizes, null, { timeout: 300_000, polling: 500 });
+      const clusters = await page.evaluate(() => window.__lab.metrics.test_cluster_sizes);
+      assert.equal(clusters.reduce((a, b) => a + b, 0), 12, 'every held-out image is in a cluster');
+      assert.match(await page.textContent('#m-verdict'), /Unlabelled data/);
+
+      // Data files dropped on the page go to the data loader (a .safetensors file would go to the model's).
+      await dropFiles(page, [{ name: 'dropped.npz', bytes: shapesNpz(30) }]);
+      await page.waitForFunction(() => window.__lab.data?.name === 'dropped.npz', null, { timeout: 30_000 });
+      assert.match(await page.textContent('#data-status'), /dropped\.npz, 30 images, labelled, classes 0, 1, 2/);
+
+      // Back to the bundled digits.
+      await page.click('#use-mnist');
+      await page.waitForFunction(() => window.__lab.data === null, null, { timeout: 30_000 });
+      assert.match(await page.textContent('#data-status'), /MNIST digits \(bundled\)/);
+      assert.ok(await page.isDisabled('#use-mnist'));
+      assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+    });
+
+  it('a trap in the trainer\'s WebAssembly is shown with a Restart, which brings back the same model and data', { timeout: 300_000 }, async () => {
+    // The model of the previous test (trained on the unlabelled images) is on show; a small labelled
+    // set is chosen, for the restarted trainer to get back.
+    await page.setInputFiles('#data-file', { name: 'shapes.npz', mimeType: 'application/octet-stream', buffer: shapesNpz(150) });
+    await page.waitForFunction(() => window.__lab.data?.name === 'shapes.npz', null, { timeout: 30_000 });
+    const hash = await page.evaluate(() => window.__lab.paramsHash());
+    const decodedBefore = await decodeHere();
+    const reply = await page.evaluate(() => window.__lab.debugTrap());
+    assert.match(reply, /unreachable/i, 'the debug message ran into the trap');
+    await page.waitForFunction(() => window.__lab.crashed, null, { timeout: 10_000 });
+    assert.ok(await page.isVisible('#restart'), 'a Restart button is offered');
+    assert.match(await page.textContent('#error'), /The training worker failed \(RuntimeError: unreachable.*Press Restart/);
+    // Hover still decodes while the trainer is down: the view worker has its own copy.
+    assert.deepEqual(await decodeHere(), decodedBefore, 'hover decodes the same pixels with the trainer down');
+    await page.click('#restart');
+    await page.waitForFunction(() => window.__lab.restarts === 1 && window.__lab.viewRun !== 0, null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hash, 'the restarted trainer has the same parameters (SHA-256)');
+    assert.deepEqual(await decodeHere(), decodedBefore, 'hover decodes the same pixels after the restart');
+    assert.ok(await page.isHidden('#restart'));
+    assert.ok(await page.isHidden('#error'));
+    // And it works: the mixture refits on the restored model, with the data chosen before the crash.
+    await page.evaluate(() => { window.__lab.metrics = null; });
+    await page.click('#fit');
+    await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
+    const refit = await page.evaluate(() => window.__lab.metrics);
+    assert.equal(refit.confusion.length, 3, 'refitted on shapes.npz\'s three classes');
+    assert.ok(Number.isFinite(refit.test_accuracy));
+    assert.deepEqual(await page.evaluate(() => window.__lab.errors), []);
+    assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+  });
+
+  it('soak: hundreds of hover moves while training on MNIST, no error, both workers\' memory bounded', { timeout: 600_000 }, async () => {
+    const MEMORY_BOUND = { trainer: 256 * 2 ** 20, view: 96 * 2 ** 20 };
+    await page.goto(`${server.url}?digits=1,4,8&epochs=1&limit=3000&batch=32&seed=3&workers=1`);
+    await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
+    await page.click('#train');
+    await page.waitForFunction(() => window.__lab.phase === 'training' && window.__lab.batches > 2, null, { timeout: 120_000, polling: 200 });
+    const box = await page.locator('#latent').boundingBox();
+    let moves = 0, duringTraining = 0, peak = { trainer: 0, view: 0 };
+    for (let i = 0; i < 400; i++) {
+      const before = await page.evaluate(() => window.__lab.probeSeq);
+      await page.mouse.move(box.x + box.width * (0.15 + 0.7 * ((i * 37) % 101) / 100), box.y + box.height * (0.15 + 0.7 * ((i * 53) % 97) / 96));
+      try {
+        await page.waitForFunction((b) => window.__lab.probeSeq > b && window.__lab.decodedSeq === window.__lab.probeSeq,
+          before, { timeout: 20_000, polling: 'raf' });
+      } catch (error) {
+        const at = await page.evaluate(() => ({ phase: window.__lab.phase, probeSeq: window.__lab.probeSeq, decodedSeq: window.__lab.decodedSeq,
+          area: window.__lab.area, errors: window.__lab.errors, batches: window.__lab.batches }));
+        throw new Error(`hover move ${i} was not decoded: ${JSON.stringify(at)} (${error.message})`);
+      }
+      moves++;
+      if (await page.evaluate(() => window.__lab.phase === 'training')) duringTraining++;
+      if (i % 50 === 0) {
+        const m = await page.evaluate(() => window.__lab.memory());
+        peak = { trainer: Math.max(peak.trainer, m.trainer), view: Math.max(peak.view, m.view) };
+      }
+    }
+    await page.waitForFunction(() => window.__lab.phase === 'fitted', null, { timeout: 300_000, polling: 1000 });
+    const m = await page.evaluate(() => window.__lab.memory());
+    peak = { trainer: Math.max(peak.trainer, m.trainer), view: Math.max(peak.view, m.view) };
+    const mib = (b) => (b / 2 ** 20).toFixed(1);
+    process.stdout.write(`# soak: ${moves} hover moves (${duringTraining} while training); wasm memory peak: trainer ${mib(peak.trainer)} MiB, ` +
+      `view ${mib(peak.view)} MiB; after: trainer ${mib(m.trainer)} MiB, view ${mib(m.view)} MiB\n`);
+    assert.ok(duringTraining >= 100, `only ${duringTraining} hover moves landed while training`);
+    assert.ok(peak.trainer < MEMORY_BOUND.trainer, `the trainer's wasm memory reached ${mib(peak.trainer)} MiB`);
+    assert.ok(peak.view < MEMORY_BOUND.view, `the view worker's wasm memory reached ${mib(peak.view)} MiB`);
+    assert.deepEqual(await page.evaluate(() => window.__lab.errors), [], 'no error on the page');
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 });

@@ -18,17 +18,16 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { parseDigits, splitDataset, splitDigits } from '../web/lib/mnist.js';
+import { parseDigits, splitDigits } from '../web/lib/mnist.js';
 import { loadSafetensors, mixtureToJSON, modelMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { evaluateRun, LossHistory, MIXTURES, resolveOptions, Trainer } from '../web/lib/training.js';
+import { evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
 import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
   data: 'string', 'test-data': 'string' };
-const HOLD_OUT = 0.1;   // the share of --data held out for testing when no --test-data is given
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -56,9 +55,8 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);
     const train = await loadDataFiles(files(data));
     const test = testData ? await loadDataFiles(files(testData)) : null;
-    split = splitDataset({ train, test, classes: flags.digits !== undefined ? parseDigits(flags.digits) : null,
-      valPerClass: options.valPerClass, seed: options.seed, holdOut: HOLD_OUT });
-    if (!split.labelled && flags.mixture === undefined && MIXTURES[options.mixture].init !== 'kmeans++') options.mixture = 'kmeans-10';
+    ({ split, mixture: options.mixture } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
+      classes: flags.digits !== undefined ? parseDigits(flags.digits) : null }));
     what = `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
   } else {
     split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });

@@ -49,6 +49,8 @@ const state = {
   loaded: null,         // the model came from a file: { run, name, info, pretrained, digits }
   drawn: null,          // the drawn digit: { z, input (784 bytes), recon (784 bytes) }
   trainedWith: null,    // the options of the run trained on this page (for file names)
+  data: null,           // the user's dataset the next Train uses ({ name, n, labelled, classes, format }); null: MNIST
+  dataFiles: null,      // its files ([{ name, file }]), sent again to a restarted trainer
 };
 
 // What the browser test (and a curious person in devtools) can read.
@@ -66,6 +68,11 @@ const debug = window.__lab = {
   loaded: null, viewRun: 0, decodedRun: 0, firstLoadedDecodeAt: null, loadErrors: [], downloads: 0,
   // The drawn digit: encodes answered, its code, its marker on the overlay (CSS px), responsibilities.
   drawn: null, drawSeq: 0,
+  // Users' data: what is selected (null: MNIST), the messages of refused files, and a lower cap on
+  // any one array unpacked that a test may set (0: the C default, 512 MiB).
+  data: null, dataErrors: [], dataMaxBytes: 0,
+  // A worker whose wasm trapped: its message until restarted, and how many restarts there were.
+  crashed: null, restarts: 0,
 };
 
 // --- settings: form <-> URL --------------------------------------------------------------------------
@@ -268,11 +275,58 @@ viewer.ready.then(() => {
   if (drawing.inked) encodeDrawing();
 }, () => {});
 // The two workers talk directly: parameters and images never cross this thread.
-Promise.all([trainer.ready, viewer.ready]).then(() => {
+function connectWorkers() {
   const channel = new MessageChannel();
   trainer.send('connect', { port: channel.port1 }, [channel.port1]);
   viewer.send('connect', { port: channel.port2 }, [channel.port2]);
-}, () => {});
+}
+Promise.all([trainer.ready, viewer.ready]).then(connectWorkers, () => {});
+
+// A trap or out-of-memory in the trainer's wasm: it refuses everything from then on. The page says so
+// and offers a restart, which brings back the model on show (the view worker's copy of it).
+trainer.on('crashed', (m) => {
+  debug.crashed = m.message;
+  showError(`The training worker failed (${m.message}, while handling "${m.during}"). Press Restart: the model ` +
+    'shown comes back as it is; a run in progress is lost.');
+  $('restart').hidden = false;
+});
+viewer.on('crashed', (m) => {
+  debug.crashed = m.message;
+  reportError(`The view worker failed (${m.message}): reload the page.`);
+});
+
+async function restartTrainer() {
+  $('restart').disabled = true;
+  try {
+    const { params } = await viewer.request('get-params');
+    await trainer.restart();
+    connectWorkers();
+    if (state.dataFiles) await trainer.request('load-data', { files: state.dataFiles, options: { seed: Number($('seed').value) } });
+    const name = state.loaded?.name ?? 'the model shown before the restart';
+    const { run } = await trainer.request('restore', { params, options: state.trainedWith ?? readForm(), afterRun: state.run?.id ?? 0,
+      name, data: state.data });
+    if (state.run) state.run.id = run;
+    if (state.fit) state.fit.run = run;
+    if (state.loaded) state.loaded.run = run;
+    if (debug.loaded) debug.loaded.run = run;
+    debug.restarts++;
+    debug.crashed = null;
+    showError(null);
+    $('restart').hidden = true;
+    $('model-status').textContent = 'The trainer restarted with the model shown before it failed.';
+    setPhase(state.run ? (state.fit ? 'fitted' : 'trained') : 'idle');
+    if (!state.data) trainer.send('load');
+  } catch (error) {
+    reportError(`Could not restart the trainer: ${error.message}`);
+  } finally {
+    $('restart').disabled = false;
+  }
+}
+$('restart').addEventListener('click', restartTrainer);
+// Debug hooks for the browser test: a trap in the trainer's wasm, and both modules' memory in bytes.
+debug.debugTrap = () => trainer.request('debug-trap').catch((error) => error.message);
+debug.memory = () => Promise.all([trainer.request('memory'), viewer.request('memory')])
+  .then(([t, v]) => ({ trainer: t.bytes, view: v.bytes }));
 
 function reportError(message) {
   debug.errors.push(message);
@@ -309,10 +363,11 @@ trainer.on('run-start', (m) => {
     id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
     batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
     scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)),
-    valImages: m.val.images, valLabels: m.val.labels,
+    valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data,
   };
   debug.workers = m.workers;
-  $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images, coloured by digit`;
+  $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images` +
+    (m.labelled === false ? ` of ${m.data?.name ?? 'the data'} (unlabelled)` : m.data ? ` of ${m.data.name}, coloured by class` : ', coloured by digit');
   if (!m.loaded) setPhase('training');
   markAllDirty();
 });
@@ -426,6 +481,9 @@ function setPhase(phase) {
   $('load-file').disabled = running || phase === 'fitting';
   $('load-button').classList.toggle('disabled', $('load-file').disabled);
   $('load-pretrained').disabled = running || phase === 'fitting';
+  $('data-file').disabled = running || phase === 'fitting';
+  $('data-button').classList.toggle('disabled', $('data-file').disabled);
+  $('use-mnist').disabled = running || phase === 'fitting' || !state.data;
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
   for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = running || phase === 'fitting';
   if (phase === 'trained' || phase === 'fitted' || phase === 'idle') debug.trainEndedAt ??= performance.now();
@@ -499,7 +557,8 @@ function showFit(result) {
   // A loaded mixture has no EM history to replay: only its parameters (and its log-likelihood trace).
   slider.disabled = result.history.length < 2;
   $('play').disabled = result.history.length < 2;
-  $('latent-sub').textContent = `all ${result.testCodes.length / 2} test images, coloured by digit; the mixture's means, 1σ and 2σ`;
+  $('latent-sub').textContent = `all ${result.testCodes.length / 2} test images, coloured by ` +
+    `${result.unlabelled ? 'cluster' : state.run?.data ? 'class' : 'digit'}; the mixture's means, 1σ and 2σ`;
   showMetrics(result.metrics);
   markAllDirty();
   setPhase(state.phase);  // the worker has said which phase follows the fit
@@ -718,6 +777,61 @@ async function saveMixture() {
   } catch (error) {
     showLoadError(`Could not save the mixture: ${error.message}`);
   }
+}
+
+// Files dropped on the page: a model (.safetensors, with or without its .json mixture), else data.
+function dropFiles(files) {
+  if (files.some((f) => /\.(safetensors|json)$/i.test(f.name))) return loadFiles(files);
+  return loadData(files);
+}
+
+function showDataError(message) {
+  if (message) debug.dataErrors.push(message);
+  $('data-error').hidden = !message;
+  $('data-error').textContent = message ?? '';
+}
+
+function showDataStatus() {
+  const d = state.data;
+  $('data-status').textContent = !d ? 'Training data: MNIST digits (bundled).'
+    : `Training data: ${d.name}, ${count(d.n)} images, ${d.labelled ? `labelled, classes ${d.classes.join(', ')}` : 'unlabelled (the mixture\'s clusters are its classes)'}; ` +
+      'a seeded 10% is held out for testing. The digit choice above does not apply.';
+}
+
+// The trainer worker reads the files with the C parsers and checks them; on success the next Train uses
+// them. A refused file changes nothing: the data chosen before, the model and its mixture stay.
+async function loadData(files) {
+  if (['training', 'paused', 'waiting-for-data', 'fitting'].includes(state.phase)) {
+    return showDataError('A run is training: press Reset before loading data. Nothing was changed.');
+  }
+  if (files.length === 0) return showDataError('Not loaded: no file was given. Nothing was changed.');
+  showDataError(null);
+  const names = files.map((f) => f.name).join(' + ');
+  $('data-status').textContent = `Reading ${names}…`;
+  const seed = Number($('seed').value);
+  try {
+    const sent = files.map((f) => ({ name: f.name, file: f }));
+    state.data = await trainer.request('load-data', { files: sent, maxBytes: debug.dataMaxBytes, options: { seed } });
+    state.dataFiles = sent;
+    debug.data = state.data;
+  } catch (error) {
+    showDataError(`Not loaded: ${error.message}. Nothing was changed: the training data is still ` +
+      `${state.data ? state.data.name : 'MNIST'}, and the model on the page is the one you had.`);
+  }
+  showDataStatus();
+  setPhase(state.phase);
+}
+
+async function useMnist() {
+  try {
+    await trainer.request('use-mnist');
+    state.data = debug.data = state.dataFiles = null;
+    showDataError(null);
+  } catch (error) {
+    showDataError(error.message);
+  }
+  showDataStatus();
+  setPhase(state.phase);
 }
 
 // Files from the file input or a drop: one .safetensors model and, optionally, one .json mixture.
@@ -1201,7 +1315,7 @@ function offscreen(canvas, cols, rows) {
 function drawConfusionPanel() {
   const { ctx, width, height } = prepare($('confusion'));
   const m = state.fit?.metrics;
-  if (!m) {
+  if (!m?.confusion) {
     ctx.clearRect(0, 0, width, height);
     ctx.fillStyle = '#f7f9fb';
     ctx.fillRect(0, 0, width, height);
@@ -1249,7 +1363,7 @@ function formatTime(seconds) {
 
 // recorded: the metrics a loaded file carries, shown until this page has measured the model itself.
 function showMetrics(m, { recorded = false } = {}) {
-  const pct = (v) => (m ? `${(100 * v).toFixed(1)}%` : '–');
+  const pct = (v) => (m && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
   $('m-accuracy').textContent = pct(m?.test_accuracy);
   $('m-knn').textContent = pct(m?.knn_accuracy);
   $('m-precision').textContent = pct(m?.test_macro_precision);
@@ -1257,7 +1371,9 @@ function showMetrics(m, { recorded = false } = {}) {
   $('m-f1').textContent = pct(m?.test_macro_f1);
   $('m-loss').textContent = m ? `${m.test_bce.toFixed(1)} / ${m.test_kl.toFixed(2)}` : '–';
   let verdict = 'Fitted after training, or on demand with “Fit mixture”.';
-  if (m) {
+  if (m?.test_cluster_sizes) {
+    verdict = `Unlabelled data: no accuracy. Test images per cluster: ${m.test_cluster_sizes.join(', ')}. EM ran ${m.gmm_iterations} iterations.`;
+  } else if (m) {
     const gap = m.knn_accuracy - m.test_accuracy;
     verdict = gap > 0.03
       ? `kNN on the same codes does ${(100 * gap).toFixed(1)} points better: the Gaussian mixture, not the representation, limits the result.`
@@ -1372,8 +1488,14 @@ document.addEventListener('drop', (event) => {
   if (!carriesFiles(event)) return;
   event.preventDefault();
   document.body.classList.remove('dropping');
-  loadFiles([...event.dataTransfer.files]);
+  dropFiles([...event.dataTransfer.files]);
 });
+$('data-file').addEventListener('change', (event) => {
+  const files = [...event.target.files];
+  event.target.value = '';   // the same file chosen again is a new change
+  loadData(files);
+});
+$('use-mnist').addEventListener('click', useMnist);
 
 // Every panel's PNG button.
 document.addEventListener('click', (event) => {

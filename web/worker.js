@@ -18,7 +18,7 @@ import { parseDigits, splitDigits, subset } from './lib/mnist.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from './lib/model-io.js';
 import { ParallelModel } from './lib/parallel.js';
-import { classIndices, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, Trainer, trainingIndices } from './lib/training.js';
+import { classIndices, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, splitUserData, Trainer, trainingIndices } from './lib/training.js';
 import { digitGridPixels } from './draw/digits.js';
 import { normalQuantile } from './lib/normal.js';
 
@@ -46,12 +46,24 @@ const yieldWaiters = [];
 yielder.port1.onmessage = () => yieldWaiters.shift()?.();
 const yieldToMessages = () => new Promise((resolve) => { yieldWaiters.push(resolve); yielder.port2.postMessage(0); });
 
+// A trap in the wasm (a RuntimeError: unreachable, out of bounds, ...) or running out of memory
+// leaves the module in no state to trust: the worker says 'crashed' once and refuses everything
+// after; the page offers to restart it (the last good model comes back from the view worker's copy).
+let crashed = null;
+const isCrash = (error) => error instanceof WebAssembly.RuntimeError || error instanceof RangeError ||
+  /out of memory/i.test(error?.message ?? '');
+
 self.addEventListener('message', async (event) => {
   const message = event.data;
   try {
+    if (crashed) throw new Error(`this ${role} worker crashed (${crashed}): restart it`);
     const result = await handle(message);
     if (message.id !== undefined) post({ type: 'reply', id: message.id, result: result ?? null }, transferablesOf(result));
   } catch (error) {
+    if (!crashed && lab && isCrash(error)) {
+      crashed = `${error.name}: ${error.message}`;
+      post({ type: 'crashed', role, message: crashed, during: message.type });
+    }
     if (message.id !== undefined) post({ type: 'failed', id: message.id, message: error.message, name: error.name });
     else post({ type: message.type === 'init' ? 'fatal' : 'error', message: error.message });
   }
@@ -67,10 +79,16 @@ function handle(message) {
   if (message.type === 'connect') return connect(message);
   if (!lab) throw new Error(`"${message.type}" before the worker is ready`);
   const handlers = role === 'trainer' ? trainerHandlers : viewHandlers;
-  const handler = handlers[message.type];
+  const handler = handlers[message.type] ?? commonHandlers[message.type];
   if (!handler) throw new Error(`unknown message type "${message.type}" for the ${role} worker`);
   return handler(message);
 }
+
+// Both roles: the wasm module's memory now (the page's soak test bounds it), and a debug-only trap.
+const commonHandlers = {
+  memory: () => ({ bytes: lab.x.memory.buffer.byteLength, role }),
+  'debug-trap': () => { lab.x.ll_debug_trap(); },
+};
 
 async function init({ role: wanted, build = 'auto' }) {
   if (lab) throw new Error('init sent twice');
@@ -100,7 +118,8 @@ function connect({ port }) {
 
 // --- trainer ---------------------------------------------------------------------------------------
 
-const trainer = { data: null, run: null, runs: 0 };
+// userData: a dataset the page loaded ({ set, name, format, labelled, classes }), trained on instead of MNIST.
+const trainer = { data: null, userData: null, run: null, runs: 0 };
 
 // Reads a response's body, counting bytes as they arrive.
 async function readCounting(response, name, onBytes) {
@@ -141,8 +160,12 @@ function loadData() {
   return trainer.data;
 }
 
-// An even share of each digit's test images, in test-set order.
+// An even share of each digit's test images, in test-set order (unlabelled: the first ones, all class 0).
 function scatterSample(test, classes) {
+  if (!test.labels) {
+    const sample = subset(test, Array.from({ length: Math.min(test.n, SCATTER_IMAGES) }, (_, i) => i));
+    return { ...sample, labels: new Uint8Array(sample.n) };
+  }
   const per = Math.ceil(SCATTER_IMAGES / classes.length);
   const counts = new Map(classes.map((c) => [c, 0]));
   const chosen = [];
@@ -187,12 +210,28 @@ async function syncParams(run) {
   return params;
 }
 
+// The split a run trains on: the loaded dataset's (splitUserData, as make train --data makes it), or
+// MNIST's digits. Sets o.mixture to kmeans-10 for unlabelled data unless a k-means++ variant was chosen.
+async function runSplit(o) {
+  if (trainer.userData) {
+    const { split, mixture } = splitUserData({ train: trainer.userData.set, options: o });
+    o.mixture = mixture;
+    return split;
+  }
+  const data = await loadData();
+  return splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+}
+
+// What the page shows of a loaded dataset.
+function dataSummary(d) {
+  return { name: d.name, n: d.set.n, format: d.format, gzipped: d.gzipped, labelled: d.labelled, classes: d.classes };
+}
+
 // Trains until done or stopped, one batch at a time; between batches the worker reads its messages.
 async function trainLoop(run, o) {
   post({ type: 'phase', phase: 'waiting-for-data' });
-  const data = await loadData();
+  const split = await runSplit(o);
   if (run.stopped) return { finished: false };
-  const split = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
   const training = await createTraining(o, o.workers ?? 1);
   Object.assign(run, { model: training.model, parallel: training.parallel });
   if (run.stopped) return { finished: false };
@@ -202,13 +241,18 @@ async function trainLoop(run, o) {
   // A limited run is evaluated on the images it trained on.
   run.split = o.limit > 0 ? { ...split, train: subset(split.train, Array.from(loop.indices)) } : split;
   run.options = o;
+  run.data = trainer.userData ? dataSummary(trainer.userData) : null;
   const scatter = scatterSample(split.test, split.classes);
+  // Unlabelled data: the views show a few test images as its "validation" row, all of class 0.
+  const val = split.val ?? { ...subset(split.test, Array.from({ length: Math.min(5, split.test.n) }, (_, i) => i)), labels: null };
+  const valLabels = val.labels ?? new Uint8Array(val.n);
   // The view worker gets the images; the page only what it shows (labels, the few validation images).
   peer?.postMessage({ type: 'data', run: run.id, scatter: { images: scatter.images, n: scatter.n },
-    val: { images: split.val.images, n: split.val.n } });
-  post({ type: 'run-start', run: run.id, classes: split.classes, trainImages: loop.n, testImages: split.test.n,
-    epochs: o.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages, workers: training.workers,
-    scatterLabels: scatter.labels, val: split.val }, [scatter.labels.buffer]);
+    val: { images: val.images, n: val.n } });
+  post({ type: 'run-start', run: run.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
+    testImages: split.test.n, epochs: o.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
+    workers: training.workers, scatterLabels: scatter.labels, val: { images: val.images, labels: valLabels, n: val.n },
+    data: trainer.userData ? dataSummary(trainer.userData) : null }, [scatter.labels.buffer]);
   post({ type: 'phase', phase: 'training' });
   // Parameters go to the view worker every few hundred images (and at the start and end).
   const refreshEvery = Math.max(320, o.batch * 8);
@@ -230,8 +274,18 @@ async function trainLoop(run, o) {
       if (run.stopped) break;
       post({ type: 'phase', phase: 'training' });
     }
-    const r = await loop.next();
+    let r;
+    try {
+      r = await loop.next();
+    } catch (error) {
+      await sendParams();   // stopped after diverging: hover shows the weights it rolled back to
+      throw error;
+    }
     run.history.add(r);
+    if (r.rolledBack) {
+      post({ type: 'note', message: `A training step's loss or gradient was not finite: it was skipped and the model went back to ` +
+        `its last good weights (after ${r.rolledBack.imagesSeen} images). If this repeats, lower the learning rate.` });
+    }
     const seconds = (performance.now() - started - pausedFor) / 1000;
     reports.push({ ...r, totalImages: loop.totalImages, epochs: o.epochs, seconds });
     // Every batch's report, but in one message every REPORT_EVERY_MS: each message is a task on the
@@ -380,7 +434,8 @@ function keepEvaluation(run, metrics, mixture) {
 function mixtureDocument(run) {
   if (!run.mixture) return null;
   const loadedTrace = run.loaded && run.mixture.historyLength === 1 ? run.loaded.loglik : undefined;
-  return mixtureToJSON(run.mixture, { classLabels: run.options.digits, loglik: loadedTrace ?? undefined });
+  const classLabels = run.split?.labelled === false ? undefined : run.split?.classes ?? run.options.digits;
+  return mixtureToJSON(run.mixture, { classLabels, loglik: loadedTrace ?? undefined });
 }
 
 // What the page draws of an evaluation: EM's history, component classes, every test code, metrics.
@@ -388,6 +443,12 @@ function mixtureDocument(run) {
 function fitReply(run, { metrics, mixture, codes, predicted }) {
   const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
   const loaded = run.loaded && mixture.historyLength === 1 ? run.loaded.loglik : null;
+  if (run.split.labelled === false) {
+    // Unlabelled: the clusters are the classes; each test code is coloured by its component.
+    const clusters = Array.from({ length: mixture.k }, (_, j) => j);
+    return { run: run.id, metrics, history, componentClass: clusters, classes: clusters, unlabelled: true,
+      testCodes: codes.test, testClasses: Int32Array.from(predicted), predicted, loadedLoglik: loaded };
+  }
   return { run: run.id, metrics, history, componentClass: mixture.componentClasses, classes: run.split.classes,
     testCodes: codes.test, testClasses: classIndices(run.split.test.labels, run.split.classes), predicted,
     loadedLoglik: loaded };
@@ -395,6 +456,63 @@ function fitReply(run, { metrics, mixture, codes, predicted }) {
 
 const trainerHandlers = {
   load: () => { loadData(); },
+
+  // A user's data files ([{ name, file: File | Blob | bytes }]), parsed here by the C readers with every
+  // check, and split as a run would split them (so a set too small for the few-shot split is refused
+  // now, not at Train). On success the next Train uses them; a refused file throws a LabError naming
+  // it, and the data already chosen, the run, its model and mixture stay as they were.
+  // maxBytes: a lower cap on any one array unpacked (the tests use it; 0 is the C default).
+  async 'load-data'({ files, maxBytes = 0, options = {} }) {
+    if (trainer.run?.active && !trainer.run.stopped) throw new LabError('a run is training: reset it before loading data');
+    if (!Array.isArray(files) || files.length === 0) throw new LabError('no file was given');
+    const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f.file, f.name) })));
+    const set = await parseDataFiles(lab, named, { maxBytes });
+    // The seed picks the held-out images; one the settings do not give yet is the default's.
+    const o = resolveOptions({ seed: Number.isSafeInteger(options.seed) && options.seed >= 0 ? options.seed : undefined });
+    try {
+      splitUserData({ train: set, options: o });
+    } catch (error) {
+      throw new LabError(`${set.name}: ${error.message}`);
+    }
+    const classes = set.labels ? [...new Set(set.labels)].sort((a, b) => a - b) : null;
+    trainer.userData = { set: { images: set.images, labels: set.labels, n: set.n }, name: set.name, format: set.format,
+      gzipped: set.gzipped, labelled: !!set.labels, classes };
+    return dataSummary(trainer.userData);
+  },
+
+  // After a crash, in a fresh trainer: the model the view worker still shows (params) becomes the run,
+  // as a loaded model does (hover decodes it; Save and Fit work on it), with the options it was
+  // trained with. afterRun: the page's last run id, so the new run's id follows it.
+  async restore({ params, options = {}, afterRun = 0, name = 'the restored model', data = null }) {
+    if (trainer.run) throw new LabError('restore is for a fresh worker');
+    let o;
+    try {
+      o = resolveOptions(options);
+    } catch {
+      o = resolveOptions({ seed: options.seed });
+    }
+    const model = lab.createModel({ seed: o.seed });
+    try {
+      model.setParams(params);
+      await peerReady;
+    } catch (error) {
+      model.free();
+      throw error;
+    }
+    trainer.runs = Math.max(trainer.runs, afterRun);
+    trainer.run = { id: ++trainer.runs, active: false, stopped: false, model, mixture: null, options: o, metrics: null,
+      data, restored: true, loaded: { name, metadata: {}, loglik: null, pretrained: false }, history: new LossHistory() };
+    const copy = model.getParams();
+    peer?.postMessage({ type: 'params', run: trainer.run.id, params: copy, imagesSeen: 0, final: true, views: false }, [copy.buffer]);
+    return { run: trainer.run.id };
+  },
+
+  // Back to the bundled MNIST digits for the next Train.
+  'use-mnist'() {
+    if (trainer.run?.active && !trainer.run.stopped) throw new LabError('a run is training: reset it before changing the data');
+    trainer.userData = null;
+    return null;
+  },
 
   // Resolves when training ends ({finished: true}) or is reset ({finished: false}).
   async train({ options }) {
@@ -442,6 +560,7 @@ const trainerHandlers = {
   async fit() {
     const run = trainer.run;
     if (!run?.model || run.stopped) throw new Error('train a model first');
+    if (!run.split && run.restored) run.split = await runSplit(run.options);   // its data, as a run splits it
     if (!run.split || run.evaluating) throw new Error('the loaded model is still being measured: wait for it');
     post({ type: 'phase', phase: 'fitting' });
     if (run.active) await syncParams(run);   // on demand while training: the newest parameters
@@ -505,6 +624,11 @@ const trainerHandlers = {
         metrics: run.metricsAt === loop.imagesSeen ? run.metrics : null,
         extra: { limit: run.options.limit, train_images: loop.n, images_seen: loop.imagesSeen, workers: run.workers,
           build: lab.kind } });
+      // A user's data names its file and classes instead of MNIST digits, as make train --data does.
+      if (run.data) {
+        delete metadata.digits;
+        Object.assign(metadata, { data: run.data.name, classes: run.data.classes ? run.data.classes.join(',') : 'unlabelled' });
+      }
     }
     const bytes = saveSafetensors(run.model, { dtype, metadata });
     return { bytes, mixture: mixture && JSON.stringify(mixture) + '\n', digits: run.options.digits, seed: run.options.seed,
@@ -668,6 +792,12 @@ const viewPortHandlers = {
 };
 
 const viewHandlers = {
+  // The parameters on show (what hover decodes) and their run: the page's copy of the last good
+  // model, handed to a restarted trainer.
+  'get-params'() {
+    return { params: view.model.getParams(), run: view.run };
+  },
+
   // Pixel probabilities (as bytes) for latent points, with the snapshot's version.
   decode({ z }) {
     const images = toBytes(view.model.decode(Float32Array.from(z)));

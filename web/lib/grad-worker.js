@@ -38,6 +38,13 @@ async function handle(message) {
     case 'set-params':
       model.setParams(message.params, { resetOptimizer: message.resetOptimizer ?? true });
       return post({ type: 'done', id: message.id });
+    case 'state': {
+      const state = model.getState();
+      return post({ type: 'state', id: message.id, state }, [state.params.buffer, state.m.buffer, state.v.buffer]);
+    }
+    case 'set-state':
+      model.setState(message.state);
+      return post({ type: 'done', id: message.id });
     default:
       throw new Error(`grad worker: unknown message type "${message.type}"`);
   }

@@ -366,6 +366,31 @@ export class VaeModel {
     if (resetOptimizer) this.lab.x.ll_vae_reset_optimizer(this.handle);
   }
 
+  // The whole training state: parameters, Adam's moments and step count (copies). A Trainer keeps one
+  // as its last good snapshot and rolls back to it when a step diverges.
+  getState() {
+    const x = this.lab.x, n = this.lab.numParams, handle = this.#live();
+    return { params: this.getParams(), m: this.lab.read(Float32Array, x.ll_vae_adam_m(handle), n),
+      v: this.lab.read(Float32Array, x.ll_vae_adam_v(handle), n), step: this.stepCount };
+  }
+
+  // Restores a getState(); refused, with the model unchanged, if a block has the wrong size or a value
+  // that is not finite.
+  setState({ params, m, v, step }) {
+    const x = this.lab.x, handle = this.#live();
+    for (const [what, values] of [['parameters', params], ['Adam m', m], ['Adam v', v]]) {
+      if (!(values instanceof Float32Array) || values.length !== this.lab.numParams) {
+        throw new LabError(`${what}: expected a Float32Array of ${this.lab.numParams} values, got ${values?.length}`);
+      }
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new LabError(`${what}: value ${i} is not finite`);
+    }
+    if (!(Number.isSafeInteger(step) && step >= 0)) throw new LabError(`Adam step count must be a whole number >= 0, got ${step}`);
+    this.lab.check(x.ll_vae_set_step_count(handle, step));
+    this.#writeBlock(x.ll_vae_params(handle), params, 'parameters', { checkFinite: false });
+    this.#writeBlock(x.ll_vae_adam_m(handle), m, 'Adam m', { checkFinite: false });
+    this.#writeBlock(x.ll_vae_adam_v(handle), v, 'Adam v', { checkFinite: false });
+  }
+
   #writeBlock(pointer, values, what, { checkFinite = true } = {}) {
     if (!(values instanceof Float32Array) || values.length !== this.lab.numParams) {
       throw new LabError(`${what}: expected a Float32Array of ${this.lab.numParams} values, got ${values?.length}`);

@@ -109,6 +109,15 @@ export class ParallelModel {
     await Promise.all(this.replicas.map((r) => r.request({ type: 'set-params', params, ...options })));
   }
 
+  // The training state (parameters, Adam's moments and step count) of the replicas, all identical.
+  async getState() {
+    return (await this.replicas[0].request({ type: 'state' })).state;
+  }
+
+  async setState(state) {
+    await Promise.all(this.replicas.map((r) => r.request({ type: 'set-state', state })));
+  }
+
   terminate() {
     for (const r of this.replicas) r.worker.terminate();
   }

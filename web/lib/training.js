@@ -3,7 +3,7 @@
 // the evaluation the report makes: test loss, the mixture fitted by EM, and kNN separability.
 import { LabError, LATENT, PIXELS } from './latent-lab.js';
 import { makeRng, permutation } from './rng.js';
-import { parseDigits } from './mnist.js';
+import { parseDigits, splitDataset } from './mnist.js';
 
 // The report's authors' recipe. kl: 'authors' weighs beta * sum(mu^2 + e^lv - 1 - lv), twice the
 // usual KL; 'usual' weighs beta * KL. warmup: epochs over which beta ramps up from 0.
@@ -76,7 +76,23 @@ export function klWeight(options) {
   return options.kl === 'usual' ? options.beta / 2 : options.beta;
 }
 
-const MAX_FAILURES = 5;
+// A user's dataset as a run's split, for `make train --data` and the page's "Load data": the few-shot
+// split of splitDataset (without a test set, a seeded HOLD_OUT share of the training images). Unlabelled
+// data has no labelled images to start a labelled mixture from: unless the caller chose a k-means++
+// variant, its mixture is kmeans-10. -> { split, mixture }
+export const HOLD_OUT = 0.1;
+
+export function splitUserData({ train, test = null, classes = null, options, mixtureChosen = false }) {
+  const split = splitDataset({ train, test, classes, valPerClass: options.valPerClass, seed: options.seed, holdOut: HOLD_OUT });
+  const keep = split.labelled || mixtureChosen || MIXTURES[options.mixture].init === 'kmeans++';
+  return { split, mixture: keep ? options.mixture : 'kmeans-10' };
+}
+
+const MAX_FAILURES = 5;         // refused steps in a row, or rollbacks to one snapshot, before training stops
+const SNAPSHOT_EVERY = 50;      // good batches between two snapshots of the training state
+
+// then(value, fn): fn(value) now, or once value settles if it is a promise (a ParallelModel's answers).
+const then = (value, fn) => (typeof value?.then === 'function' ? value.then(fn) : fn(value));
 
 // The training images a run uses, as indices into its training set: all of them, or with a limit a
 // seeded subset (so a short run still sees every digit). A saved model's seed and limit give them back.
@@ -87,6 +103,13 @@ export function trainingIndices(n, seed, limit = 0) {
 
 // Trains a model over a training set, one batch per next() call. Every epoch visits the images in
 // a fresh order drawn from the seed; a last short batch is kept, as PyTorch's DataLoader does.
+// It keeps a snapshot of the training state (parameters, Adam's moments and step count: the model's
+// getState) from before the first batch and then every `snapshotEvery` good batches (default 50, and
+// at least once an epoch). A step the C side refuses as non-finite leaves the model unchanged; the
+// Trainer then rolls it back to the snapshot too (a run that drifted into a region where steps blow up
+// returns to its last good weights) and reports { skipped, rolledBack }. After MAX_FAILURES refused
+// steps in a row, or MAX_FAILURES rollbacks to the same snapshot, it stops (throws) with the model at
+// the snapshot. A model without getState (none here) only skips.
 export class Trainer {
   constructor(model, trainSet, options) {
     const { epochs, batch, seed, limit = 0, warmup = 0 } = options;
@@ -106,6 +129,10 @@ export class Trainer {
     this.imagesSeen = 0;
     this.buffer = new Float32Array(batch * PIXELS);
     this.failures = 0;
+    this.snapshotEvery = Math.max(1, Math.min(options.snapshotEvery ?? SNAPSHOT_EVERY, this.batchesPerEpoch));
+    this.snapshot = null;        // { state, imagesSeen, rollbacks }
+    this.sinceSnapshot = 0;
+    this.rollbacks = 0;          // every rollback of this run
     this.#shuffle();
   }
 
@@ -125,6 +152,18 @@ export class Trainer {
   // Trains one batch; returns what a progress display needs (a promise of it for a ParallelModel).
   next() {
     if (this.done) throw new LabError('training is finished');
+    const canSnapshot = typeof this.model.getState === 'function';
+    if (canSnapshot && (!this.snapshot || this.sinceSnapshot >= this.snapshotEvery)) {
+      return then(this.model.getState(), (state) => {
+        this.snapshot = { state, imagesSeen: this.imagesSeen, rollbacks: 0 };
+        this.sinceSnapshot = 0;
+        return this.#step();
+      });
+    }
+    return this.#step();
+  }
+
+  #step() {
     const start = this.batchInEpoch * this.batch;
     const count = Math.min(this.batch, this.n - start);
     const images = count === this.batch ? this.buffer : this.buffer.subarray(0, count * PIXELS);
@@ -139,27 +178,39 @@ export class Trainer {
     }
     // A model in this thread answers at once; a ParallelModel answers with a promise (await next()).
     // A step whose loss or gradient is not finite is refused by the C side with the model unchanged;
-    // it is skipped here, and after MAX_FAILURES in a row training stops.
+    // here the model goes back to the snapshot, and after MAX_FAILURES training stops.
     const refused = (error) => {
       if (!(error instanceof LabError) || !/not finite/.test(error.message)) throw error;
-      if (++this.failures >= MAX_FAILURES) {
-        throw new LabError(`training stopped: ${MAX_FAILURES} steps in a row had a non-finite loss or gradient; ` +
-          'the model keeps its last good weights; lower the learning rate');
-      }
-      return { loss: NaN, bce: NaN, kl: NaN, skipped: error.message };
+      this.failures++;
+      const snap = this.snapshot;
+      if (!snap) return this.#advance({ loss: NaN, bce: NaN, kl: NaN, skipped: error.message }, count);
+      snap.rollbacks++;
+      this.rollbacks++;
+      return then(this.model.setState(snap.state), () => {
+        this.sinceSnapshot = 0;
+        if (this.failures >= MAX_FAILURES || snap.rollbacks >= MAX_FAILURES) {
+          throw new LabError(`training stopped: ${this.failures >= MAX_FAILURES ? `${MAX_FAILURES} steps in a row` : `${MAX_FAILURES} steps since the last snapshot`} ` +
+            `had a non-finite loss or gradient; the model is back at its last good weights (after ${snap.imagesSeen} images); ` +
+            'lower the learning rate');
+        }
+        return this.#advance({ loss: NaN, bce: NaN, kl: NaN, skipped: error.message, rolledBack: { imagesSeen: snap.imagesSeen } }, count);
+      });
     };
     let losses;
     try {
       losses = this.model.trainBatch(images);
     } catch (error) {
-      return this.#advance(refused(error), count);
+      return refused(error);
     }
-    if (typeof losses?.then === 'function') return losses.then((l) => this.#advance(l, count), (e) => this.#advance(refused(e), count));
+    if (typeof losses?.then === 'function') return losses.then((l) => this.#advance(l, count), refused);
     return this.#advance(losses, count);
   }
 
   #advance(losses, count) {
-    if (!losses.skipped) this.failures = 0;
+    if (!losses.skipped) {
+      this.failures = 0;
+      this.sinceSnapshot++;
+    }
     const report = { epoch: this.epoch, batchInEpoch: this.batchInEpoch, batchesPerEpoch: this.batchesPerEpoch,
       count, ...losses, epochDone: false };
     this.imagesSeen += count;

@@ -5,21 +5,34 @@
 export class WorkerClient {
   // url: the worker module; role: what the worker should be ("trainer" or "view").
   constructor(url, { role, build }) {
-    this.worker = new Worker(url, { type: 'module', name: role });
+    Object.assign(this, { url, role, build });
     this.nextId = 1;
     this.pending = new Map();
     this.listeners = new Map();
     this.latest = new Map();
+    this.on('ready', (m) => this.readyWaiter?.resolve(m));
+    this.on('fatal', (m) => this.readyWaiter?.reject(new Error(m.message)));
+    this.#start();
+  }
+
+  #start() {
+    this.worker = new Worker(this.url, { type: 'module', name: this.role });
     this.worker.addEventListener('message', (event) => this.#receive(event.data));
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
       this.#emit('error', { message: event.message || 'the worker failed to start' });
     });
-    this.ready = new Promise((resolve, reject) => {
-      this.on('ready', resolve);
-      this.on('fatal', (m) => reject(new Error(m.message)));
-    });
-    this.#post({ type: 'init', role, build });
+    this.ready = new Promise((resolve, reject) => { this.readyWaiter = { resolve, reject }; });
+    this.#post({ type: 'init', role: this.role, build: this.build });
+  }
+
+  // A fresh worker in place of this one (after it crashed): the same listeners; what was pending is
+  // refused. Resolves when the new worker is ready.
+  restart() {
+    this.terminate();
+    this.latest.clear();
+    this.#start();
+    return this.ready;
   }
 
   on(type, fn) {
@@ -61,7 +74,7 @@ export class WorkerClient {
 
   terminate() {
     this.worker.terminate();
-    for (const { reject } of this.pending.values()) reject(new Error('worker terminated'));
+    for (const { reject } of this.pending.values()) reject(new Error('the worker was stopped'));
     this.pending.clear();
   }
 
