@@ -155,7 +155,7 @@ describe('the blocked GEMM', () => {
       const L = await lab(build);
       const ws = L.x.ll_workspace_create();
       try {
-        for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 256], [33, 17, 300], [65, 1030, 9], [5, 3, 1000]]) {
+        for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 256], [33, 17, 300], [65, 1030, 9], [131, 530, 32], [5, 3, 1000]]) {
           for (const [ta, tb, acc] of [[0, 0, 0], [1, 0, 1], [0, 1, 0], [1, 1, 1]]) {
             const a = randomArray(m * k, m + k), b = randomArray(k * n, n + k), c0 = randomArray(m * n, 99);
             const run = (naive) => L.scoped(({ input }) => {
