@@ -84,13 +84,7 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *w, cons
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
-    int Po = s.h_out * s.w_out;
-    for (int i = 0; i < batch; i++)
-        for (int o = 0; o < s.c_out; o++) {
-            float *dst = out + ((size_t)i * s.c_out + o) * Po;
-            for (int p = 0; p < Po; p++) dst[p] = b[o];
-        }
-    convg_transposed_k4s2(out, inp, w, s.c_in, batch, g, ws);
+    convg_transposed_k4s2(out, inp, w, b, s.c_in, batch, g, ws);
 }
 
 void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,

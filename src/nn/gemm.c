@@ -80,6 +80,12 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
     }
 }
 
+size_t gemm_packed_a_floats(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)k; }
+
+// One panel is p*MR + r, panel after panel: the same layout pack_a() gives a (mc, kc) block, so a
+// K block of panel ir starts at dst + ir*k + p0*MR and the kernel steps MR floats per k as usual.
+void gemm_pack_a(float *dst, MatView a, int m, int k) { pack_a(dst, a, 0, 0, m, k); }
+
 // A panel's NR column offsets as at most two runs of stride 1 or 2 (8 output pixels of one image
 // row, or the end of one row and the start of the next): co[t] = co[0] + s*t for t < split and
 // co[split] + s*(t - split) after. Returns the stride s, or 0 when the columns are scattered.
@@ -248,7 +254,7 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
     // A's rows are read in place when each is contiguous and C is narrow (a linear layer's weights
     // at batch 32): a 3.2 MB weight matrix is not copied per call for 32 uses of each weight. When
     // many column panels reuse A, packing it is faster (measured 15% on the convolutions' shapes).
-    int a_direct = !a.row_off && !a.col_off && a.cs == 1 && n <= 64;
+    int a_direct = !a.packed && !a.row_off && !a.col_off && a.cs == 1 && n <= 64;
     // B's rows likewise, when A is skinny: each B panel then serves at most 8 tiles, too few to pay
     // for copying it (the linear layers' input gradient at batch 32). Not for row strides that are
     // multiples of 4 KiB: every row of a panel would map to the same L1 set (measured 30% slower).
@@ -262,7 +268,12 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
             if (!b_direct) pack_b(packed_b, b, p0, j0, kc, nc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
-                if (!a_direct) pack_a(packed_a, a, i0, p0, mc, kc);
+                // A's block: packed now, packed by the caller (panel ir at ir*k + p0*MR), or read in place.
+                // Floats from one row's panel to the next row's: ir * a_pstride is ir/MR panels on.
+                const float *pa = packed_a;
+                int a_pstride = a.packed ? k : kc;
+                if (a.packed) pa = a.p + (size_t)i0 * k + (size_t)p0 * MR;
+                else if (!a_direct) pack_a(packed_a, a, i0, p0, mc, kc);
                 // A shallow K block (a linear layer's weight gradient: K = batch) makes C the big
                 // operand: each 4-row panel then sweeps all its columns, so C is read and written as
                 // four sequential streams instead of 4-row hops across a matrix larger than L2
@@ -273,7 +284,7 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
                         int rows = mc - ir < MR ? mc - ir : MR;
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = nc - jr < NR ? nc - jr : NR;
-                            kernel_packed(kc, packed_a + (size_t)ir * kc, packed_b + (size_t)jr * kc, NR,
+                            kernel_packed(kc, pa + (size_t)ir * a_pstride, packed_b + (size_t)jr * kc, NR,
                                           c + j0 + jr + (size_t)(i0 + ir) * ldc, ldc, NULL, rows, cols, acc);
                         }
                     }
@@ -304,7 +315,7 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
                         int rows = mc - ir < MR ? mc - ir : MR;
                         float *ct = cj + (size_t)(i0 + ir) * ldc;
                         if (!a_direct) {
-                            kernel_packed(kc, packed_a + (size_t)ir * kc, bp, ldb, ct, ldc, cc, rows, cols, acc);
+                            kernel_packed(kc, pa + (size_t)ir * a_pstride, bp, ldb, ct, ldc, cc, rows, cols, acc);
                         } else if (rows == MR) {
                             const float *ap = a.p + (size_t)(i0 + ir) * a.rs + p0;
                             kernel_direct(kc, ap, a.rs, bp, ldb, ct, ldc, cc, rows, cols, acc);
