@@ -60,6 +60,34 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
             }
         }
 #endif
+#ifdef __wasm_simd128__
+        // Through a column table (a batch of NCHW images as a (C, B*H*W) matrix): four columns that
+        // are consecutive floats (pixels of one image) are one 4x4 transpose too.
+        if (a.col_off) {
+            const int *t = a.col_off + p0;
+            for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
+                ptrdiff_t co = t[p];
+                if (t[p + 3] != co + 3 || t[p + 1] != co + 1 || t[p + 2] != co + 2) {
+                    for (int q = 0; q < 4; q++) {
+                        ptrdiff_t cq = t[p + q];
+                        dst[q * MR] = a.p[r0 + cq];
+                        dst[q * MR + 1] = a.p[r1 + cq];
+                        dst[q * MR + 2] = a.p[r2 + cq];
+                        dst[q * MR + 3] = a.p[r3 + cq];
+                    }
+                    continue;
+                }
+                v128_t x0 = wasm_v128_load(a.p + r0 + co), x1 = wasm_v128_load(a.p + r1 + co);
+                v128_t x2 = wasm_v128_load(a.p + r2 + co), x3 = wasm_v128_load(a.p + r3 + co);
+                v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
+                v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+                wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+                wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+                wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+                wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+            }
+        }
+#endif
         for (; p < kc; p++, dst += MR) {
             ptrdiff_t co = col_of(a, p0 + p);
             dst[0] = a.p[r0 + co];

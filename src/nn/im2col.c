@@ -196,12 +196,24 @@ void pad_images(float *dst, const float *src, int nb, PaddedGeom p) {
     zero_floats(dst + (size_t)nb * p.imgp, 16);
 }
 
+// Four partial sums per plane (lane l takes pixels l, l+4, ...), added pairwise at the end: the
+// f32x4 loop and the plain loop, its twin and tail, add the same floats in the same order.
 void bias_grad_add(float *db, const float *dout, int batch, int channels, int plane) {
+    int p4 = plane & ~3;
     for (int i = 0; i < batch; i++)
         for (int c = 0; c < channels; c++) {
             const float *src = dout + ((size_t)i * channels + c) * plane;
-            float sum = 0.0f;
-            for (int p = 0; p < plane; p++) sum += src[p];
+            float lane[4] = {0, 0, 0, 0};
+            int p = 0;
+#ifdef __wasm_simd128__
+            v128_t acc = wasm_f32x4_splat(0.0f);
+            for (; p < p4; p += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(src + p));
+            wasm_v128_store(lane, acc);
+#endif
+            for (; p < p4; p += 4)
+                for (int l = 0; l < 4; l++) lane[l] += src[p + l];
+            float sum = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+            for (; p < plane; p++) sum += src[p];
             db[c] += sum;
         }
 }
