@@ -46,6 +46,11 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
         ptrdiff_t r2 = row_of(a, i0 + ir + 2), r3 = row_of(a, i0 + ir + 3);
         int p = 0;
 #ifdef __wasm_simd128__
+        // Four consecutive rows (a transposed operand: dout^T, W^T): one vector per column.
+        if (!a.row_off && !a.col_off && a.rs == 1) {
+            const float *s0 = a.p + r0 + (ptrdiff_t)p0 * a.cs;
+            for (; p < kc; p++, dst += MR) wasm_v128_store(dst, wasm_v128_load(s0 + (ptrdiff_t)p * a.cs));
+        }
         if (!a.col_off && a.cs == 1) {
             const float *s0 = a.p + r0 + p0, *s1 = a.p + r1 + p0, *s2 = a.p + r2 + p0, *s3 = a.p + r3 + p0;
             for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
