@@ -36,9 +36,24 @@ void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, in
 }
 
 // --- packing -------------------------------------------------------------------------------
+#ifdef __wasm_simd128__
+// Rows x0..x3 (four floats of four rows) stored as four columns: dst[q*MR + r] = x_r[q].
+static inline void store_transposed4(float *dst, v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
+    v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
+    v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+    wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+    wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+    wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+    wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+}
+#endif
+
 // A block (mc,kc) -> panels of MR rows, each stored k-major: panel[p*MR + r]. Short panels are zero-padded.
-// Full panels keep their four row offsets in locals (an array would be reloaded after every store);
-// rows that are contiguous (a weight matrix) go through 4x4 transposes in the vector build.
+// Full panels keep their four row offsets in locals (an array would be reloaded after every store).
+// The vector build copies whole vectors where the layout allows: four consecutive rows (a
+// transposed operand: dout^T) one vector per column; four contiguous rows (weights), or columns
+// through a table that are four consecutive floats (dy's pixels), 4x4 transposes. The scalar loop
+// is the twin and takes the rest.
 static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
     int ir = 0;
     for (; ir + MR <= mc; ir += MR) {
@@ -46,50 +61,30 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
         ptrdiff_t r2 = row_of(a, i0 + ir + 2), r3 = row_of(a, i0 + ir + 3);
         int p = 0;
 #ifdef __wasm_simd128__
-        // Four consecutive rows (a transposed operand: dout^T, W^T): one vector per column.
         if (!a.row_off && !a.col_off && a.rs == 1) {
             const float *s0 = a.p + r0 + (ptrdiff_t)p0 * a.cs;
             for (; p < kc; p++, dst += MR) wasm_v128_store(dst, wasm_v128_load(s0 + (ptrdiff_t)p * a.cs));
-        }
-        if (!a.col_off && a.cs == 1) {
+        } else if (!a.col_off && a.cs == 1) {
             const float *s0 = a.p + r0 + p0, *s1 = a.p + r1 + p0, *s2 = a.p + r2 + p0, *s3 = a.p + r3 + p0;
-            for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
-                v128_t x0 = wasm_v128_load(s0 + p), x1 = wasm_v128_load(s1 + p);
-                v128_t x2 = wasm_v128_load(s2 + p), x3 = wasm_v128_load(s3 + p);
-                v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
-                v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-                wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-                wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-                wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-                wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
-            }
-        }
-#endif
-#ifdef __wasm_simd128__
-        // Through a column table (a batch of NCHW images as a (C, B*H*W) matrix): four columns that
-        // are consecutive floats (pixels of one image) are one 4x4 transpose too.
-        if (a.col_off) {
+            for (; p + 4 <= kc; p += 4, dst += 4 * MR)
+                store_transposed4(dst, wasm_v128_load(s0 + p), wasm_v128_load(s1 + p), wasm_v128_load(s2 + p),
+                                  wasm_v128_load(s3 + p));
+        } else if (a.col_off) {
             const int *t = a.col_off + p0;
             for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
                 ptrdiff_t co = t[p];
-                if (t[p + 3] != co + 3 || t[p + 1] != co + 1 || t[p + 2] != co + 2) {
-                    for (int q = 0; q < 4; q++) {
-                        ptrdiff_t cq = t[p + q];
-                        dst[q * MR] = a.p[r0 + cq];
-                        dst[q * MR + 1] = a.p[r1 + cq];
-                        dst[q * MR + 2] = a.p[r2 + cq];
-                        dst[q * MR + 3] = a.p[r3 + cq];
-                    }
+                if (t[p + 1] == co + 1 && t[p + 2] == co + 2 && t[p + 3] == co + 3) {
+                    store_transposed4(dst, wasm_v128_load(a.p + r0 + co), wasm_v128_load(a.p + r1 + co),
+                                      wasm_v128_load(a.p + r2 + co), wasm_v128_load(a.p + r3 + co));
                     continue;
                 }
-                v128_t x0 = wasm_v128_load(a.p + r0 + co), x1 = wasm_v128_load(a.p + r1 + co);
-                v128_t x2 = wasm_v128_load(a.p + r2 + co), x3 = wasm_v128_load(a.p + r3 + co);
-                v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
-                v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-                wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-                wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-                wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-                wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+                for (int q = 0; q < 4; q++) { // four columns across an image boundary
+                    ptrdiff_t cq = t[p + q];
+                    dst[q * MR] = a.p[r0 + cq];
+                    dst[q * MR + 1] = a.p[r1 + cq];
+                    dst[q * MR + 2] = a.p[r2 + cq];
+                    dst[q * MR + 3] = a.p[r3 + cq];
+                }
             }
         }
 #endif
