@@ -161,10 +161,17 @@ PaddedGeom padded_geom(int channels, int h, int w, int pad, int k, int stride, i
 
 size_t padded_floats(PaddedGeom p, int nb) { return (size_t)nb * p.imgp + 16; }
 
+// clang would turn the loops below back into library calls (gcc has no such attribute, nor needs it).
+#ifdef __clang__
+#define NO_BUILTIN(name) __attribute__((no_builtin(name)))
+#else
+#define NO_BUILTIN(name)
+#endif
+
 // The padded copy is made of short rows (7 to 28 floats): library memset/memcpy calls per row cost
 // more than the copying. Each plane is zeroed whole with f32x4 stores (planes are 16-byte aligned,
 // chp a multiple of 4), then its rows are copied in; the plain loops are the twin and the tails.
-__attribute__((no_builtin("memset"))) static void zero_floats(float *dst, size_t n) {
+NO_BUILTIN("memset") static void zero_floats(float *dst, size_t n) {
     size_t i = 0;
 #ifdef __wasm_simd128__
     v128_t zero = wasm_f32x4_splat(0.0f);
@@ -173,7 +180,7 @@ __attribute__((no_builtin("memset"))) static void zero_floats(float *dst, size_t
     for (; i < n; i++) dst[i] = 0.0f;
 }
 
-__attribute__((no_builtin("memcpy"))) static void copy_floats(float *dst, const float *src, int n) {
+NO_BUILTIN("memcpy") static void copy_floats(float *dst, const float *src, int n) {
     int i = 0;
 #ifdef __wasm_simd128__
     for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
