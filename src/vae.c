@@ -353,18 +353,20 @@ static void adam_plain(float *p, const float *g, float *mm, float *vv, size_t i0
     }
 }
 
-void vae_adam_step(Vae *m) {
+void vae_adam_step(Vae *m) { vae_adam_step_range(m, 0, m->num_params); }
+
+void vae_adam_step_range(Vae *m, size_t i0, size_t i1) {
     VaeHyper h = m->hyper;
     m->step++;
     float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
     float step_size = h.lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
     float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
-    size_t i = 0;
+    size_t i = i0;
 #ifdef __wasm_simd128__
     v128_t b1 = wasm_f32x4_splat(h.beta1), nb1 = wasm_f32x4_splat(1.0f - h.beta1);
     v128_t b2 = wasm_f32x4_splat(h.beta2), nb2 = wasm_f32x4_splat(1.0f - h.beta2);
     v128_t ss = wasm_f32x4_splat(step_size), ic2 = wasm_f32x4_splat(inv_sqrt_c2), eps = wasm_f32x4_splat(h.eps);
-    for (; i + 4 <= m->num_params; i += 4) {
+    for (; i + 4 <= i1; i += 4) {
         v128_t gi = wasm_v128_load(g + i);
         v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(b1, wasm_v128_load(mm + i)), wasm_f32x4_mul(nb1, gi));
         v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(b2, wasm_v128_load(vv + i)), wasm_f32x4_mul(wasm_f32x4_mul(nb2, gi), gi));
@@ -374,18 +376,29 @@ void vae_adam_step(Vae *m) {
         wasm_v128_store(p + i, wasm_f32x4_sub(wasm_v128_load(p + i), wasm_f32x4_div(wasm_f32x4_mul(ss, mi), den)));
     }
 #endif
-    adam_plain(p, g, mm, vv, i, m->num_params, h, step_size, inv_sqrt_c2);
+    adam_plain(p, g, mm, vv, i, i1, h, step_size, inv_sqrt_c2);
 }
 
-int vae_grads_finite(const Vae *m) {
+int vae_grads_finite(const Vae *m) { return vae_grads_finite_range(m, 0, m->num_params); }
+
+int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1) {
     // Sums of g * 0 instead of a branch per element: NaN or infinity anywhere makes one non-zero (NaN).
     // Four independent sums so the loop is not one long dependency chain.
     float sum[4] = {0, 0, 0, 0};
-    size_t n = m->num_params, i = 0;
-    for (; i + 4 <= n; i += 4)
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4)
         for (int j = 0; j < 4; j++) sum[j] += m->grads_memory[i + j] * 0.0f;
-    for (; i < n; i++) sum[0] += m->grads_memory[i] * 0.0f;
+    for (; i < i1; i++) sum[0] += m->grads_memory[i] * 0.0f;
     return sum[0] + sum[1] + sum[2] + sum[3] == 0.0f;
+}
+
+void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n) {
+    float *dst = m->grads_memory + i0;
+    size_t i = 0;
+#ifdef __wasm_simd128__
+    for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_f32x4_add(wasm_v128_load(dst + i), wasm_v128_load(g + i)));
+#endif
+    for (; i < n; i++) dst[i] += g[i];
 }
 
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums) {

@@ -96,6 +96,12 @@ void vae_reset_optimizer(Vae *m);
 void vae_zero_grad(Vae *m);
 int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums);
 void vae_adam_step(Vae *m);
+// Data-parallel training with the parameters cut into slices, one per worker: each worker sums one
+// slice of every worker's gradient (grads[i0, i0+n) += g, elementwise), checks it and takes the Adam
+// step of that slice alone (the step count still advances by one), then the slices are exchanged.
+void vae_adam_step_range(Vae *m, size_t i0, size_t i1);
+void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n);
+int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1);
 // zero_grad + accumulate_grad (scale 1/n) + adam_step. LL_ENONFINITE, and no step, if the loss or
 // a gradient is not finite.
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums);

@@ -155,6 +155,29 @@ EXPORT int ll_vae_adam_step(Vae *m) {
     return LL_OK;
 }
 
+// The sliced variant (see vae.h): [i0, i1) of the parameters, i0 <= i1 <= number of parameters.
+static int check_slice(Vae *m, double i0, double i1) {
+    if (check_model(m)) return -1;
+    if (!(i0 >= 0 && i0 <= i1 && i1 <= (double)vae_num_params()))
+        return ll_fail(LL_EINVAL, "parameter slice [%g, %g) outside [0, %zu)", i0, i1, vae_num_params());
+    return LL_OK;
+}
+EXPORT int ll_vae_add_grads(Vae *m, double i0, const float *g, double n) {
+    if (check_slice(m, i0, i0 + n)) return -1;
+    if (!g && n > 0) return ll_fail(LL_EINVAL, "add_grads: no buffer");
+    vae_add_grads(m, (size_t)i0, g, (size_t)n);
+    return LL_OK;
+}
+EXPORT int ll_vae_grads_finite_range(Vae *m, double i0, double i1) {
+    if (check_slice(m, i0, i1)) return -1;
+    return vae_grads_finite_range(m, (size_t)i0, (size_t)i1);
+}
+EXPORT int ll_vae_adam_step_range(Vae *m, double i0, double i1) {
+    if (check_slice(m, i0, i1)) return -1;
+    vae_adam_step_range(m, (size_t)i0, (size_t)i1);
+    return LL_OK;
+}
+
 EXPORT int ll_vae_encode(Vae *m, const float *images, int n, float *mu_out, float *logvar_out) {
     if (check_model(m) || check_count("images", n, MAX_IMAGES) || check_images(images, n)) return -1;
     if (!mu_out && !logvar_out) return ll_fail(LL_EINVAL, "encode: no output buffer");

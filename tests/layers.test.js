@@ -99,6 +99,15 @@ const FAST_VS_PLAIN = [
   { name: 'deconv1 (64->64, k4 s2 p1, batch 3)', kind: 'convT', batch: 3, cin: 64, cout: 64, hin: 7, win: 7, k: 4, stride: 2, pad: 1 },
   { name: 'k3 s1 p1 transposed conv (6->1, 13x11, batch 3)', kind: 'convT', batch: 3, cin: 6, cout: 1, hin: 13, win: 11, k: 3, stride: 1, pad: 1 },
   { name: 'k3 s2 p0 transposed conv (3->5, 5x6, batch 1)', kind: 'convT', batch: 1, cin: 3, cout: 5, hin: 5, win: 6, k: 3, stride: 2, pad: 0 },
+  // The thin layers: one input channel at stride 2 (conv1), and one output channel at stride 1
+  // (deconv3: direct kernels, here on rows longer than one 32-pixel segment, with vector tails, and
+  // other kernel sizes).
+  { name: 'conv1 (1->32, k4 s2 p1, batch 3)', kind: 'conv', batch: 3, cin: 1, cout: 32, hin: 28, win: 28, k: 4, stride: 2, pad: 1 },
+  { name: 'k2 s2 p0 conv from one channel (1->5, 9x13, batch 33)', kind: 'conv', batch: 33, cin: 1, cout: 5, hin: 9, win: 13, k: 2, stride: 2, pad: 0 },
+  { name: 'k6 s2 p2 conv from one channel (1->3, 80x71, batch 1)', kind: 'conv', batch: 1, cin: 1, cout: 3, hin: 80, win: 71, k: 6, stride: 2, pad: 2 },
+  { name: 'deconv3 (32->1, k3 s1 p1, batch 3)', kind: 'convT', batch: 3, cin: 32, cout: 1, hin: 28, win: 28, k: 3, stride: 1, pad: 1 },
+  { name: 'k3 s1 p0 transposed conv to one channel (4->1, 37x9, batch 33)', kind: 'convT', batch: 33, cin: 4, cout: 1, hin: 37, win: 9, k: 3, stride: 1, pad: 0 },
+  { name: 'k2 s1 p1 transposed conv to one channel (3->1, 5x70, batch 1)', kind: 'convT', batch: 1, cin: 3, cout: 1, hin: 5, win: 70, k: 2, stride: 1, pad: 1 },
 ];
 
 for (const build of BUILDS) {
@@ -155,7 +164,7 @@ describe('the blocked GEMM', () => {
       const L = await lab(build);
       const ws = L.x.ll_workspace_create();
       try {
-        for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 256], [33, 17, 300], [65, 1030, 9], [5, 3, 1000]]) {
+        for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 256], [33, 17, 300], [65, 1030, 9], [131, 530, 32], [5, 3, 1000]]) {
           for (const [ta, tb, acc] of [[0, 0, 0], [1, 0, 1], [0, 1, 0], [1, 1, 1]]) {
             const a = randomArray(m * k, m + k), b = randomArray(k * n, n + k), c0 = randomArray(m * n, 99);
             const run = (naive) => L.scoped(({ input }) => {

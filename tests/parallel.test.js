@@ -13,13 +13,13 @@ import { assertClose, lab, randomArray } from './helpers.js';
 const HYPER = { lr: 1e-3, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 const batches = [0, 1, 2, 3].map((k) => randomArray(33 * 784, 50 + k, { lo: 0, hi: 1 }).map((v) => (v > 0.7 ? v : 0)));
 
-async function trainParallel(workers) {
+async function trainParallel(workers, data = batches) {
   const model = await ParallelModel.create({ workers, seed: 8, hyper: HYPER, build: 'simd',
     url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
     spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
   try {
     const losses = [];
-    for (const b of batches) losses.push((await model.trainBatch(b)).loss);
+    for (const b of data) losses.push((await model.trainBatch(b)).loss);
     return { params: await model.getParams(), losses };
   } finally {
     model.terminate();
@@ -54,6 +54,18 @@ describe('data-parallel training', () => {
   it('the same seed and number of workers gives the same parameters bit for bit', async () => {
     const a = await trainParallel(2), b = await trainParallel(2);
     assert.ok(Buffer.from(a.params.buffer).equals(Buffer.from(b.params.buffer)), 'two 2-worker runs differ');
+  });
+
+  it('a batch with fewer images than workers trains exactly as one worker does (idle workers still own a slice)', async () => {
+    const L = await lab('simd');
+    const single = L.createModel({ seed: 8 });
+    single.setHyper(HYPER);
+    const small = batches.map((b) => b.slice(0, 784)); // one image: worker 0 has it, workers 1 and 2 none
+    for (const b of small) single.trainBatch(b);
+    const reference = single.getParams();
+    single.free();
+    const run = await trainParallel(3, small);
+    assert.ok(Buffer.from(run.params.buffer).equals(Buffer.from(reference.buffer)), '3 workers on 1 image differ from 1 worker');
   });
 
   it('refuses a bad worker count', async () => {

@@ -97,7 +97,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
     ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
     // (The phase GEMMs have c_in rows: below four, most of each 4x8 tile would be wasted.)
-    if (convg_is_k4s2p1(g) && s.c_in >= 4) convg_transposed_k4s2(dinp, dout, w, s.c_out, batch, g, ws);
+    if (convg_is_k4s2p1(g) && s.c_in >= 4) convg_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
     else if (s.stride == 1 && convg_fits(flip, s.c_in, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
     else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

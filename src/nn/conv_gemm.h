@@ -22,8 +22,9 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
 int convg_is_k4s2p1(ConvGeom g);
 // x (B, channels, big) += the transpose of that convolution applied to y (B, c_small, small), with
 // w (c_small, channels, 4, 4): four stride-1 2x2 convolutions, one per output-pixel phase, each
-// writing every other pixel of every other row. No col2im scatter, no products with inserted zeros.
-void convg_transposed_k4s2(float *x, const float *y, const float *w, int c_small, int batch, ConvGeom g,
-                           const Workspace *ws);
+// giving every other pixel of every other row. No col2im scatter, no products with inserted zeros.
+// With bias (channels), x = bias + that instead: x is written, not read.
+void convg_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
+                           ConvGeom g, const Workspace *ws);
 
 #endif

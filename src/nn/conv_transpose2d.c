@@ -4,6 +4,7 @@
 // pass. The plain path (GEMM + col2im), kept as the reference the tests compare against and for
 // the forward pass of other shapes.
 #include "conv_transpose2d.h"
+#include "conv_direct.h"
 #include "conv_gemm.h"
 #include "gemm.h"
 
@@ -79,18 +80,16 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
 void conv_transpose2d_forward(float *out, const float *inp, const float *w, const float *b, int batch,
                               ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
+    if (!ws->reference && convd_transposed_covers(s, ws)) { // one output channel (deconv3): direct kernels
+        convd_transposed_forward(out, inp, w, b, batch, s, ws);
+        return;
+    }
     // The phase GEMMs have c_out rows: below four, most of each 4x8 tile would be wasted.
     if (ws->reference || !convg_is_k4s2p1(g) || s.c_out < 4 || !convg_fits(g, s.c_in, ws)) {
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
-    int Po = s.h_out * s.w_out;
-    for (int i = 0; i < batch; i++)
-        for (int o = 0; o < s.c_out; o++) {
-            float *dst = out + ((size_t)i * s.c_out + o) * Po;
-            for (int p = 0; p < Po; p++) dst[p] = b[o];
-        }
-    convg_transposed_k4s2(out, inp, w, s.c_in, batch, g, ws);
+    convg_transposed_k4s2(out, inp, w, b, s.c_in, batch, g, ws);
 }
 
 void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -102,8 +101,10 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
     }
     if (dw) {
         bias_grad_add(db, dout, batch, s.c_out, s.h_out * s.w_out);
-        // dw (c_in, c_out*k*k) += inp (c_in, small) times im2col(dout)^T
-        convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
+        // One output channel (deconv3): a direct kernel. Otherwise
+        // dw (c_in, c_out*k*k) += inp (c_in, small) times im2col(dout)^T.
+        if (convd_transposed_covers(s, ws)) convd_transposed_weight_grad(dw, dout, inp, batch, s, ws);
+        else convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
     }
     // dinp += w applied as a convolution to dout
     if (dinp) convg_forward(dinp, dout, w, s.c_in, batch, g, ws);

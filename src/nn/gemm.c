@@ -16,6 +16,7 @@ enum {
     MC = 64,    // rows of a packed A block
     NC = 512,   // columns of a packed B block: KC*NC floats = 512 KiB, the L2 of this machine's cores
                 // (1024 measured up to 20% slower on the transposed convolutions)
+    KS = 64,    // K blocks at most this deep stream C row by row (see gemm_ex)
 };
 
 // + NR floats of slack after the packed B block: the vector packing may write past its last row.
@@ -35,20 +36,83 @@ void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, in
 }
 
 // --- packing -------------------------------------------------------------------------------
+#ifdef __wasm_simd128__
+// Rows x0..x3 (four floats of four rows) stored as four columns: dst[q*MR + r] = x_r[q].
+static inline void store_transposed4(float *dst, v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
+    v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
+    v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+    wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+    wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+    wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+    wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+}
+#endif
+
 // A block (mc,kc) -> panels of MR rows, each stored k-major: panel[p*MR + r]. Short panels are zero-padded.
+// Full panels keep their four row offsets in locals (an array would be reloaded after every store).
+// The vector build copies whole vectors where the layout allows: four consecutive rows (a
+// transposed operand: dout^T) one vector per column; four contiguous rows (weights), or columns
+// through a table that are four consecutive floats (dy's pixels), 4x4 transposes. The scalar loop
+// is the twin and takes the rest.
 static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
-    for (int ir = 0; ir < mc; ir += MR) {
-        int rows = mc - ir < MR ? mc - ir : MR;
+    int ir = 0;
+    for (; ir + MR <= mc; ir += MR) {
+        ptrdiff_t r0 = row_of(a, i0 + ir), r1 = row_of(a, i0 + ir + 1);
+        ptrdiff_t r2 = row_of(a, i0 + ir + 2), r3 = row_of(a, i0 + ir + 3);
+        int p = 0;
+#ifdef __wasm_simd128__
+        if (!a.row_off && !a.col_off && a.rs == 1) {
+            const float *s0 = a.p + r0 + (ptrdiff_t)p0 * a.cs;
+            for (; p < kc; p++, dst += MR) wasm_v128_store(dst, wasm_v128_load(s0 + (ptrdiff_t)p * a.cs));
+        } else if (!a.col_off && a.cs == 1) {
+            const float *s0 = a.p + r0 + p0, *s1 = a.p + r1 + p0, *s2 = a.p + r2 + p0, *s3 = a.p + r3 + p0;
+            for (; p + 4 <= kc; p += 4, dst += 4 * MR)
+                store_transposed4(dst, wasm_v128_load(s0 + p), wasm_v128_load(s1 + p), wasm_v128_load(s2 + p),
+                                  wasm_v128_load(s3 + p));
+        } else if (a.col_off) {
+            const int *t = a.col_off + p0;
+            for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
+                ptrdiff_t co = t[p];
+                if (t[p + 1] == co + 1 && t[p + 2] == co + 2 && t[p + 3] == co + 3) {
+                    store_transposed4(dst, wasm_v128_load(a.p + r0 + co), wasm_v128_load(a.p + r1 + co),
+                                      wasm_v128_load(a.p + r2 + co), wasm_v128_load(a.p + r3 + co));
+                    continue;
+                }
+                for (int q = 0; q < 4; q++) { // four columns across an image boundary
+                    ptrdiff_t cq = t[p + q];
+                    dst[q * MR] = a.p[r0 + cq];
+                    dst[q * MR + 1] = a.p[r1 + cq];
+                    dst[q * MR + 2] = a.p[r2 + cq];
+                    dst[q * MR + 3] = a.p[r3 + cq];
+                }
+            }
+        }
+#endif
+        for (; p < kc; p++, dst += MR) {
+            ptrdiff_t co = col_of(a, p0 + p);
+            dst[0] = a.p[r0 + co];
+            dst[1] = a.p[r1 + co];
+            dst[2] = a.p[r2 + co];
+            dst[3] = a.p[r3 + co];
+        }
+    }
+    if (ir < mc) {
+        int rows = mc - ir;
         ptrdiff_t ro[MR];
         for (int r = 0; r < rows; r++) ro[r] = row_of(a, i0 + ir + r);
-        for (int p = 0; p < kc; p++) {
+        for (int p = 0; p < kc; p++, dst += MR) {
             ptrdiff_t co = col_of(a, p0 + p);
             for (int r = 0; r < rows; r++) dst[r] = a.p[ro[r] + co];
             for (int r = rows; r < MR; r++) dst[r] = 0.0f;
-            dst += MR;
         }
     }
 }
+
+size_t gemm_packed_a_floats(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)k; }
+
+// One panel is p*MR + r, panel after panel: the same layout pack_a() gives a (mc, kc) block, so a
+// K block of panel ir starts at dst + ir*k + p0*MR and the kernel steps MR floats per k as usual.
+void gemm_pack_a(float *dst, MatView a, int m, int k) { pack_a(dst, a, 0, 0, m, k); }
 
 // A panel's NR column offsets as at most two runs of stride 1 or 2 (8 output pixels of one image
 // row, or the end of one row and the start of the next): co[t] = co[0] + s*t for t < split and
@@ -85,6 +149,7 @@ static inline void copy8_strided(float *dst, const float *src, int s) {
 // The vector path copies each run as a whole vector, the second one over the tail of the first: it
 // writes up to 7 floats past the row (the next row overwrites them; gemm_scratch_floats() leaves
 // slack after the last) and reads up to 15 floats past a run (callers leave slack after images).
+// Scattered full panels (a 3x3 window's taps) gather with their eight offsets held in locals.
 static void pack_b_panel(float *dst, MatView b, int p0, int j, int kc, int cols) {
     ptrdiff_t co[NR];
     for (int t = 0; t < cols; t++) co[t] = col_of(b, j + t);
@@ -100,6 +165,15 @@ static void pack_b_panel(float *dst, MatView b, int p0, int j, int kc, int cols)
     }
 #endif
     (void)stride; // the plain twin gathers every layout
+    if (cols == NR) {
+        ptrdiff_t c0 = co[0], c1 = co[1], c2 = co[2], c3 = co[3], c4 = co[4], c5 = co[5], c6 = co[6], c7 = co[7];
+        for (int p = 0; p < kc; p++, dst += NR) {
+            const float *src = b.p + row_of(b, p0 + p);
+            dst[0] = src[c0]; dst[1] = src[c1]; dst[2] = src[c2]; dst[3] = src[c3];
+            dst[4] = src[c4]; dst[5] = src[c5]; dst[6] = src[c6]; dst[7] = src[c7];
+        }
+        return;
+    }
     for (int p = 0; p < kc; p++, dst += NR) {
         const float *src = b.p + row_of(b, p0 + p);
         for (int t = 0; t < cols; t++) dst[t] = src[co[t]];
@@ -208,7 +282,7 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
     // A's rows are read in place when each is contiguous and C is narrow (a linear layer's weights
     // at batch 32): a 3.2 MB weight matrix is not copied per call for 32 uses of each weight. When
     // many column panels reuse A, packing it is faster (measured 15% on the convolutions' shapes).
-    int a_direct = !a.row_off && !a.col_off && a.cs == 1 && n <= 64;
+    int a_direct = !a.packed && !a.row_off && !a.col_off && a.cs == 1 && n <= 64;
     // B's rows likewise, when A is skinny: each B panel then serves at most 8 tiles, too few to pay
     // for copying it (the linear layers' input gradient at batch 32). Not for row strides that are
     // multiples of 4 KiB: every row of a panel would map to the same L1 set (measured 30% slower).
@@ -222,7 +296,28 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
             if (!b_direct) pack_b(packed_b, b, p0, j0, kc, nc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
-                if (!a_direct) pack_a(packed_a, a, i0, p0, mc, kc);
+                // A's block: packed now, packed by the caller (panel ir at ir*k + p0*MR), or read in place.
+                // Floats from one row's panel to the next row's: ir * a_pstride is ir/MR panels on.
+                const float *pa = packed_a;
+                int a_pstride = a.packed ? k : kc;
+                if (a.packed) pa = a.p + (size_t)i0 * k + (size_t)p0 * MR;
+                else if (!a_direct) pack_a(packed_a, a, i0, p0, mc, kc);
+                // A shallow K block (a linear layer's weight gradient: K = batch) makes C the big
+                // operand: each 4-row panel then sweeps all its columns, so C is read and written as
+                // four sequential streams instead of 4-row hops across a matrix larger than L2
+                // (measured 25% faster on the 3136x256 weight gradients). The packed B block is
+                // small enough (KS x NC) to stay in L2 for every row panel.
+                if (kc <= KS && !a_direct && !b_direct && !ccol) {
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = mc - ir < MR ? mc - ir : MR;
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int cols = nc - jr < NR ? nc - jr : NR;
+                            kernel_packed(kc, pa + (size_t)ir * a_pstride, packed_b + (size_t)jr * kc, NR,
+                                          c + j0 + jr + (size_t)(i0 + ir) * ldc, ldc, NULL, rows, cols, acc);
+                        }
+                    }
+                    continue;
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
                     const float *bp = packed_b + (size_t)jr * kc;
@@ -248,7 +343,7 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
                         int rows = mc - ir < MR ? mc - ir : MR;
                         float *ct = cj + (size_t)(i0 + ir) * ldc;
                         if (!a_direct) {
-                            kernel_packed(kc, packed_a + (size_t)ir * kc, bp, ldb, ct, ldc, cc, rows, cols, acc);
+                            kernel_packed(kc, pa + (size_t)ir * a_pstride, bp, ldb, ct, ldc, cc, rows, cols, acc);
                         } else if (rows == MR) {
                             const float *ap = a.p + (size_t)(i0 + ir) * a.rs + p0;
                             kernel_direct(kc, ap, a.rs, bp, ldb, ct, ldc, cc, rows, cols, acc);

@@ -14,10 +14,18 @@ typedef struct {
     int rs, cs;            // row stride, column stride (in floats), used where there is no table
     const int *row_off;    // optional: offset of each row
     const int *col_off;    // optional: offset of each column
+    int packed;            // A only: p holds gemm_pack_a()'s panels for the whole K (strides unused)
 } MatView;
 
 // A plain strided view (no tables).
-static inline MatView matview(const float *p, int rs, int cs) { return (MatView){p, rs, cs, NULL, NULL}; }
+static inline MatView matview(const float *p, int rs, int cs) { return (MatView){p, rs, cs, NULL, NULL, 0}; }
+// An A operand packed once by gemm_pack_a(), for a layer that multiplies the same weights many times.
+static inline MatView matview_packed(const float *p) { return (MatView){p, 0, 0, NULL, NULL, 1}; }
+
+// Floats gemm_pack_a() writes for an (m, k) operand: m rounded up to the micro-tile's 4 rows, times k.
+size_t gemm_packed_a_floats(int m, int k);
+// a (m, k) -> dst in the micro-kernel's layout (panels of 4 rows, each k-major, the last zero-padded).
+void gemm_pack_a(float *dst, MatView a, int m, int k);
 
 // Scratch the blocked GEMM packs its operands into; gemm_scratch_floats() floats, 16-byte aligned.
 size_t gemm_scratch_floats(void);

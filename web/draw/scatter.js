@@ -122,8 +122,11 @@ function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact
     }
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
-    // The mean: a white-rimmed cross.
-    const s = compact ? 3 : 6;
+  }
+  // The means: white-rimmed crosses, after every ellipse, so no other component's ellipse hides one.
+  const s = compact ? 3 : 6;
+  for (let j = 0; j < k; j++) {
+    const mx = area.x(means[2 * j]), my = area.y(means[2 * j + 1]);
     for (const [w, style] of [[4.5, '#fff'], [2.2, INK]]) {
       ctx.lineWidth = w;
       ctx.strokeStyle = style;

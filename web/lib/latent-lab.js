@@ -356,6 +356,37 @@ export class VaeModel {
     this.lab.check(this.lab.x.ll_vae_adam_step(this.#live()));
   }
 
+  // Sliced data-parallel pieces (web/lib/parallel.js): parameters [i0, i1) of the flat buffer.
+  gradSlice(i0, i1) {
+    return this.lab.read(Float32Array, this.lab.x.ll_vae_grads(this.#live()) + 4 * i0, i1 - i0);
+  }
+
+  // grads[i0 + j] += values[j], in wasm (f32x4).
+  addGrads(i0, values) {
+    this.lab.scoped(({ input }) => this.lab.check(this.lab.x.ll_vae_add_grads(this.#live(), i0, input(values), values.length)));
+  }
+
+  gradsFinite(i0, i1) {
+    return this.lab.check(this.lab.x.ll_vae_grads_finite_range(this.#live(), i0, i1)) === 1;
+  }
+
+  // The Adam step of parameters [i0, i1) only; the step count advances as for a whole step.
+  adamStepRange(i0, i1) {
+    this.lab.check(this.lab.x.ll_vae_adam_step_range(this.#live(), i0, i1));
+  }
+
+  paramSlice(i0, i1) {
+    return this.lab.read(Float32Array, this.lab.x.ll_vae_params(this.#live()) + 4 * i0, i1 - i0);
+  }
+
+  // Parameters [i0, i0 + values.length) from another replica's step (finite: it checked them).
+  setParamSlice(i0, values) {
+    if (!(values instanceof Float32Array) || i0 < 0 || i0 + values.length > this.lab.numParams) {
+      throw new LabError(`parameter slice at ${i0} of ${values?.length} values does not fit ${this.lab.numParams}`);
+    }
+    new Float32Array(this.lab.x.memory.buffer, this.lab.x.ll_vae_params(this.#live()) + 4 * i0, values.length).set(values);
+  }
+
   getParams() {
     return this.lab.read(Float32Array, this.lab.x.ll_vae_params(this.#live()), this.lab.numParams);
   }

@@ -1,8 +1,11 @@
 // Data-parallel training over N workers (Web Workers in a page, worker threads in Node). Each batch
 // is cut into N contiguous shares; every worker computes the gradient of its share (scaled by
-// 1/batch, its noise drawn for the images' places in the whole batch), the gradients are summed in
-// a fixed order, and every replica takes the same Adam step. So N workers train the model one
-// would, up to float summation order, and the same seed with the same N gives the same bits.
+// 1/batch, its noise drawn for the images' places in the whole batch). The parameters are cut into
+// N slices too, one per worker: each worker sums its slice of every worker's gradient (in replica
+// order: worker 0's, plus worker 1's, ...), takes the Adam step of that slice alone, and sends the
+// new values of its slice to the others. So N workers train the model one would, up to float
+// summation order; the same seed with the same N gives the same bits; and no thread ever handles
+// a whole gradient (summing it on one thread cost more than a tenth of a 2-worker step).
 import { LabError, PIXELS } from './latent-lab.js';
 
 // Node's Worker has .on('message'); a browser's has .onmessage. One shape for both.
@@ -41,6 +44,12 @@ class Replica {
   }
 }
 
+// The slice of the flat parameter buffer that worker w of n owns: [start, end), starts multiples of 4.
+export function paramSlices(numParams, workers) {
+  const bounds = Array.from({ length: workers + 1 }, (_, w) => (w === workers ? numParams : 4 * Math.round((w * numParams) / workers / 4)));
+  return Array.from({ length: workers }, (_, w) => [bounds[w], bounds[w + 1]]);
+}
+
 // spawn() returns a new worker running grad-worker.js. Implements the model's training surface
 // (setHyper, trainBatch, getParams, setParams) asynchronously.
 export class ParallelModel {
@@ -49,7 +58,8 @@ export class ParallelModel {
     const replicas = Array.from({ length: workers }, () => new Replica(spawn()));
     const model = new ParallelModel(replicas, hyper);
     try {
-      const ready = await Promise.all(replicas.map((r) => r.request({ type: 'init', build, url, seed, hyper, params })));
+      const ready = await Promise.all(replicas.map((r, index) =>
+        r.request({ type: 'init', build, url, seed, hyper, params, index, workers })));
       model.kind = ready[0].kind;
     } catch (error) {
       model.terminate();
@@ -77,27 +87,38 @@ export class ParallelModel {
   async trainBatch(images) {
     const n = images.length / PIXELS;
     if (!Number.isInteger(n) || n < 1) throw new LabError(`expected a non-empty multiple of ${PIXELS} values`);
-    const shareSize = Math.ceil(n / this.replicas.length);
-    const jobs = [];
-    for (let w = 0, first = 0; first < n; w++, first += shareSize) {
-      const count = Math.min(shareSize, n - first);
-      const share = images.slice(first * PIXELS, (first + count) * PIXELS);
-      jobs.push(this.replicas[w].request({ type: 'grad', images: share, firstIndex: first, scale: 1 / n }, [share.buffer]));
-    }
-    const results = await Promise.all(jobs);
-    // Fixed order: replica 0's gradient, plus replica 1's, ...
-    const sum = results[0].grads;
-    let bce = results[0].sums.bce, klRaw = results[0].sums.klRaw;
-    for (let w = 1; w < results.length; w++) {
-      const g = results[w].grads;
-      for (let i = 0; i < sum.length; i++) sum[i] += g[i];
-      bce += results[w].sums.bce;
-      klRaw += results[w].sums.klRaw;
-    }
-    await Promise.all(this.replicas.map((r, w) => {
-      const grads = w === this.replicas.length - 1 ? sum : sum.slice();
-      return r.request({ type: 'step', grads }, [grads.buffer]);
+    const workers = this.replicas.length, shareSize = Math.ceil(n / workers);
+    // 1. Each worker's gradient of its share (a worker past the end of a short batch has none);
+    //    each replies with the slices of it the other workers own.
+    const results = await Promise.all(this.replicas.map((r, w) => {
+      const first = Math.min(w * shareSize, n), count = Math.min(shareSize, n - first);
+      const share = count > 0 ? images.slice(first * PIXELS, (first + count) * PIXELS) : null;
+      return r.request({ type: 'grad', images: share, firstIndex: first, scale: 1 / n }, share ? [share.buffer] : []);
     }));
+    let bce = 0, klRaw = 0;
+    for (const result of results) {
+      bce += result.sums.bce;
+      klRaw += result.sums.klRaw;
+    }
+    // 2. Each worker sums its slice of every gradient and checks it. All or none take the step.
+    const checks = await Promise.all(this.replicas.map((r, w) => {
+      const parts = results.map((result) => result.parts[w]);
+      return r.request({ type: 'reduce', parts }, parts.filter(Boolean).map((p) => p.buffer));
+    }));
+    if (!checks.every((c) => c.finite)) throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate');
+    // 3. Each worker steps its slice; the new values go to every other worker (the buffer itself to
+    //    the last of them, copies to the rest).
+    const stepped = await Promise.all(this.replicas.map((r) => r.request({ type: 'step' })));
+    const slicesFor = this.replicas.map(() => new Array(workers).fill(null)), transfers = this.replicas.map(() => []);
+    stepped.forEach(({ params }, v) => {
+      const recipients = this.replicas.map((_, w) => w).filter((w) => w !== v);
+      recipients.forEach((w, k) => {
+        const last = k === recipients.length - 1;
+        slicesFor[w][v] = last ? params : params.slice();
+        if (last) transfers[w].push(params.buffer);
+      });
+    });
+    await Promise.all(this.replicas.map((r, w) => r.request({ type: 'params-slices', slices: slicesFor[w] }, transfers[w])));
     return { loss: (bce + this.hyper.beta * klRaw) / n, bce: bce / n, kl: 0.5 * klRaw / n };
   }
 

@@ -1,0 +1,107 @@
+// node tools/bench-pair.js [--a build/latent-simd.wasm] [--b other.wasm] [--rounds 7] [--only conv2,deconv2]
+// A kernel-development tool for a shared, noisy machine: times every layer pass (and a whole training
+// step) of one or two SIMD builds in one process, alternating A and B round by round, each timing
+// the best of a few runs right after a ceiling sample. Prints per pass the median over rounds of
+// the share of the ceiling, and B/A as the median of the per-round ratios (pairing cancels drift).
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+
+import { loadLab } from '../web/lib/latent-lab.js';
+import { BUILD, loadMnist, parseFlags } from './common.js';
+
+const BATCH = 32;
+let clock = () => performance.now();
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const LAYERS = [
+  { name: 'conv1', kind: 'conv', cin: 1, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: false },
+  { name: 'conv2', kind: 'conv', cin: 32, cout: 64, hin: 14, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'conv3', kind: 'conv', cin: 64, cout: 64, hin: 7, k: 3, s: 1, p: 1, dinp: true },
+  { name: 'fc3136', kind: 'linear', cin: 3136, cout: 256, dinp: true },
+  { name: 'fc256', kind: 'linear', cin: 256, cout: 128, dinp: true },
+  { name: 'fcdec', kind: 'linear', cin: 256, cout: 3136, dinp: true },
+  { name: 'deconv1', kind: 'convT', cin: 64, cout: 64, hin: 7, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'deconv2', kind: 'convT', cin: 64, cout: 32, hin: 14, k: 4, s: 2, p: 1, dinp: true },
+  { name: 'deconv3', kind: 'convT', cin: 32, cout: 1, hin: 28, k: 3, s: 1, p: 1, dinp: true },
+];
+
+function geometry(l) {
+  if (l.kind === 'linear') return { inN: BATCH * l.cin, outN: BATCH * l.cout, wN: l.cin * l.cout,
+    flops: 2 * BATCH * l.cin * l.cout, args: [BATCH, l.cin, l.cout] };
+  const hout = l.kind === 'convT' ? (l.hin - 1) * l.s - 2 * l.p + l.k : Math.floor((l.hin + 2 * l.p - l.k) / l.s) + 1;
+  const small = l.kind === 'convT' ? l.hin : hout;
+  return { inN: BATCH * l.cin * l.hin ** 2, outN: BATCH * l.cout * hout ** 2, wN: l.cin * l.cout * l.k ** 2,
+    flops: 2 * BATCH * l.cin * l.cout * l.k ** 2 * small ** 2, args: [BATCH, l.cin, l.cout, l.hin, l.hin, l.k, l.s, l.p] };
+}
+
+async function setup(file, batches) {
+  const lab = await loadLab({ build: 'simd', url: new URL(`file://${path.resolve(file)}`) });
+  const x = lab.x, ws = x.ll_workspace_create();
+  const fill = (n) => {
+    const p = x.malloc(n * 4), f = new Float32Array(x.memory.buffer, p, n);
+    for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898) * 0.5;
+    return p;
+  };
+  const probe = fill(1024);
+  const ceiling = () => {
+    let best = 0;
+    for (let t = 0; t < 5; t++) {
+      const t0 = clock();
+      x.ll_peak_probe(probe, 1024, 4000);
+      best = Math.max(best, (4000 * 256 * 48) / ((clock() - t0) * 1e6));
+    }
+    return best;
+  };
+  x.ll_peak_probe(probe, 1024, 40000);
+  const passes = [];
+  for (const l of LAYERS) {
+    const g = geometry(l);
+    const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
+    const [inp, out, w, b, dinp, dw, db, dout] = [g.inN, g.outN, g.wN, l.cout, g.inN, g.wN, l.cout, g.outN].map(fill);
+    passes.push({ name: `${l.name} fwd`, flops: g.flops, fn: () => lab.check(x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)) });
+    passes.push({ name: `${l.name} dW`, flops: g.flops, fn: () => lab.check(x[`${pre}_backward`](ws, 0, dw, db, dout, inp, w, ...g.args)) });
+    if (l.dinp) passes.push({ name: `${l.name} dX`, flops: g.flops, fn: () => lab.check(x[`${pre}_backward_input`](ws, dinp, dout, w, ...g.args)) });
+  }
+  const model = lab.createModel({ seed: 42 });
+  let i = 0;
+  passes.push({ name: 'step', flops: 95.1e6 * BATCH, fn: () => model.trainBatch(batches[i++ % batches.length]) });
+  return { passes, ceiling };
+}
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2), { a: 'string', b: 'string', rounds: 'number', only: 'string', reps: 'number', cpu: 'boolean' });
+  // --cpu: time by this process's CPU time (user + system) instead of the wall clock, so that time
+  // the scheduler gave to other processes is not counted (the ceiling likewise).
+  if (flags.cpu) clock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const { train } = await loadMnist();
+  const batches = Array.from({ length: 8 }, (_, b) => Float32Array.from(train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784), (v) => v / 255));
+  const builds = [flags.a ?? path.join(BUILD, 'latent-simd.wasm')];
+  if (flags.b) builds.push(flags.b);
+  const sets = [];
+  for (const f of builds) sets.push(await setup(f, batches));
+  const only = flags.only ? flags.only.split(',') : null;
+  const names = sets[0].passes.map((p) => p.name).filter((n) => !only || only.some((o) => n.startsWith(o)));
+  const rounds = flags.rounds ?? 5, reps = flags.reps ?? 5;
+  for (const s of sets) for (const p of s.passes) if (names.includes(p.name)) for (let k = 0; k < 3; k++) p.fn();
+  const shares = sets.map(() => Object.fromEntries(names.map((n) => [n, []])));
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) {
+      const order = r % 2 ? [...sets.keys()].reverse() : [...sets.keys()];
+      for (const si of order) {
+        const p = sets[si].passes.find((q) => q.name === n);
+        const peak = sets[si].ceiling();
+        let best = Infinity;
+        for (let k = 0; k < reps; k++) { const t0 = clock(); p.fn(); best = Math.min(best, clock() - t0); }
+        shares[si][n].push(p.flops / (best * 1e6) / peak);
+      }
+    }
+  }
+  const pct = (x) => `${(x * 100).toFixed(1).padStart(5)}%`;
+  console.log(`pass          ${builds.map((b) => path.basename(b).padStart(14)).join(' ')}${sets.length > 1 ? '    B/A' : ''}`);
+  for (const n of names) {
+    let line = n.padEnd(14) + shares.map((s) => pct(median(s[n])).padStart(14)).join(' ');
+    if (sets.length > 1) line += `  ${median(shares[1][n].map((v, r) => v / shares[0][n][r])).toFixed(3).padStart(6)}`;
+    console.log(line);
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
