@@ -15,6 +15,17 @@ function sameBits(a, b) {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
+// Trains until the Trainer stops or finishes: its per-batch reports and the error it stopped with.
+function trainUntilStopped(trainer) {
+  const reports = [];
+  try {
+    while (!trainer.done) reports.push(trainer.next());
+  } catch (error) {
+    return { reports, stopped: error };
+  }
+  return { reports, stopped: null };
+}
+
 describe('the model refuses bad input and stays intact', () => {
   it('wrong sizes, empty data, NaN or out-of-range pixels, a bad hyperparameter', async () => {
     const L = await lab('simd');
@@ -83,13 +94,7 @@ describe('training that cannot silently fail', () => {
     const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
     const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
       resolveOptions({ lr: 1, beta: 1000, batch: 8, epochs: 50 }));
-    const reports = [];
-    let stopped = null;
-    try {
-      while (!trainer.done) reports.push(trainer.next());
-    } catch (error) {
-      stopped = error;
-    }
+    const { reports, stopped } = trainUntilStopped(trainer);
     assert.ok(stopped, 'training went on with a non-finite loss');
     assert.match(stopped.message, /non-finite loss or gradient.*last good weights.*lower the learning rate/);
     assert.ok(reports.some((r) => r.skipped), 'no step was reported as skipped');
@@ -110,13 +115,7 @@ describe('training that cannot silently fail', () => {
     assert.equal(trainer.snapshot.imagesSeen, 48, 'a snapshot every 3 good batches');
     // Then an absurd learning rate, as if the run had wandered somewhere steps blow up.
     model.setHyper({ lr: 1, beta: 1000 });
-    const reports = [];
-    let stopped = null;
-    try {
-      while (!trainer.done) reports.push(trainer.next());
-    } catch (error) {
-      stopped = error;
-    }
+    const { reports, stopped } = trainUntilStopped(trainer);
     assert.ok(stopped, 'training went on with a non-finite loss');
     assert.match(stopped.message, /non-finite loss or gradient; the model is back at its last good weights \(after \d+ images\); lower the learning rate/);
     const rolled = reports.filter((r) => r.rolledBack);

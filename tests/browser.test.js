@@ -55,6 +55,33 @@ const SITE = path.join(BUILD, 'site');
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
 const RUN_QUERY = `?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+// Headless Chromium with the guards every suite keeps: a request to another host is aborted and
+// recorded, as are console errors, uncaught exceptions and failed requests (ERR_ABORTED: a download
+// cut short by leaving the page, not a failure). Returns { browser, context, page }.
+async function openGuardedPage(problems, { acceptDownloads = true } = {}) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads });
+  // Every request, from the page or its workers, must stay on this machine.
+  await context.route('**/*', (route) => {
+    const { hostname, protocol } = new URL(route.request().url());
+    if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
+      problems.push(`request to another host: ${route.request().url()}`);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  const page = await context.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+  });
+  return { browser, context, page };
+}
 const LONG_TASK_MS = 50;
 
 // Reads a canvas's pixels in the page: { width, height, data: number[] (RGBA) } of a region.
@@ -154,27 +181,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
   before(async () => {
     assert.ok(existsSync(path.join(SITE, 'index.html')), 'build/site is missing: run make all first');
     server = await startServer({ root: SITE, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
-    // Every request, from the page or its workers, must stay on this machine.
-    await context.route('**/*', (route) => {
-      const { hostname, protocol } = new URL(route.request().url());
-      if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
-        problems.push(`request to another host: ${route.request().url()}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    page = await context.newPage();
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-    // ERR_ABORTED: a download cut short by leaving the page (the test reloads it), not a failure.
-    page.on('requestfailed', (req) => {
-      if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
-    });
+    ({ browser, context, page } = await openGuardedPage(problems));
     await page.exposeFunction('__reportLongTask', (start, duration) => longTasks.push({ start, duration }));
     await page.addInitScript(() => {
       new PerformanceObserver((list) => {
@@ -533,25 +540,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     assert.ok(existsSync(path.join(SITE, 'index.html')), 'build/site is missing: run make all first');
     site = await siteWithPretrained();
     server = await startServer({ root: site.root, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
-    await context.route('**/*', (route) => {
-      const { hostname, protocol } = new URL(route.request().url());
-      if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
-        problems.push(`request to another host: ${route.request().url()}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    page = await context.newPage();
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-    page.on('requestfailed', (req) => {
-      if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
-    });
+    ({ browser, page } = await openGuardedPage(problems));
   });
 
   after(async () => {
@@ -749,25 +738,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
   before(async () => {
     assert.ok(existsSync(path.join(SITE, 'index.html')), 'build/site is missing: run make all first');
     server = await startServer({ root: SITE, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
-    await context.route('**/*', (route) => {
-      const { hostname, protocol } = new URL(route.request().url());
-      if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
-        problems.push(`request to another host: ${route.request().url()}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    page = await context.newPage();
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-    page.on('requestfailed', (req) => {
-      if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
-    });
+    ({ browser, page } = await openGuardedPage(problems, { acceptDownloads: false }));
   });
 
   after(async () => {

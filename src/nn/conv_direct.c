@@ -115,6 +115,14 @@ void convd_transposed_forward(float *out, const float *inp, const float *w, cons
 // l mod 4, row after row), added pairwise at the end, then the other columns one by one: the f32x4
 // path (kernel 3: nine accumulators) and the plain loop, its twin, add the same floats in the
 // same order.
+// The columns past the last whole f32x4 (w4 .. w-1) of every row, one by one; 0 when there are none.
+static float columns_tail(const float *x, const float *d, int h, int w, int wp, int w4) {
+    float sum = 0.0f;
+    for (int y = 0; y < h; y++)
+        for (int c = w4; c < w; c++) sum += x[y * w + c] * d[y * wp + c];
+    return sum;
+}
+
 static void plane_wgrad_plain(float *dw, const float *x, const float *d, const int *off, int kk, int h, int w, int wp) {
     int w4 = w & ~3;
     for (int t = 0; t < kk; t++) {
@@ -122,11 +130,7 @@ static void plane_wgrad_plain(float *dw, const float *x, const float *d, const i
         for (int y = 0; y < h; y++)
             for (int c = 0; c < w4; c++) lane[c & 3] += x[y * w + c] * d[off[t] + y * wp + c];
         dw[t] += (lane[0] + lane[1]) + (lane[2] + lane[3]);
-        if (w4 == w) continue;
-        float sum = 0.0f;
-        for (int y = 0; y < h; y++)
-            for (int c = w4; c < w; c++) sum += x[y * w + c] * d[off[t] + y * wp + c];
-        dw[t] += sum;
+        dw[t] += columns_tail(x, d + off[t], h, w, wp, w4);
     }
 }
 
@@ -156,11 +160,7 @@ static void plane_wgrad(float *dw, const float *x, const float *d, const int *of
             float lane[4];
             wasm_v128_store(lane, acc[t]);
             dw[t] += (lane[0] + lane[1]) + (lane[2] + lane[3]);
-            if (w4 == w) continue;
-            float sum = 0.0f;
-            for (int y = 0; y < h; y++)
-                for (int c = w4; c < w; c++) sum += x[y * w + c] * d[off[t] + y * wp + c];
-            dw[t] += sum;
+            dw[t] += columns_tail(x, d + off[t], h, w, wp, w4);
         }
         return;
     }
