@@ -3,8 +3,9 @@
 // (report.md, metrics.json). Everything is computed here in Node with the wasm the page uses; the
 // figures are drawn by the page's own drawing code (web/draw/*.js) in headless Chromium
 // (tools/figures/figures-page.js), served from this checkout with every other request refused.
-// Without --load it uses web/models/pretrained-148.safetensors if it is there, else trains a short
-// model (--epochs, --limit, --seed, --digits, ... as tools/train.js) and saves it beside the figures.
+// Without --load it uses web/models/pretrained-148.safetensors if it is there and no training flag is
+// given, else trains a short model (--epochs, --limit, --seed, --digits, ... as tools/train.js) and
+// saves it beside the figures.
 // Not a training tool: a loaded model is drawn as it is.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -282,7 +283,9 @@ async function main() {
     else throw new Error(`--mixture "${flags.mixture}" is neither a file nor a mixture variant (${Object.keys(MIXTURES).join(', ')})`);
   }
   let modelFile = flags.load;
-  if (!modelFile && existsSync(PRETRAINED)) {
+  // Training flags without --load ask for a model trained here, even when the pretrained one is there.
+  const trainingAsked = TRAINING_FLAGS.some((f) => flags[f] !== undefined);
+  if (!modelFile && !trainingAsked && existsSync(PRETRAINED)) {
     modelFile = PRETRAINED;
     log(flags, `no --load: using ${path.relative(process.cwd(), PRETRAINED)}\n`);
   }
