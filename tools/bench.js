@@ -90,7 +90,10 @@ function timeLayers(lab, ceiling, reps) {
     const inp = fill(g.inN), out = fill(g.outN), w = fill(g.wN), b = fill(l.cout);
     const dinp = fill(g.inN), dw = fill(g.wN), db = fill(l.cout), dout = fill(g.outN);
     const run = (fn) => {
-      for (let i = 0; i < 3; i++) fn();
+      // Warm up by time, not by count: V8 first runs a function's baseline (Liftoff) code and only
+      // swaps in the optimised one after it has run a while. Three calls left the first layer's and
+      // deconv3's own kernels measured on baseline code (3-4x slower than in training).
+      for (let i = 0, t0 = performance.now(); i < 3 || performance.now() - t0 < 200; i++) fn();
       const ts = [];
       for (let i = 0; i < reps; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
       return median(ts);

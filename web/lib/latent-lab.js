@@ -356,9 +356,10 @@ export class VaeModel {
     this.lab.check(this.lab.x.ll_vae_adam_step(this.#live()));
   }
 
-  // Sliced data-parallel pieces (web/lib/parallel.js): parameters [i0, i1) of the flat buffer.
-  gradSlice(i0, i1) {
-    return this.lab.read(Float32Array, this.lab.x.ll_vae_grads(this.#live()) + 4 * i0, i1 - i0);
+  // Sliced data-parallel pieces (web/lib/parallel.js): parameters [i0, i1) of the flat buffer,
+  // copied into `into` (a Float32Array of i1 - i0 values, reused to spare a fresh allocation) or a new array.
+  gradSlice(i0, i1, into) {
+    return this.#copySlice(this.lab.x.ll_vae_grads(this.#live()), i0, i1, into);
   }
 
   // grads[i0 + j] += values[j], in wasm (f32x4).
@@ -375,8 +376,17 @@ export class VaeModel {
     this.lab.check(this.lab.x.ll_vae_adam_step_range(this.#live(), i0, i1));
   }
 
-  paramSlice(i0, i1) {
-    return this.lab.read(Float32Array, this.lab.x.ll_vae_params(this.#live()) + 4 * i0, i1 - i0);
+  paramSlice(i0, i1, into) {
+    return this.#copySlice(this.lab.x.ll_vae_params(this.#live()), i0, i1, into);
+  }
+
+  #copySlice(pointer, i0, i1, into) {
+    if (!(i0 >= 0 && i0 <= i1 && i1 <= this.lab.numParams)) throw new LabError(`parameter slice [${i0}, ${i1}) outside [0, ${this.lab.numParams})`);
+    const view = new Float32Array(this.lab.x.memory.buffer, pointer + 4 * i0, i1 - i0);
+    if (!into) return view.slice();
+    if (into.length !== view.length) throw new LabError(`slice of ${view.length} values into an array of ${into.length}`);
+    into.set(view);
+    return into;
   }
 
   // Parameters [i0, i0 + values.length) from another replica's step (finite: it checked them).

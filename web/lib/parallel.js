@@ -1,11 +1,12 @@
 // Data-parallel training over N workers (Web Workers in a page, worker threads in Node). Each batch
 // is cut into N contiguous shares; every worker computes the gradient of its share (scaled by
 // 1/batch, its noise drawn for the images' places in the whole batch). The parameters are cut into
-// N slices too, one per worker: each worker sums its slice of every worker's gradient (in replica
+// N slices too, one per worker: each worker sums its slice of every worker's gradient (in worker
 // order: worker 0's, plus worker 1's, ...), takes the Adam step of that slice alone, and sends the
 // new values of its slice to the others. So N workers train the model one would, up to float
-// summation order; the same seed with the same N gives the same bits; and no thread ever handles
-// a whole gradient (summing it on one thread cost more than a tenth of a 2-worker step).
+// summation order, and the same seed with the same N gives the same bits. The slices travel between
+// the workers over their own message channels, never through this thread, and no thread handles a
+// whole gradient (summing it here cost more than a tenth of a 2-worker step).
 import { LabError, PIXELS } from './latent-lab.js';
 
 // Node's Worker has .on('message'); a browser's has .onmessage. One shape for both.
@@ -57,9 +58,19 @@ export class ParallelModel {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new LabError(`workers must be 1..64, got ${workers}`);
     const replicas = Array.from({ length: workers }, () => new Replica(spawn()));
     const model = new ParallelModel(replicas, hyper);
+    // A channel between every two workers: peers[w][v] is worker w's end of its channel to worker v.
+    const peers = replicas.map(() => new Array(workers).fill(null));
+    for (let w = 0; w < workers; w++) {
+      for (let v = w + 1; v < workers; v++) {
+        const channel = new MessageChannel();
+        peers[w][v] = channel.port1;
+        peers[v][w] = channel.port2;
+      }
+    }
     try {
       const ready = await Promise.all(replicas.map((r, index) =>
-        r.request({ type: 'init', build, url, seed, hyper, params, index, workers })));
+        r.request({ type: 'init', build, url, seed, hyper, params, index, workers, peers: peers[index] },
+          peers[index].filter(Boolean))));
       model.kind = ready[0].kind;
     } catch (error) {
       model.terminate();
@@ -88,8 +99,8 @@ export class ParallelModel {
     const n = images.length / PIXELS;
     if (!Number.isInteger(n) || n < 1) throw new LabError(`expected a non-empty multiple of ${PIXELS} values`);
     const workers = this.replicas.length, shareSize = Math.ceil(n / workers);
-    // 1. Each worker's gradient of its share (a worker past the end of a short batch has none);
-    //    each replies with the slices of it the other workers own.
+    // 1. Each worker: the gradient of its share (a worker past the end of a short batch has none),
+    //    its slices to their owners, the sum of its own slice, and whether that sum is finite.
     const results = await Promise.all(this.replicas.map((r, w) => {
       const first = Math.min(w * shareSize, n), count = Math.min(shareSize, n - first);
       const share = count > 0 ? images.slice(first * PIXELS, (first + count) * PIXELS) : null;
@@ -100,25 +111,11 @@ export class ParallelModel {
       bce += result.sums.bce;
       klRaw += result.sums.klRaw;
     }
-    // 2. Each worker sums its slice of every gradient and checks it. All or none take the step.
-    const checks = await Promise.all(this.replicas.map((r, w) => {
-      const parts = results.map((result) => result.parts[w]);
-      return r.request({ type: 'reduce', parts }, parts.filter(Boolean).map((p) => p.buffer));
-    }));
-    if (!checks.every((c) => c.finite)) throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate');
-    // 3. Each worker steps its slice; the new values go to every other worker (the buffer itself to
-    //    the last of them, copies to the rest).
-    const stepped = await Promise.all(this.replicas.map((r) => r.request({ type: 'step' })));
-    const slicesFor = this.replicas.map(() => new Array(workers).fill(null)), transfers = this.replicas.map(() => []);
-    stepped.forEach(({ params }, v) => {
-      const recipients = this.replicas.map((_, w) => w).filter((w) => w !== v);
-      recipients.forEach((w, k) => {
-        const last = k === recipients.length - 1;
-        slicesFor[w][v] = last ? params : params.slice();
-        if (last) transfers[w].push(params.buffer);
-      });
-    });
-    await Promise.all(this.replicas.map((r, w) => r.request({ type: 'params-slices', slices: slicesFor[w] }, transfers[w])));
+    // 2. All or none: each worker steps its slice and takes the others' new values.
+    if (!results.every((result) => result.finite)) {
+      throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate');
+    }
+    await Promise.all(this.replicas.map((r) => r.request({ type: 'step' })));
     return { loss: (bce + this.hyper.beta * klRaw) / n, bce: bce / n, kl: 0.5 * klRaw / n };
   }
 
