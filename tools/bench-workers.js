@@ -1,0 +1,82 @@
+// node tools/bench-workers.js [--batch 32] [--workers 2] [--rounds 25]
+// Where the time of a data-parallel step goes, measured on one core (pin it: taskset -c 0), so it can
+// be read while the other cores are busy: a worker's gradient at batch/N against batch paired round
+// by round (the drift of a shared machine cancels), then each per-step cost the protocol adds
+// (web/lib/grad-worker.js: zeroing, slices out and in, the finite check, Adam on a slice) and the
+// round trip of a message to a worker thread. The last line is the step N workers could take on N
+// idle cores: the slowest share's gradient plus the costs on the critical path.
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+
+import { paramSlices } from '../web/lib/parallel.js';
+import { loadMnist, loadNodeLab, parseFlags } from './common.js';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function roundTripMs() {
+  const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  const ping = () => new Promise((resolve) => { w.once('message', resolve); w.postMessage({ type: 'step', id: 1 }); });
+  for (let i = 0; i < 200; i++) await ping();
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) await ping();
+  await w.terminate();
+  return (performance.now() - t0) / 1000;
+}
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2), { batch: 'number', workers: 'number', rounds: 'number' });
+  const batch = flags.batch ?? 32, workers = flags.workers ?? 2, rounds = flags.rounds ?? 25;
+  const share = Math.ceil(batch / workers);
+  const { train } = await loadMnist();
+  const images = Float32Array.from(train.images.subarray(0, batch * 784), (v) => v / 255);
+  const lab = await loadNodeLab('simd');
+  const model = lab.createModel({ seed: 42 });
+  const N = lab.numParams, [a, b] = paramSlices(N, workers)[0];
+  const gradient = (n) => {
+    const t0 = performance.now();
+    model.accumulateGrad(images.subarray(0, n * 784), 0, 1 / batch);
+    return performance.now() - t0;
+  };
+  // Warm up by time (V8 tiers the kernels up after a while), then the two sizes in alternation.
+  for (let t0 = performance.now(); performance.now() - t0 < 3000;) { model.zeroGrad(); gradient(share); gradient(batch); }
+  const whole = [], part = [], ratio = [];
+  for (let r = 0; r < rounds; r++) {
+    model.zeroGrad();
+    const x = gradient(share), y = gradient(batch);
+    part.push(x); whole.push(y); ratio.push(x / y);
+  }
+  console.log(`gradient of ${batch} images ${median(whole).toFixed(1)} ms; of ${share} ${median(part).toFixed(1)} ms; ` +
+    `paired ratio ${median(ratio).toFixed(3)} (ideal ${(share / batch).toFixed(3)})`);
+
+  const slice = new Float32Array(b - a);
+  const cost = (fn) => {
+    for (let t0 = performance.now(); performance.now() - t0 < 300;) fn();
+    const ts = [];
+    for (let i = 0; i < 30; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
+    return median(ts);
+  };
+  const costs = {
+    zeroGrad: cost(() => model.zeroGrad()),
+    'gradSlice (out)': cost(() => model.gradSlice(a, b, slice)),
+    'addGrads (in)': cost(() => model.addGrads(a, slice)),
+    gradsFinite: cost(() => model.gradsFinite(a, b)),
+    'adam (slice)': cost(() => model.adamStepRange(a, b)),
+    'paramSlice (out)': cost(() => model.paramSlice(a, b, slice)),
+    'setParamSlice (in)': cost(() => model.setParamSlice(a, slice)),
+  };
+  const trip = await roundTripMs();
+  costs['messages (2 rounds to main, 2 between workers)'] = 4 * trip;
+  console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters):`);
+  for (const [name, ms] of Object.entries(costs)) console.log(`  ${name.padEnd(48)} ${ms.toFixed(3)} ms`);
+  const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * costs['addGrads (in)'];
+  const adamAll = cost(() => model.adamStepRange(0, N)), finiteAll = cost(() => model.gradsFinite(0, N));
+  const one = median(whole) + costs.zeroGrad + finiteAll + adamAll + 2 * trip;
+  const many = median(ratio) * median(whole) + fixed; // the paired ratio: medians of drifting times need not pair
+  console.log(`one worker: ${one.toFixed(1)} ms a step; ${workers} on idle cores: ${many.toFixed(1)} ms, ${(one / many).toFixed(2)}x at best`);
+  model.free();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
