@@ -1,7 +1,7 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
 // --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --mixture, --deskew[=false] override
-// parts of it (a loaded model deskews as its metadata says unless --deskew is given);
+// parts of it (default: MNIST's digits are deskewed, --data files not; a loaded model as its metadata says);
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
 // mixture beside it (model.mixture.json); --load model.safetensors starts from a saved model, and with
@@ -22,7 +22,7 @@ import { Worker } from 'node:worker_threads';
 import { parseDigits, splitDigits } from '../web/lib/mnist.js';
 import { loadSafetensors, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
+import { effectiveDeskew, evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
 import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
@@ -61,10 +61,11 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);
     const train = await loadDataFiles(files(data));
     const test = testData ? await loadDataFiles(files(testData)) : null;
-    ({ split, mixture: options.mixture } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
+    ({ split, mixture: options.mixture, deskew: options.deskew } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
       classes: flags.digits !== undefined ? parseDigits(flags.digits) : null }));
     what = `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
   } else {
+    options.deskew = effectiveDeskew(options, false);
     split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
       deskew: options.deskew });
     what = `digits ${options.digits.join(',')}`;
