@@ -19,7 +19,7 @@ import { splitDigits, subset } from '../web/lib/mnist.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { normalQuantile } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
-import { classIndices, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, PRESETS, resolveOptions, Trainer }
+import { classIndices, effectiveDeskew, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, PRESETS, resolveOptions, Trainer }
   from '../web/lib/training.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT } from './common.js';
@@ -80,6 +80,7 @@ function optionsFromMetadata(metadata, flags, variant) {
     kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
     beta: metaNumber(metadata, 'beta'), lr: metaNumber(metadata, 'lr'), batch: metaNumber(metadata, 'batch'),
     warmup: metaNumber(metadata, 'warmup'),
+    deskew: metadata.deskew === 'true',   // a file that does not say was not deskewed
     // The variant asked for; else the one the metadata names; else the authors' EM for the authors'
     // KL convention (their recipe), the preset's for the rest.
     mixture: variant ?? named ?? (metadata.kl === 'authors' && !metadata.preset ? 'authors' : undefined),
@@ -325,7 +326,8 @@ async function main() {
       'pass --load MODEL to draw a trained one\n');
   }
   model.setHyper({ lr: options.lr, beta: klWeight(options) });
-  const split = splitDigits({ ...data, digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
+  const split = splitDigits({ ...data, digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
+    deskew: effectiveDeskew(options, false) });
   const nClasses = split.classes.length;
   if (!modelFile) {
     trained = train(model, split, options, flags);

@@ -1,6 +1,7 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
-// --preset authors|default picks a recipe; --kl, --warmup, --mixture override parts of it;
+// --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --mixture, --deskew[=false] override
+// parts of it (default: MNIST's digits are deskewed, --data files not; a loaded model as its metadata says);
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
 // mixture beside it (model.mixture.json); --load model.safetensors starts from a saved model, and with
@@ -19,15 +20,15 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { parseDigits, splitDigits } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureToJSON, modelMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { loadSafetensors, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
+import { effectiveDeskew, evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
 import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
-  data: 'string', 'test-data': 'string' };
+  data: 'string', 'test-data': 'string', deskew: 'boolean' };
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return '?';
@@ -47,26 +48,33 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
   if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
   const { save, load, dtype: _, data, 'test-data': testData, ...trainFlags } = flags;
-  // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
-  const options = resolveOptions({ ...trainFlags, epochs: evaluateOnly ? 1 : flags.epochs });
   const lab = await loadNodeLab(flags.build ?? 'simd');
+  // A loaded model sees its images as it was trained to: deskewed or not, as its metadata says.
+  const loadBytes = load ? await readFile(load) : null;
+  // A file that does not say was not deskewed (PyTorch's, this lab's before the option).
+  const fileDeskew = loadBytes ? parseModelMetadata(readSafetensorsMetadata(lab, loadBytes)).deskew ?? false : undefined;
+  // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
+  const options = resolveOptions({ ...trainFlags, deskew: trainFlags.deskew ?? fileDeskew,
+    epochs: evaluateOnly ? 1 : flags.epochs });
   let split, what;
   if (data) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);
     const train = await loadDataFiles(files(data));
     const test = testData ? await loadDataFiles(files(testData)) : null;
-    ({ split, mixture: options.mixture } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
+    ({ split, mixture: options.mixture, deskew: options.deskew } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
       classes: flags.digits !== undefined ? parseDigits(flags.digits) : null }));
     what = `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
   } else {
-    split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed });
+    options.deskew = effectiveDeskew(options, false);
+    split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
+      deskew: options.deskew });
     what = `digits ${options.digits.join(',')}`;
   }
   const model = lab.createModel({ seed: options.seed });
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
   let loaded = {};
   if (load) {
-    const metadata = loaded = loadSafetensors(model, await readFile(load));
+    const metadata = loaded = loadSafetensors(model, loadBytes);
     // The short entries (not the metrics, the loss curves or the mixture).
     const short = Object.entries(metadata).filter(([, v]) => v.length <= 40);
     log(`loaded ${load}${short.length ? ` (${short.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
@@ -115,7 +123,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     : { digits: options.digits };
   const result = {
     preset: options.preset, ...dataFields, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
-    beta: options.beta, kl: options.kl, warmup: options.warmup, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
+    beta: options.beta, kl: options.kl, warmup: options.warmup, deskew: options.deskew, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };

@@ -6,6 +6,7 @@
 import { LossHistory, PRESETS, resolveOptions } from './lib/training.js';
 import { WorkerClient } from './lib/worker-client.js';
 import { responsibilities } from './lib/mixture-math.js';
+import { deskewImage } from './lib/deskew.js';
 import { mnistCentre } from './lib/draw-digit.js';
 import { digitColor } from './draw/common.js';
 import { covarianceAxes, drawDrawnMarker, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
@@ -18,8 +19,10 @@ const $ = (id) => document.getElementById(id);
 const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 // The settings, all in the form and the URL. A recipe (preset) sets RECIPE; the rest are the user's.
 const NUMBERS = ['epochs', 'batch', 'lr', 'beta', 'warmup', 'seed', 'limit', 'workers'];
-const CHOICES = ['kl', 'mixture'];
-const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'mixture'];
+const CHOICES = ['kl', 'deskew', 'mixture'];
+const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'deskew', 'mixture'];
+// A select's text as the option's value: deskew is true, false or 'auto', the other choices are names.
+const choiceValue = (f, text) => (f === 'deskew' && text !== 'auto' ? text === 'true' : text);
 const DEFAULT_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
 const SNAP_ITERS = [1, 5, 10, 20, 50];
 const SMOOTH = 0.9;               // exponential smoothing of the per-batch loss curves
@@ -110,7 +113,7 @@ function readForm() {
     const input = $(f);
     o[f] = input.validity.badInput ? NaN : input.value.trim() === '' ? undefined : Number(input.value);
   }
-  for (const f of CHOICES) o[f] = $(f).value || undefined;
+  for (const f of CHOICES) o[f] = $(f).value ? choiceValue(f, $(f).value) : undefined;
   return o;
 }
 
@@ -129,7 +132,7 @@ function readUrl() {
   for (const f of NUMBERS) if (q.has(f) && q.get(f).trim() !== '') o[f] = Number(q.get(f));
   for (const f of CHOICES) {
     if (!q.has(f)) continue;
-    if ([...$(f).options].some((opt) => opt.value === q.get(f))) o[f] = q.get(f);
+    if ([...$(f).options].some((opt) => opt.value === q.get(f))) o[f] = choiceValue(f, q.get(f));
     else urlErrors[f] = `unknown ${f} "${q.get(f)}" in the link`;
   }
   return { options: o, urlErrors };
@@ -363,7 +366,7 @@ trainer.on('run-start', (m) => {
     id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
     batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
     scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)),
-    valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data,
+    valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data, deskew: m.deskew,
   };
   debug.workers = m.workers;
   $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images` +
@@ -378,7 +381,7 @@ trainer.on('model-loaded', (m) => {
   stopReplay();
   clearRun();
   resetEmControls();
-  state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0 };
+  state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0, deskew: m.deskew };
   state.loaded = { run: m.run, name: m.name, info: m.info, pretrained: m.pretrained, digits: m.digits };
   state.losses = LossHistory.from({ epochs: m.lossHistory ?? [], curve: m.lossCurve ?? [] });
   debug.loaded = { run: m.run, name: m.name, pretrained: m.pretrained, at: performance.now() };
@@ -990,8 +993,10 @@ function encodeDrawing() {
   const { data } = drawContext.getImageData(0, 0, width, height);
   const alpha = new Uint8ClampedArray(width * height);
   for (let i = 0; i < alpha.length; i++) alpha[i] = data[4 * i + 3];
-  const image = mnistCentre(alpha, width, height);
-  if (!image) return clearDrawn();
+  const centred = mnistCentre(alpha, width, height);
+  if (!centred) return clearDrawn();
+  // The model sees a drawn digit as it saw its training images: deskewed if they were.
+  const image = state.run?.deskew ? deskewImage(centred) : centred;
   const input = Uint8Array.from(image, (v) => Math.round(v * 255));
   const generation = drawing.generation;
   viewer.requestLatest('encode-drawing', { image }).then((result) => {

@@ -18,7 +18,7 @@ import { parseDigits, splitDigits, subset } from './lib/mnist.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from './lib/model-io.js';
 import { ParallelModel } from './lib/parallel.js';
-import { classIndices, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, splitUserData, Trainer, trainingIndices } from './lib/training.js';
+import { classIndices, effectiveDeskew, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, splitUserData, Trainer, trainingIndices } from './lib/training.js';
 import { digitGridPixels } from './draw/digits.js';
 import { normalQuantile } from './lib/normal.js';
 
@@ -214,12 +214,14 @@ async function syncParams(run) {
 // MNIST's digits. Sets o.mixture to kmeans-10 for unlabelled data unless a k-means++ variant was chosen.
 async function runSplit(o) {
   if (trainer.userData) {
-    const { split, mixture } = splitUserData({ train: trainer.userData.set, options: o });
+    const { split, mixture, deskew } = splitUserData({ train: trainer.userData.set, options: o });
     o.mixture = mixture;
+    o.deskew = deskew;
     return split;
   }
   const data = await loadData();
-  return splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+  o.deskew = effectiveDeskew(o, false);
+  return splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew });
 }
 
 // What the page shows of a loaded dataset.
@@ -252,7 +254,7 @@ async function trainLoop(run, o) {
   post({ type: 'run-start', run: run.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
     testImages: split.test.n, epochs: o.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
     workers: training.workers, scatterLabels: scatter.labels, val: { images: val.images, labels: valLabels, n: val.n },
-    data: trainer.userData ? dataSummary(trainer.userData) : null }, [scatter.labels.buffer]);
+    data: trainer.userData ? dataSummary(trainer.userData) : null, deskew: o.deskew }, [scatter.labels.buffer]);
   post({ type: 'phase', phase: 'training' });
   // Parameters go to the view worker every few hundred images (and at the start and end).
   const refreshEvery = Math.max(320, o.batch * 8);
@@ -335,6 +337,7 @@ function checkModelFile(bytes, mixtureText, { name, mixtureName, fallbackDigits,
   const variant = [info.mixtureVariant, mixtureVariant].find((v) => v && Object.hasOwn(MIXTURES, v)) ?? undefined;
   const options = named(name, () => resolveOptions({ preset: info.kl === 'authors' ? 'authors' : 'default', digits,
     seed: info.seed ?? undefined, beta: info.beta ?? undefined, kl: info.kl ?? undefined, limit: info.limit ?? undefined,
+    deskew: info.deskew ?? false,   // a file that does not say was not deskewed
     mixture: variant }));
   const model = lab.createModel({ seed: options.seed });
   let mixture = null;
@@ -386,7 +389,7 @@ async function measureLoaded(run) {
   const data = await loadData();
   if (!alive()) return { replaced: true, run: run.id };
   const o = run.options;
-  const full = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+  const full = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew });
   // A model trained on a limited set is measured on the images it trained on, as after training here.
   const split = run.split = o.limit > 0 ? { ...full, train: subset(full.train, Array.from(trainingIndices(full.train.n, o.seed, o.limit))) } : full;
   const scatter = scatterSample(split.test, split.classes);
@@ -396,7 +399,7 @@ async function measureLoaded(run) {
   peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true }, [params.buffer]);
   post({ type: 'run-start', run: run.id, loaded: true, classes: split.classes, trainImages: split.train.n,
     testImages: split.test.n, epochs: Number(run.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
-    scatterLabels: scatter.labels, val: split.val }, [scatter.labels.buffer]);
+    scatterLabels: scatter.labels, val: split.val, deskew: o.deskew }, [scatter.labels.buffer]);
 
   let loss = 0, bce = 0, kl = 0;
   const codes = {};
@@ -597,6 +600,7 @@ const trainerHandlers = {
     const params = model.getParams();
     peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true, views: false }, [params.buffer]);
     post({ type: 'model-loaded', run: run.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
+      deskew: options.deskew,
       info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
         mixtureVariant: options.mixture, name: metadata.name ?? null },
       lossHistory: info.lossHistory, lossCurve: info.lossCurve });
@@ -656,7 +660,7 @@ const trainerHandlers = {
   async selftest({ options, batches = 4 }) {
     const o = resolveOptions(options);
     const data = await loadData();
-    const split = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+    const split = splitDigits({ ...data, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: effectiveDeskew(o, false) });
     const training = await createTraining(o, o.workers ?? 1);
     try {
       const loop = new Trainer(training.parallel ?? training.model, split.train, o);

@@ -4,6 +4,7 @@
 // at a time. The readers take the Lab first: the parsing runs in its wasm module.
 import { LabError, PIXELS } from './latent-lab.js';
 import { gunzipBytes, parseDataFilesSync, parseIdxBytes } from './data-files.js';
+import { deskewSet } from './deskew.js';
 import { makeRng, permutation } from './rng.js';
 
 // The bytes, gunzipped if they start with gzip's magic (at most 512 MiB unpacked).
@@ -48,16 +49,18 @@ export function subset(set, indices) {
 
 // The report's split: train = training images of the chosen digits minus the labelled validation
 // images; validation = valPerClass images per digit, chosen by the seed; test = test images of those digits.
-export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42 }) {
-  return splitDataset({ train, test, classes: parseDigits(digits), valPerClass, seed, noun: 'digit' });
+export function splitDigits({ train, test, digits, valPerClass = 5, seed = 42, deskew = false }) {
+  return splitDataset({ train, test, classes: parseDigits(digits), valPerClass, seed, deskew, noun: 'digit' });
 }
 
 // The same split for any dataset ({ images, labels or null, n }), digits or not. Without a test set, a
 // seeded holdOut share of the training images (at least one) is the test set. Labelled data: classes
 // (default: every label the training set has) select the images, valPerClass labelled images per
 // class are set aside for the mixture's few-shot start and naming. Unlabelled data: no classes, no
-// validation set. -> { classes, labelled, train, val, test } (val and classes null when unlabelled).
-export function splitDataset({ train, test = null, classes = null, valPerClass = 5, seed = 42, holdOut = 0.1, noun = 'class' }) {
+// validation set. With deskew, every image of the three sets is deskewed (deskew.js) after the split,
+// so the same images are chosen either way. -> { classes, labelled, train, val, test } (val and classes
+// null when unlabelled).
+export function splitDataset({ train, test = null, classes = null, valPerClass = 5, seed = 42, holdOut = 0.1, noun = 'class', deskew = false }) {
   if (!Number.isInteger(valPerClass) || valPerClass < 1 || valPerClass > 1000) {
     throw new LabError(`validation images per ${noun} must be 1..1000, got ${valPerClass}`);
   }
@@ -70,7 +73,8 @@ export function splitDataset({ train, test = null, classes = null, valPerClass =
     test = subset(train, Array.from(order.subarray(0, held)).sort(byIndex));
     train = subset(train, Array.from(order.subarray(held)).sort(byIndex));
   }
-  if (!train.labels) return { classes: null, labelled: false, train, val: null, test };
+  const prepare = deskew ? deskewSet : (set) => set;
+  if (!train.labels) return { classes: null, labelled: false, train: prepare(train), val: null, test: prepare(test) };
   if (!test.labels) throw new LabError('the training data has labels but the test data has none');
   classes ??= [...new Set(train.labels)].sort((a, b) => a - b);
   const wanted = new Set(classes);
@@ -90,7 +94,7 @@ export function splitDataset({ train, test = null, classes = null, valPerClass =
   const testIdx = [];
   for (let i = 0; i < test.n; i++) if (wanted.has(test.labels[i])) testIdx.push(i);
   if (testIdx.length === 0) throw new LabError(`no test images of ${noun}s ${classes.join(',')}`);
-  return { classes, labelled: true, train: subset(train, rest), val: subset(train, val), test: subset(test, testIdx) };
+  return { classes, labelled: true, train: prepare(subset(train, rest)), val: prepare(subset(train, val)), test: prepare(subset(test, testIdx)) };
 }
 
 // Floats in [0, 1] for the images at the given indices (or a range), into out if given.

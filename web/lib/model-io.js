@@ -108,7 +108,7 @@ export function loadSafetensors(model, bytes) {
 // page shows. options: resolved training options; extra: more keys, written last.
 export function modelMetadata({ options, epochs, metrics, history, mixture, extra = {} }) {
   const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs, seed: options.seed,
-    batch: options.batch, lr: options.lr, warmup: options.warmup, preset: options.preset,
+    batch: options.batch, lr: options.lr, warmup: options.warmup, deskew: options.deskew, preset: options.preset,
     mixture_variant: options.mixture, version: LAB_VERSION };
   if (metrics) metadata.metrics = metrics;
   if (history) {
@@ -162,8 +162,11 @@ export function parseModelMetadata(metadata) {
   }
   const kl = metadata.kl ?? null;
   if (kl !== null && kl !== 'authors' && kl !== 'usual') metaFail('kl', `expected "authors" or "usual", got ${JSON.stringify(kl.slice(0, 40))}`);
+  // deskew: null when the file does not say (then its images were not deskewed: PyTorch's, older ones).
+  const deskew = metadata.deskew ?? null;
+  if (deskew !== null && deskew !== 'true' && deskew !== 'false') metaFail('deskew', `expected "true" or "false", got ${JSON.stringify(deskew.slice(0, 40))}`);
   return {
-    digits, kl,
+    digits, kl, deskew: deskew === null ? null : deskew === 'true',
     seed: metaNumber(metadata, 'seed', { min: 0, integer: true }),
     beta: metaNumber(metadata, 'beta', { min: 0 }),
     epochs: metaNumber(metadata, 'epochs', { min: 0 }),
