@@ -47,7 +47,7 @@ import { loadLab } from '../web/lib/latent-lab.js';
 import { splitDigits } from '../web/lib/mnist.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { ParallelModel } from '../web/lib/parallel.js';
-import { resolveOptions, Trainer } from '../web/lib/training.js';
+import { effectiveDeskew, resolveOptions, Trainer } from '../web/lib/training.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SITE = path.join(BUILD, 'site');
@@ -132,7 +132,8 @@ async function nodeParamsHash({ batches, ...options }) {
   const url = pathToFileURL(path.join(SITE, 'wasm', 'latent-simd.wasm')).href;
   const lab = await loadLab({ build: 'simd', url });
   const o = resolveOptions(options);
-  const split = splitDigits({ ...(await loadMnist(path.join(SITE, 'data'))), digits: o.digits, valPerClass: o.valPerClass, seed: o.seed });
+  const split = splitDigits({ ...(await loadMnist(path.join(SITE, 'data'))), digits: o.digits, valPerClass: o.valPerClass, seed: o.seed,
+    deskew: effectiveDeskew(o, false) });
   const model = lab.createModel({ seed: o.seed });
   const parallel = o.workers > 1 ? await ParallelModel.create({ workers: o.workers, seed: o.seed, hyper: model.hyper, build: 'simd', url,
     spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }) : null;
@@ -223,6 +224,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.match(await page.textContent('#build-chip'), /SIMD/);
     assert.deepEqual(await page.$$eval('#preset option', (els) => els.map((e) => e.textContent)).then((t) => t.slice(0, 2)),
       ["Authors' recipe", 'Lab default']);
+    assert.equal(await page.inputValue('#deskew'), 'auto', 'the default recipe deskews MNIST\'s digits');
     const goodUrl = await page.evaluate(() => location.search);
 
     // A bad value: its message beside it, Train waits, the URL keeps the last good settings.
@@ -242,6 +244,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.selectOption('#preset', 'usual-kl-warmup');
     assert.equal(await page.inputValue('#kl'), 'usual');
     assert.equal(await page.inputValue('#warmup'), '2');
+    assert.equal(await page.inputValue('#deskew'), 'false');
     assert.equal(await page.inputValue('#mixture'), 'kmeans-10');
     assert.equal(await page.inputValue('#epochs'), '8');
     assert.equal(await page.inputValue('#limit'), '4000');
@@ -251,6 +254,9 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(await page.inputValue('#warmup'), '0');
     await page.selectOption('#kl', 'usual');
     assert.match(await page.evaluate(() => location.search), /kl=usual/);
+    await page.selectOption('#deskew', 'true');
+    assert.match(await page.evaluate(() => location.search), /deskew=true/);
+    assert.deepEqual(await page.evaluate(() => window.__lab.fieldErrors), {});
 
     // Back to the run's settings for the rest.
     await page.goto(server.url + RUN_QUERY);
