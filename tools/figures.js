@@ -25,10 +25,10 @@ import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT } from './common.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
-  seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', preset: 'string',
+  seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', deskew: 'boolean', preset: 'string',
   build: 'string', scale: 'number', quiet: 'boolean', 'eval-limit': 'number' };
 // Flags that only shape a training run: meaningless for a loaded model, which is drawn as it is.
-const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'preset'];
+const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'deskew', 'preset'];
 // What this tool trains when it has no model: a minute or two on one core; the digits' clusters begin
 // to form (a full run, make train, separates them).
 const SHORT_RUN = { epochs: 2, limit: 4000 };
@@ -326,8 +326,9 @@ async function main() {
       'pass --load MODEL to draw a trained one\n');
   }
   model.setHyper({ lr: options.lr, beta: klWeight(options) });
+  options.deskew = effectiveDeskew(options, false);   // 'auto' -> what it means for MNIST, as the metadata records it
   const split = splitDigits({ ...data, digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
-    deskew: effectiveDeskew(options, false) });
+    deskew: options.deskew });
   const nClasses = split.classes.length;
   if (!modelFile) {
     trained = train(model, split, options, flags);
