@@ -146,6 +146,7 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     assert.equal(curve.length, 32, 'one smoothed point per batch');
     assert.equal(curve.at(-1).x, 1);
     assert.equal(metadata.mixture_variant, 'authors');
+    assert.equal(metadata.deskew, 'true', 'the default recipe deskews MNIST, and the file says so');
     assert.equal(JSON.parse(metadata.mixture).k, 3);
     assert.ok(existsSync(path.join(out, 'model.mixture.json')));
   });

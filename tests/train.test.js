@@ -55,6 +55,7 @@ describe('make train', () => {
     const metadata = readSafetensorsMetadata(L, await readFile(saved));
     assert.equal(metadata.digits, '1,4,8');
     assert.equal(metadata.epochs, '2');
+    assert.equal(metadata.deskew, 'true', 'the default recipe deskews MNIST, and the file says so');
     assert.equal(JSON.parse(metadata.metrics).test_accuracy, trained.test_accuracy);
     const { mixture, classLabels } = mixtureFromJSON(L, await readFile(saved.replace('.safetensors', '.mixture.json'), 'utf8'));
     assert.deepEqual(classLabels, [1, 4, 8]);
@@ -63,6 +64,7 @@ describe('make train', () => {
       '--quiet'], { maxBuffer: 1 << 24 });
     const result = JSON.parse(stdout.trim().split('\n').at(-1));
     assert.equal(result.epochs, 0);
+    assert.equal(result.deskew, true, 'a loaded model sees its images as its file says');
     for (const key of ['test_bce', 'test_kl', 'test_accuracy', 'knn_accuracy']) assert.equal(result[key], trained[key], key);
   });
 });

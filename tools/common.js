@@ -43,7 +43,11 @@ export function parseFlags(argv, spec) {
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2);
     const kind = spec[name];
     if (!kind) throw new Error(`unknown flag --${name} (known: ${Object.keys(spec).map((k) => `--${k}`).join(' ')})`);
-    if (kind === 'boolean') { out[name] = value === undefined ? true : value !== 'false'; continue; }
+    if (kind === 'boolean') {
+      if (value !== undefined && value !== 'true' && value !== 'false') throw new Error(`--${name} takes no value, =true or =false, got "${value}"`);
+      out[name] = value !== 'false';
+      continue;
+    }
     if (value === undefined) {
       if (i + 1 >= argv.length) throw new Error(`--${name} needs a value`);
       value = argv[++i];

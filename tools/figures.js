@@ -335,7 +335,7 @@ async function main() {
     losses = { epochs: trained.history.map((h) => [h.epoch, h.loss, h.bce, h.kl]), batches: trained.curve };
     metadata = { digits: options.digits.join(','), beta: String(options.beta), kl: options.kl, epochs: String(options.epochs),
       seed: String(options.seed), batch: String(options.batch), lr: String(options.lr), warmup: String(options.warmup),
-      preset: options.preset, mixture_variant: options.mixture,
+      deskew: String(options.deskew), preset: options.preset, mixture_variant: options.mixture,
       version: `latent-lab ${JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version}` };
     source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainImages} images, ` +
       `${trained.seconds.toFixed(0)} s), saved as \`model.safetensors\``;

@@ -52,7 +52,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   // A loaded model sees its images as it was trained to: deskewed or not, as its metadata says.
   const loadBytes = load ? await readFile(load) : null;
   // A file that does not say was not deskewed (PyTorch's, this lab's before the option).
-  const fileDeskew = loadBytes ? parseModelMetadata(readSafetensorsMetadata(lab, loadBytes)).deskew ?? false : undefined;
+  const fileDeskew = loadBytes ? parseModelMetadata({ deskew: readSafetensorsMetadata(lab, loadBytes).deskew }).deskew ?? false : undefined;
   // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
   const options = resolveOptions({ ...trainFlags, deskew: trainFlags.deskew ?? fileDeskew,
     epochs: evaluateOnly ? 1 : flags.epochs });

@@ -6,7 +6,6 @@
 import { LossHistory, PRESETS, resolveOptions } from './lib/training.js';
 import { WorkerClient } from './lib/worker-client.js';
 import { responsibilities } from './lib/mixture-math.js';
-import { deskewImage } from './lib/deskew.js';
 import { mnistCentre } from './lib/draw-digit.js';
 import { digitColor } from './draw/common.js';
 import { covarianceAxes, drawDrawnMarker, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
@@ -306,7 +305,9 @@ async function restartTrainer() {
     connectWorkers();
     if (state.dataFiles) await trainer.request('load-data', { files: state.dataFiles, options: { seed: Number($('seed').value) } });
     const name = state.loaded?.name ?? 'the model shown before the restart';
-    const { run } = await trainer.request('restore', { params, options: state.trainedWith ?? readForm(), afterRun: state.run?.id ?? 0,
+    // The options of the run on show, with the deskew its model was trained with (a loaded model's too).
+    const options = { ...(state.trainedWith ?? readForm()), deskew: state.run?.deskew ?? false };
+    const { run } = await trainer.request('restore', { params, options, afterRun: state.run?.id ?? 0,
       name, data: state.data });
     if (state.run) state.run.id = run;
     if (state.fit) state.fit.run = run;
@@ -993,15 +994,13 @@ function encodeDrawing() {
   const { data } = drawContext.getImageData(0, 0, width, height);
   const alpha = new Uint8ClampedArray(width * height);
   for (let i = 0; i < alpha.length; i++) alpha[i] = data[4 * i + 3];
-  const centred = mnistCentre(alpha, width, height);
-  if (!centred) return clearDrawn();
-  // The model sees a drawn digit as it saw its training images: deskewed if they were.
-  const image = state.run?.deskew ? deskewImage(centred) : centred;
-  const input = Uint8Array.from(image, (v) => Math.round(v * 255));
+  const image = mnistCentre(alpha, width, height);
+  if (!image) return clearDrawn();
   const generation = drawing.generation;
   viewer.requestLatest('encode-drawing', { image }).then((result) => {
     if (!result || generation !== drawing.generation) return;
-    state.drawn = { z: [result.mu[0], result.mu[1]], input, recon: result.recon };
+    // input: what the model saw (deskewed by the view worker if the model was trained so).
+    state.drawn = { z: [result.mu[0], result.mu[1]], input: result.input, recon: result.recon };
     debug.drawSeq++;
     dirty.probe = dirty.drawn = true;
     schedule();

@@ -15,6 +15,7 @@
 import { LabError, loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
 import { parseDataFiles } from './lib/data-files.js';
 import { parseDigits, splitDigits, subset } from './lib/mnist.js';
+import { deskewImage } from './lib/deskew.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from './lib/model-io.js';
 import { ParallelModel } from './lib/parallel.js';
@@ -262,7 +263,8 @@ async function trainLoop(run, o) {
   const sendParams = async () => {
     lastRefresh = loop.imagesSeen;
     const params = await syncParams(run);
-    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: loop.imagesSeen, final: loop.done }, [params.buffer]);
+    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: loop.imagesSeen, final: loop.done, deskew: run.options.deskew },
+      [params.buffer]);
   };
   await sendParams();
   const started = performance.now();
@@ -396,7 +398,7 @@ async function measureLoaded(run) {
   peer?.postMessage({ type: 'data', run: run.id, scatter: { images: scatter.images, n: scatter.n },
     val: { images: split.val.images, n: split.val.n } });
   const params = run.model.getParams();
-  peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true }, [params.buffer]);
+  peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true, deskew: o.deskew }, [params.buffer]);
   post({ type: 'run-start', run: run.id, loaded: true, classes: split.classes, trainImages: split.train.n,
     testImages: split.test.n, epochs: Number(run.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
     scatterLabels: scatter.labels, val: split.val, deskew: o.deskew }, [scatter.labels.buffer]);
@@ -492,8 +494,11 @@ const trainerHandlers = {
     try {
       o = resolveOptions(options);
     } catch {
-      o = resolveOptions({ seed: options.seed });
+      o = resolveOptions({ seed: options.seed, deskew: typeof options.deskew === 'boolean' ? options.deskew : undefined });
     }
+    // The page sends the deskew the model was trained with; 'auto' is resolved as a run would (its data
+    // files, if any, were sent again before this).
+    o.deskew = effectiveDeskew(o, !!trainer.userData);
     const model = lab.createModel({ seed: o.seed });
     try {
       model.setParams(params);
@@ -504,9 +509,11 @@ const trainerHandlers = {
     }
     trainer.runs = Math.max(trainer.runs, afterRun);
     trainer.run = { id: ++trainer.runs, active: false, stopped: false, model, mixture: null, options: o, metrics: null,
-      data, restored: true, loaded: { name, metadata: {}, loglik: null, pretrained: false }, history: new LossHistory() };
+      data, restored: true, loaded: { name, metadata: { deskew: String(o.deskew) }, loglik: null, pretrained: false },
+      history: new LossHistory() };
     const copy = model.getParams();
-    peer?.postMessage({ type: 'params', run: trainer.run.id, params: copy, imagesSeen: 0, final: true, views: false }, [copy.buffer]);
+    peer?.postMessage({ type: 'params', run: trainer.run.id, params: copy, imagesSeen: 0, final: true, views: false, deskew: o.deskew },
+      [copy.buffer]);
     return { run: trainer.run.id };
   },
 
@@ -598,7 +605,8 @@ const trainerHandlers = {
       evaluating: true, loaded: { name, metadata, loglik, pretrained },
       history: LossHistory.from({ epochs: info.lossHistory ?? [], curve: info.lossCurve ?? [] }) };
     const params = model.getParams();
-    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true, views: false }, [params.buffer]);
+    peer?.postMessage({ type: 'params', run: run.id, params, imagesSeen: 0, final: true, views: false, deskew: options.deskew },
+      [params.buffer]);
     post({ type: 'model-loaded', run: run.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
       deskew: options.deskew,
       info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
@@ -722,9 +730,10 @@ async function refreshViews() {
   view.busy = true;
   try {
     while (view.params) {
-      const { params, version, run, final, views } = view.params;
+      const { params, version, run, final, views, deskew } = view.params;
       view.params = null;
       view.model.setParams(params);
+      view.deskew = deskew;   // how the model saw its images: a drawn digit is prepared the same way
       view.version = version;
       if (view.run !== run) post({ type: 'view-params', run });   // the page decodes its probe again
       view.run = run;
@@ -789,8 +798,8 @@ const viewPortHandlers = {
 
   // A new snapshot; only the newest waiting one is used.
   // views: false: for hover only, no refresh of the views (a loaded model before its images arrive).
-  params({ params, imagesSeen, run, final, views = true }) {
-    view.params = { params, version: imagesSeen, run, final, views };
+  params({ params, imagesSeen, run, final, views = true, deskew = false }) {
+    view.params = { params, version: imagesSeen, run, final, views, deskew };
     refreshViews().catch((error) => post({ type: 'error', message: error.message }));
   },
 };
@@ -810,10 +819,12 @@ const viewHandlers = {
 
   // A drawn digit (784 values in [0, 1], centred as MNIST's): its code and its reconstruction from the
   // mean code, as bytes.
+  // A drawn digit, centred as MNIST's are (the page did that), deskewed here if the model on show was
+  // trained deskewed. input: the 784 bytes the model saw, for the page to show.
   'encode-drawing'({ image }) {
-    const x = Float32Array.from(image);
-    if (x.length !== PIXELS) throw new LabError(`a drawn digit has ${PIXELS} pixels, got ${x.length}`);
+    if (image?.length !== PIXELS) throw new LabError(`a drawn digit has ${PIXELS} pixels, got ${image?.length}`);
+    const x = view.deskew ? deskewImage(Float32Array.from(image)) : Float32Array.from(image);
     const { mu, logvar } = view.model.encode(x);
-    return { mu, logvar, recon: toBytes(view.model.decode(mu)), version: view.version, run: view.run };
+    return { mu, logvar, recon: toBytes(view.model.decode(mu)), input: toBytes(x), version: view.version, run: view.run };
   },
 };

@@ -107,6 +107,8 @@ export function loadSafetensors(model, bytes) {
 // batch smoothed) and its mixture's JSON document (mixtureToJSON), so one file carries everything the
 // page shows. options: resolved training options; extra: more keys, written last.
 export function modelMetadata({ options, epochs, metrics, history, mixture, extra = {} }) {
+  // 'auto' means different things for MNIST and a user's data: a file records what was done.
+  if (typeof options.deskew !== 'boolean') throw new LabError(`deskew must be resolved (effectiveDeskew) before saving, got ${options.deskew}`);
   const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs, seed: options.seed,
     batch: options.batch, lr: options.lr, warmup: options.warmup, deskew: options.deskew, preset: options.preset,
     mixture_variant: options.mixture, version: LAB_VERSION };
