@@ -26,9 +26,10 @@ function makeCeiling(lab) {
   new Float32Array(lab.x.memory.buffer, x, n).fill(1);
   const passes = 4000;
   lab.x.ll_peak_probe(x, n, passes * 10); // tier up
-  return () => {
+  // samples: how many short probes to take the best of (1: one probe of ~1 ms, right before a run).
+  return (samples = 5) => {
     let best = 0;
-    for (let t = 0; t < 5; t++) {
+    for (let t = 0; t < samples; t++) {
       const t0 = performance.now();
       lab.x.ll_peak_probe(x, n, passes);
       best = Math.max(best, (passes * (n / 4) * 48) / ((performance.now() - t0) * 1e6));
@@ -74,9 +75,10 @@ const flopsPerImage = () => LAYERS.reduce((sum, l) => {
 }, 0);
 
 // Times forward, weight gradient (backward with no input gradient: weight and bias) and input
-// gradient (the *_backward_input export: that pass alone) of each layer alone at batch 32: the fastest
-// of `reps` runs, the same rule as the ceiling's (other tenants of this machine only ever slow a run
-// down, and a share should not divide a disturbed time by an undisturbed peak); medians in the JSON.
+// gradient (the *_backward_input export: that pass alone) of each layer alone at batch 32, `reps`
+// runs each. This host's speed swings by a third within seconds (other tenants), so every run gets
+// its own ceiling probe right before it, and a pass's share is the median of its runs' shares; the
+// times are medians too (the fastest run's share is in the JSON).
 function timeLayers(lab, ceiling, reps) {
   const ws = lab.x.ll_workspace_create();
   const rows = [];
@@ -95,18 +97,24 @@ function timeLayers(lab, ceiling, reps) {
       // swaps in the optimised one after it has run a while. Three calls left the first layer's and
       // deconv3's own kernels measured on baseline code (3-4x slower than in training).
       for (let i = 0, t0 = performance.now(); i < 3 || performance.now() - t0 < 200; i++) fn();
-      const ts = [];
-      for (let i = 0; i < reps; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
-      return { best: Math.min(...ts), median: median(ts) };
+      const ts = [], shares = [];
+      for (let i = 0; i < reps; i++) {
+        const peak = ceiling(1);
+        const t0 = performance.now();
+        fn();
+        const ms = performance.now() - t0;
+        ts.push(ms);
+        shares.push(g.flops / (ms * 1e6) / peak);
+      }
+      return { median: median(ts), share: median(shares), bestShare: Math.max(...shares) };
     };
     const peak = ceiling();
     const fwd = run(() => lab.check(lab.x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)));
     const dW = run(() => lab.check(lab.x[`${pre}_backward`](ws, 0, dw, db, dout, inp, w, ...g.args)));
     const dX = l.dinp ? run(() => lab.check(lab.x[`${pre}_backward_input`](ws, dinp, dout, w, ...g.args))) : null;
     const gf = (ms) => g.flops / (ms * 1e6);
-    const cols = (name, t) => ({ [`${name}_ms`]: round(t.best, 3), [`${name}_gflops`]: round(gf(t.best)),
-      [`${name}_share`]: round(gf(t.best) / peak, 3), [`${name}_median_ms`]: round(t.median, 3),
-      [`${name}_median_share`]: round(gf(t.median) / peak, 3) });
+    const cols = (name, t) => ({ [`${name}_ms`]: round(t.median, 3), [`${name}_gflops`]: round(gf(t.median)),
+      [`${name}_share`]: round(t.share, 3), [`${name}_best_share`]: round(t.bestShare, 3) });
     const row = { layer: l.name, peak_gflops: round(peak), ...cols('forward', fwd), ...cols('dweight', dW) };
     if (dX) Object.assign(row, cols('dinput', dX));
     rows.push(row);
@@ -118,20 +126,32 @@ function timeLayers(lab, ceiling, reps) {
 
 // --- whole training steps ------------------------------------------------------------------------
 // Median images/s over `windows` windows of at least `seconds` each, after `warmup` steps.
-function trainRate(lab, batches, { warmup, windows, seconds }) {
-  const model = lab.createModel({ seed: 42 });
+// SIMD and scalar training side by side, window by window (which goes first alternates), each window
+// right after a ceiling probe: rates are medians over the rounds, and SIMD's share of the ceiling and
+// SIMD / scalar are the medians of each round's own (the host's speed drifts more within seconds than
+// the 4-5x measured; one block of windows after the other would read the drift as a ratio).
+function trainRates(simd, scalar, batches, { warmupMs, rounds, seconds }, ceiling, fpi) {
+  const models = [simd, scalar].map((lab) => lab.createModel({ seed: 42 }));
   let i = 0;
-  const step = () => model.trainBatch(batches[i++ % batches.length]);
-  for (let k = 0; k < warmup; k++) step();
-  const rates = [];
-  for (let w = 0; w < windows; w++) {
+  const window = (model, ms) => {
     let steps = 0;
     const t0 = performance.now();
-    do { step(); steps++; } while (performance.now() - t0 < seconds * 1000);
-    rates.push((steps * BATCH) / ((performance.now() - t0) / 1000));
+    do { model.trainBatch(batches[i++ % batches.length]); steps++; } while (performance.now() - t0 < ms);
+    return (steps * BATCH) / ((performance.now() - t0) / 1000);
+  };
+  for (const model of models) window(model, warmupMs);
+  const rates = [[], []], shares = [], peaks = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const m of r % 2 ? [1, 0] : [0, 1]) {
+      const peak = ceiling(1);
+      const rate = window(models[m], seconds * 1000);
+      rates[m].push(rate);
+      if (m === 0) { shares.push((rate * fpi) / 1e9 / peak); peaks.push(peak); }
+    }
   }
-  model.free();
-  return median(rates);
+  for (const model of models) model.free();
+  return { simd: median(rates[0]), scalar: median(rates[1]), share: median(shares), peak: median(peaks),
+    ratio: median(rates[0].map((rate, r) => rate / rates[1][r])) };
 }
 
 function nativeRate(seconds) {
@@ -211,20 +231,18 @@ async function main() {
   log(`latent-lab bench: batch ${BATCH}, ${round(fpi / 1e6)} MFLOP per trained image, ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}`);
 
   const layers = timeLayers(simd, ceiling, flags.quick ? 5 : 15);
-  log('\nlayer                 forward            weight grad        input grad     (fastest of the runs: ms, GFLOP/s, share of ceiling)');
+  log('\nlayer                 forward            weight grad        input grad     (medians: ms, GFLOP/s, share of a ceiling probed before each run)');
   const cell = (ms, gf, share) => (ms === undefined ? '-'.padEnd(19) : `${ms.toFixed(2).padStart(6)} ${gf.toFixed(1).padStart(5)} ${(share * 100).toFixed(0).padStart(3)}%  `);
   for (const r of layers) {
     log(`${r.layer.padEnd(20)}  ${cell(r.forward_ms, r.forward_gflops, r.forward_share)}${cell(r.dweight_ms, r.dweight_gflops, r.dweight_share)}` +
       `${cell(r.dinput_ms, r.dinput_gflops, r.dinput_share)} (ceiling ${r.peak_gflops})`);
   }
 
-  const peakSimd = ceiling();
-  const simdRate = trainRate(simd, batches, { warmup: 5, windows: 5, seconds: 1.5 * q });
+  const paired = trainRates(simd, scalar, batches, { warmupMs: 1000, rounds: flags.quick ? 3 : 7, seconds: 1.2 * q }, ceiling, fpi);
+  const { simd: simdRate, scalar: scalarRate, peak: peakSimd } = paired;
   const stepGflops = (simdRate * fpi) / 1e9;
-  log(`\nSIMD wasm      ${simdRate.toFixed(1).padStart(7)} images/s  ${stepGflops.toFixed(1)} GFLOP/s = ${(stepGflops / peakSimd * 100).toFixed(0)}% of the ceiling ${peakSimd.toFixed(1)}`);
-  const peakScalar = ceiling();
-  const scalarRate = trainRate(scalar, batches, { warmup: 2, windows: 3, seconds: 1.5 * q });
-  log(`scalar wasm    ${scalarRate.toFixed(1).padStart(7)} images/s  (SIMD is ${(simdRate / scalarRate).toFixed(2)}x; ceiling ${peakScalar.toFixed(1)})`);
+  log(`\nSIMD wasm      ${simdRate.toFixed(1).padStart(7)} images/s  ${stepGflops.toFixed(1)} GFLOP/s = ${(paired.share * 100).toFixed(0)}% of the ceiling (median of rounds; ceiling ${peakSimd.toFixed(1)})`);
+  log(`scalar wasm    ${scalarRate.toFixed(1).padStart(7)} images/s  (SIMD is ${paired.ratio.toFixed(2)}x, median of paired rounds)`);
   const native = nativeRate(5 * q);
   log(`native gcc -O3 ${native === null ? '   (not built)' : native.toFixed(1).padStart(7) + ' images/s'}  (plain-C kernels; for profiling, not a target)`);
 
@@ -257,9 +275,9 @@ async function main() {
     peak_gflops: round(peakSimd, 2),
     simd_images_per_s: round(simdRate), scalar_images_per_s: round(scalarRate), native_images_per_s: native,
     tfjs_wasm_images_per_s: tfWasm === null ? null : round(tfWasm, 2), tfjs_cpu_images_per_s: tfCpu === null ? null : round(tfCpu, 2),
-    simd_gflops: round(stepGflops, 2), simd_share_of_peak: round(stepGflops / peakSimd, 3),
-    simd_over_scalar: round(simdRate / scalarRate, 2), simd_over_tfjs_wasm: tfWasm === null ? null : round(simdRate / tfWasm, 2),
-    peak_gflops_scalar_run: round(peakScalar, 2), peak_gflops_tfjs_run: peakTf === null ? null : round(peakTf, 2),
+    simd_gflops: round(stepGflops, 2), simd_share_of_peak: round(paired.share, 3),
+    simd_over_scalar: round(paired.ratio, 2), simd_over_tfjs_wasm: tfWasm === null ? null : round(simdRate / tfWasm, 2),
+    peak_gflops_tfjs_run: peakTf === null ? null : round(peakTf, 2),
     workers: cores, parallel_images_per_s: round(perWorkers[cores]), parallel_kind: parallelKind,
     parallel_by_workers: Object.fromEntries(Object.entries(perWorkers).map(([n, r]) => [n, round(r)])),
     parallel_scaling: round(scaling, 2),
