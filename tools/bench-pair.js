@@ -7,32 +7,12 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
+import { LAYERS, layerGeometry } from './bench-layers.js';
 import { BUILD, loadMnist, parseFlags } from './common.js';
 
 const BATCH = 32;
 let clock = () => performance.now();
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const LAYERS = [
-  { name: 'conv1', kind: 'conv', cin: 1, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: false },
-  { name: 'conv2', kind: 'conv', cin: 32, cout: 64, hin: 14, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'conv3', kind: 'conv', cin: 64, cout: 64, hin: 7, k: 3, s: 1, p: 1, dinp: true },
-  { name: 'fc3136', kind: 'linear', cin: 3136, cout: 256, dinp: true },
-  { name: 'fc256', kind: 'linear', cin: 256, cout: 128, dinp: true },
-  { name: 'fcdec', kind: 'linear', cin: 256, cout: 3136, dinp: true },
-  { name: 'deconv1', kind: 'convT', cin: 64, cout: 64, hin: 7, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'deconv2', kind: 'convT', cin: 64, cout: 32, hin: 14, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'deconv3', kind: 'convT', cin: 32, cout: 1, hin: 28, k: 3, s: 1, p: 1, dinp: true },
-];
-
-function geometry(l) {
-  if (l.kind === 'linear') return { inN: BATCH * l.cin, outN: BATCH * l.cout, wN: l.cin * l.cout,
-    flops: 2 * BATCH * l.cin * l.cout, args: [BATCH, l.cin, l.cout] };
-  const hout = l.kind === 'convT' ? (l.hin - 1) * l.s - 2 * l.p + l.k : Math.floor((l.hin + 2 * l.p - l.k) / l.s) + 1;
-  const small = l.kind === 'convT' ? l.hin : hout;
-  return { inN: BATCH * l.cin * l.hin ** 2, outN: BATCH * l.cout * hout ** 2, wN: l.cin * l.cout * l.k ** 2,
-    flops: 2 * BATCH * l.cin * l.cout * l.k ** 2 * small ** 2, args: [BATCH, l.cin, l.cout, l.hin, l.hin, l.k, l.s, l.p] };
-}
-
 async function setup(file, batches) {
   const lab = await loadLab({ build: 'simd', url: new URL(`file://${path.resolve(file)}`) });
   const x = lab.x, ws = x.ll_workspace_create();
@@ -54,7 +34,7 @@ async function setup(file, batches) {
   x.ll_peak_probe(probe, 1024, 40000);
   const passes = [];
   for (const l of LAYERS) {
-    const g = geometry(l);
+    const g = layerGeometry(l, BATCH);
     const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
     const [inp, out, w, b, dinp, dw, db, dout] = [g.inN, g.outN, g.wN, l.cout, g.inN, g.wN, l.cout, g.outN].map(fill);
     passes.push({ name: `${l.name} fwd`, flops: g.flops, fn: () => lab.check(x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)) });

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 
 import { ParallelModel } from '../web/lib/parallel.js';
 import { BUILD, ROOT, loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
 const BATCH = 32;
@@ -39,35 +40,9 @@ function makeCeiling(lab) {
 }
 
 // --- the model's passes --------------------------------------------------------------------------
-// FLOPs count multiply and add separately: 2 * (output elements) * (terms per output), for batch B.
-const LAYERS = [
-  { name: 'conv1', kind: 'conv', cin: 1, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: false },
-  { name: 'conv2', kind: 'conv', cin: 32, cout: 64, hin: 14, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'conv3', kind: 'conv', cin: 64, cout: 64, hin: 7, k: 3, s: 1, p: 1, dinp: true },
-  { name: 'fc 3136->256 (x2)', kind: 'linear', cin: 3136, cout: 256, times: 2, dinp: true },
-  { name: 'fc 256->128 (x2)', kind: 'linear', cin: 256, cout: 128, times: 2, dinp: true },
-  { name: 'fc 128->2 (x2)', kind: 'linear', cin: 128, cout: 2, times: 2, dinp: true },
-  { name: 'fc 2->128', kind: 'linear', cin: 2, cout: 128, dinp: true },
-  { name: 'fc 128->256', kind: 'linear', cin: 128, cout: 256, dinp: true },
-  { name: 'fc 256->3136', kind: 'linear', cin: 256, cout: 3136, dinp: true },
-  { name: 'deconv1', kind: 'convT', cin: 64, cout: 64, hin: 7, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'deconv2', kind: 'convT', cin: 64, cout: 32, hin: 14, k: 4, s: 2, p: 1, dinp: true },
-  { name: 'deconv3', kind: 'convT', cin: 32, cout: 1, hin: 28, k: 3, s: 1, p: 1, dinp: true },
-];
 // Heavy passes the targets name: convolutions with >= 3 MFLOP per image, the 3136-wide linears.
 const HEAVY_CONV = new Set(['conv2', 'conv3', 'deconv1', 'deconv2']);
 const LARGE_LINEAR = new Set(['fc 3136->256 (x2)', 'fc 256->3136']);
-
-function layerGeometry(l, batch) {
-  if (l.kind === 'linear') {
-    return { inN: batch * l.cin, outN: batch * l.cout, wN: l.cin * l.cout, flops: 2 * batch * l.cin * l.cout,
-      args: [batch, l.cin, l.cout] };
-  }
-  const hout = l.kind === 'convT' ? (l.hin - 1) * l.s - 2 * l.p + l.k : Math.floor((l.hin + 2 * l.p - l.k) / l.s) + 1;
-  const small = l.kind === 'convT' ? l.hin : hout; // the grid the GEMM runs over
-  return { inN: batch * l.cin * l.hin ** 2, outN: batch * l.cout * hout ** 2, wN: l.cin * l.cout * l.k ** 2,
-    flops: 2 * batch * l.cin * l.cout * l.k ** 2 * small ** 2, args: [batch, l.cin, l.cout, l.hin, l.hin, l.k, l.s, l.p] };
-}
 
 const flopsPerImage = () => LAYERS.reduce((sum, l) => {
   const f = layerGeometry(l, 1).flops * (l.times ?? 1);
