@@ -70,6 +70,9 @@ describe('the model refuses bad input and stays intact', () => {
     assert.throws(() => resolveOptions({ beta: NaN }), /beta must be a finite number/);
     assert.throws(() => resolveOptions({ seed: 1.5 }), /seed must be an integer/);
     assert.throws(() => resolveOptions({ digits: '1,11' }), /digit 11 is outside 0\.\.9/);
+    assert.throws(() => resolveOptions({ lrWarmup: -1 }), /learning-rate warm-up epochs must be >= 0, got -1/);
+    assert.throws(() => resolveOptions({ lrWarmup: NaN }), /learning-rate warm-up epochs must be a finite number/);
+    assert.throws(() => resolveOptions({ lrWarmup: '2' }), /learning-rate warm-up epochs must be a finite number/);
     assert.equal(resolveOptions({}).lr, 3e-4);
   });
 
@@ -110,7 +113,7 @@ describe('training that cannot silently fail', () => {
     const model = L.createModel({ seed: 4 });
     const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
     const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
-      { ...resolveOptions({ batch: 8, epochs: 50 }), snapshotEvery: 3 });
+      { ...resolveOptions({ batch: 8, epochs: 50, lrWarmup: 0 }), snapshotEvery: 3 });   // no warm-up: it would reset the lr set below
     for (let i = 0; i < 7; i++) assert.ok(Number.isFinite(trainer.next().loss), 'a sane step diverged');
     assert.equal(trainer.snapshot.imagesSeen, 48, 'a snapshot every 3 good batches');
     // Then an absurd learning rate, as if the run had wandered somewhere steps blow up.

@@ -235,6 +235,9 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(await page.evaluate(() => location.search), goodUrl);
     await page.fill('#lr', '-1');
     assert.match(await page.textContent('#lr-error'), /learning rate must be > 0/);
+    await page.fill('#lrWarmup', '-1');
+    assert.match(await page.textContent('#lrWarmup-error'), /learning-rate warm-up epochs must be >= 0, got -1/);
+    await page.fill('#lrWarmup', '2');
     await page.fill('#epochs', '2');
     await page.fill('#lr', '0.0003');
     assert.ok(await page.isHidden('#epochs-error'));
@@ -244,6 +247,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.selectOption('#preset', 'usual-kl-warmup');
     assert.equal(await page.inputValue('#kl'), 'usual');
     assert.equal(await page.inputValue('#warmup'), '2');
+    assert.equal(await page.inputValue('#lrWarmup'), '0');
     assert.equal(await page.inputValue('#deskew'), 'false');
     assert.equal(await page.inputValue('#mixture'), 'kmeans-10');
     assert.equal(await page.inputValue('#epochs'), '8');

@@ -56,6 +56,7 @@ describe('make train', () => {
     assert.equal(metadata.digits, '1,4,8');
     assert.equal(metadata.epochs, '2');
     assert.equal(metadata.deskew, 'true', 'the default recipe deskews MNIST, and the file says so');
+    assert.equal(metadata.lr_warmup, '2', 'the default recipe\'s learning-rate warm-up, recorded');
     assert.equal(JSON.parse(metadata.metrics).test_accuracy, trained.test_accuracy);
     const { mixture, classLabels } = mixtureFromJSON(L, await readFile(saved.replace('.safetensors', '.mixture.json'), 'utf8'));
     assert.deepEqual(classLabels, [1, 4, 8]);

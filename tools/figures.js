@@ -25,10 +25,10 @@ import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT } from './common.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
-  seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', deskew: 'boolean', preset: 'string',
+  seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', 'lr-warmup': 'number', deskew: 'boolean', preset: 'string',
   build: 'string', scale: 'number', quiet: 'boolean', 'eval-limit': 'number' };
 // Flags that only shape a training run: meaningless for a loaded model, which is drawn as it is.
-const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'deskew', 'preset'];
+const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lr-warmup', 'deskew', 'preset'];
 // What this tool trains when it has no model: a minute or two on one core; the digits' clusters begin
 // to form (a full run, make train, separates them).
 const SHORT_RUN = { epochs: 2, limit: 4000 };
@@ -69,7 +69,7 @@ function metaNumber(metadata, key) {
 }
 
 // The recipe a loaded model was trained with, as far as its metadata says (preset, kl, beta, lr, batch,
-// warmup, mixture_variant: what make train --save writes); flags override the split's digits and seed.
+// warmup, lr_warmup (absent: none), mixture_variant: what make train --save writes); flags override the split's digits and seed.
 const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
 
 function optionsFromMetadata(metadata, flags, variant) {
@@ -79,7 +79,7 @@ function optionsFromMetadata(metadata, flags, variant) {
     digits: flags.digits ?? metadata.digits, seed: flags.seed ?? metaNumber(metadata, 'seed'),
     kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
     beta: metaNumber(metadata, 'beta'), lr: metaNumber(metadata, 'lr'), batch: metaNumber(metadata, 'batch'),
-    warmup: metaNumber(metadata, 'warmup'),
+    warmup: metaNumber(metadata, 'warmup'), lrWarmup: metaNumber(metadata, 'lr_warmup') ?? 0,
     deskew: metadata.deskew === 'true',   // a file that does not say was not deskewed
     // The variant asked for; else the one the metadata names; else the authors' EM for the authors'
     // KL convention (their recipe), the preset's for the rest.
@@ -318,7 +318,8 @@ async function main() {
     log(flags, `loaded ${modelFile}: digits ${options.digits.join(',')}, seed ${options.seed}` +
       `${metadata.epochs ? `, ${metadata.epochs} epochs` : ''}\n`);
   } else {
-    const given = Object.fromEntries(['digits', 'seed', ...TRAINING_FLAGS].filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
+    const given = Object.fromEntries(['digits', 'seed', ...TRAINING_FLAGS].filter((k) => flags[k] !== undefined)
+      .map((k) => [k === 'lr-warmup' ? 'lrWarmup' : k, flags[k]]));
     options = resolveOptions({ ...SHORT_RUN, ...given, mixture: variant });
     model = lab.createModel({ seed: options.seed });
     log(flags, `no --load and no ${path.relative(process.cwd(), PRETRAINED)}: training a short model ` +
@@ -335,7 +336,7 @@ async function main() {
     losses = { epochs: trained.history.map((h) => [h.epoch, h.loss, h.bce, h.kl]), batches: trained.curve };
     metadata = { digits: options.digits.join(','), beta: String(options.beta), kl: options.kl, epochs: String(options.epochs),
       seed: String(options.seed), batch: String(options.batch), lr: String(options.lr), warmup: String(options.warmup),
-      deskew: String(options.deskew), preset: options.preset, mixture_variant: options.mixture,
+      lr_warmup: String(options.lrWarmup), deskew: String(options.deskew), preset: options.preset, mixture_variant: options.mixture,
       version: `latent-lab ${JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version}` };
     source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainImages} images, ` +
       `${trained.seconds.toFixed(0)} s), saved as \`model.safetensors\``;

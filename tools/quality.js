@@ -25,13 +25,23 @@ const dir = path.join(BUILD, 'quality');
 async function codesFor(recipe, digits, seed) {
   const file = path.join(dir, `${recipe}-${digits.replaceAll(',', '')}-seed${seed}.json`);
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    const data = JSON.parse(await readFile(file, 'utf8'));
+    if (!trainedAs(data.result, recipe)) throw new Error('trained with other settings');
+    return data;
   } catch {
     process.stderr.write(`training ${recipe} on ${digits}, seed ${seed}...\n`);
     await run('node', [path.join(ROOT, 'tools/train.js'), '--preset', recipe, '--digits', digits, '--seed', String(seed),
       '--quiet', '--workers', '1', '--save-codes', file], { maxBuffer: 1 << 26 });
     return JSON.parse(await readFile(file, 'utf8'));
   }
+}
+
+// Whether saved codes come from the recipe as it is now (a preset changed since they were saved is retrained).
+function trainedAs(result, recipe) {
+  const preset = PRESETS[recipe];
+  const lrWarmup = result.lr_warmup ?? 0;   // codes saved before the option had none
+  return ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup'].every((k) => result[k] === preset[k]) &&
+    lrWarmup === preset.lrWarmup && result.deskew === (preset.deskew === 'auto' ? true : preset.deskew);
 }
 
 async function pool(tasks, limit) {

@@ -1,6 +1,6 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
-// --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --mixture, --deskew[=false] override
+// --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --lr-warmup, --mixture, --deskew[=false] override
 // parts of it (default: MNIST's digits are deskewed, --data files not; a loaded model as its metadata says);
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
@@ -26,7 +26,7 @@ import { effectiveDeskew, evaluateRun, HOLD_OUT, LossHistory, resolveOptions, sp
 import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
-  limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number',
+  limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number', 'lr-warmup': 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
   data: 'string', 'test-data': 'string', deskew: 'boolean' };
 
@@ -47,14 +47,14 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const dtype = flags.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
   if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
-  const { save, load, dtype: _, data, 'test-data': testData, ...trainFlags } = flags;
+  const { save, load, dtype: _, data, 'test-data': testData, 'lr-warmup': lrWarmup, ...trainFlags } = flags;
   const lab = await loadNodeLab(flags.build ?? 'simd');
   // A loaded model sees its images as it was trained to: deskewed or not, as its metadata says.
   const loadBytes = load ? await readFile(load) : null;
   // A file that does not say was not deskewed (PyTorch's, this lab's before the option).
   const fileDeskew = loadBytes ? parseModelMetadata({ deskew: readSafetensorsMetadata(lab, loadBytes).deskew }).deskew ?? false : undefined;
   // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
-  const options = resolveOptions({ ...trainFlags, deskew: trainFlags.deskew ?? fileDeskew,
+  const options = resolveOptions({ ...trainFlags, lrWarmup, deskew: trainFlags.deskew ?? fileDeskew,
     epochs: evaluateOnly ? 1 : flags.epochs });
   let split, what;
   if (data) {
@@ -123,7 +123,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     : { digits: options.digits };
   const result = {
     preset: options.preset, ...dataFields, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
-    beta: options.beta, kl: options.kl, warmup: options.warmup, deskew: options.deskew, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
+    beta: options.beta, kl: options.kl, warmup: options.warmup, lr_warmup: options.lrWarmup, deskew: options.deskew, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
     images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };

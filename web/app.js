@@ -17,9 +17,9 @@ const $ = (id) => document.getElementById(id);
 // 12,345: by hand, since the first toLocaleString() loads the locale data (30+ ms on this thread).
 const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 // The settings, all in the form and the URL. A recipe (preset) sets RECIPE; the rest are the user's.
-const NUMBERS = ['epochs', 'batch', 'lr', 'beta', 'warmup', 'seed', 'limit', 'workers'];
+const NUMBERS = ['epochs', 'batch', 'lr', 'beta', 'warmup', 'lrWarmup', 'seed', 'limit', 'workers'];
 const CHOICES = ['kl', 'deskew', 'mixture'];
-const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'deskew', 'mixture'];
+const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lrWarmup', 'deskew', 'mixture'];
 // A select's text as the option's value: deskew is true, false or 'auto', the other choices are names.
 const choiceValue = (f, text) => (f === 'deskew' && text !== 'auto' ? text === 'true' : text);
 const DEFAULT_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));

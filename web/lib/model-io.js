@@ -110,7 +110,7 @@ export function modelMetadata({ options, epochs, metrics, history, mixture, extr
   // 'auto' means different things for MNIST and a user's data: a file records what was done.
   if (typeof options.deskew !== 'boolean') throw new LabError(`deskew must be resolved (effectiveDeskew) before saving, got ${options.deskew}`);
   const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs, seed: options.seed,
-    batch: options.batch, lr: options.lr, warmup: options.warmup, deskew: options.deskew, preset: options.preset,
+    batch: options.batch, lr: options.lr, warmup: options.warmup, lr_warmup: options.lrWarmup, deskew: options.deskew, preset: options.preset,
     mixture_variant: options.mixture, version: LAB_VERSION };
   if (metrics) metadata.metrics = metrics;
   if (history) {
