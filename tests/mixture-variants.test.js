@@ -37,9 +37,11 @@ function labelled(data, perClass, seed) {
   return { x: Float32Array.from(x), y: Int32Array.from(y) };
 }
 
-async function accuracyOf(variant, seed) {
+// odd: one labelled point of class 1 moved into class 0's arc (a 5 that looks like a 3).
+async function accuracyOf(variant, seed, { odd = false } = {}) {
   const L = await lab('simd');
   const train = codes(seed), test = codes(seed + 100), shots = labelled(train, 5, seed);
+  if (odd) shots.x.set([4 * Math.cos(1), 4 * Math.sin(1)], 2 * 5);   // shots 5..9 are class 1's
   const { mixture } = fitMixture(L, { trainCodes: train.x, valCodes: shots.x, valClasses: shots.y, nClasses: 3,
     maxIter: 200, tol: 1e-6, variant, seed });
   const pred = mixture.predict(test.x).classIndex;
@@ -54,7 +56,7 @@ describe('mixture variants on curved classes with 5 labels each', () => {
     assert.ok(Math.min(...results.map((r) => r.accuracy)) < 0.93, `authors' EM: ${results.map((r) => r.accuracy)}`);
   });
 
-  for (const variant of ['kmeans-10', 'kmeans-16']) {
+  for (const variant of ['kmeans-10', 'kmeans-16', 'kmeans-10-groups', 'kmeans-16-groups']) {
     it(`${variant}: an overcomplete mixture named by the labelled points follows them (accuracy > 0.95)`, async () => {
       for (const seed of [1, 2, 3]) {
         const { accuracy, k } = await accuracyOf(variant, seed);
@@ -63,6 +65,16 @@ describe('mixture variants on curved classes with 5 labels each', () => {
       }
     });
   }
+
+  it('one odd labelled point inside another class: naming by groups outvotes it, naming by components does not', async () => {
+    for (const seed of [1, 2, 3]) {
+      const groups = await accuracyOf('kmeans-10-groups', seed, { odd: true });
+      const components = await accuracyOf('kmeans-10', seed, { odd: true });
+      assert.ok(groups.accuracy > 0.95, `kmeans-10-groups, seed ${seed}: accuracy ${groups.accuracy}`);
+      // The component the odd point falls in (about a tenth of the points) takes its class.
+      assert.ok(components.accuracy < groups.accuracy - 0.03, `kmeans-10, seed ${seed}: ${components.accuracy} vs groups ${groups.accuracy}`);
+    }
+  });
 
   it('per-class-3: three components per class started from that class\'s labels, semi-supervised', async () => {
     const { accuracy, k } = await accuracyOf('per-class-3', 1);

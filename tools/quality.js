@@ -39,9 +39,10 @@ async function codesFor(recipe, digits, seed) {
 // Whether saved codes come from the recipe as it is now (a preset changed since they were saved is retrained).
 function trainedAs(result, recipe) {
   const preset = PRESETS[recipe];
-  const lrWarmup = result.lr_warmup ?? 0;   // codes saved before the option had none
+  // Codes saved before an option existed were trained without it.
+  const lrWarmup = result.lr_warmup ?? 0, deskew = result.deskew ?? false;
   return ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup'].every((k) => result[k] === preset[k]) &&
-    lrWarmup === preset.lrWarmup && result.deskew === (preset.deskew === 'auto' ? true : preset.deskew);
+    lrWarmup === preset.lrWarmup && deskew === (preset.deskew === 'auto' ? true : preset.deskew);
 }
 
 async function pool(tasks, limit) {
