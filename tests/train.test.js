@@ -112,8 +112,10 @@ describe('make train --data', () => {
 
   it('labelled IDX files (labels before images): 10 classes, a held-out 10%, the few-shot split and every metric', async () => {
     const f = await files;
-    const result = await train(['--data', `${f.labels},${f.images}`, '--epochs', '2', '--batch', '16']);
+    // Two epochs of 31 steps: without --lr-warmup 0 the default's 2-epoch warm-up would be the whole run.
+    const result = await train(['--data', `${f.labels},${f.images}`, '--epochs', '2', '--batch', '16', '--lr-warmup', '0']);
     assert.equal(result.labelled, true);
+    assert.equal(result.lr_warmup, 0);
     assert.deepEqual(result.classes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.equal(result.digits, undefined, 'a --data run does not speak of digits');
     assert.equal(result.test_images, 60);                 // 10% of 600 held out
