@@ -223,7 +223,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.deepEqual(await page.$$eval('input[name="digit"]:checked', (els) => els.map((e) => e.value)), ['1', '4', '8']);
     assert.match(await page.textContent('#build-chip'), /SIMD/);
     assert.deepEqual(await page.$$eval('#preset option', (els) => els.map((e) => e.textContent)).then((t) => t.slice(0, 2)),
-      ["Authors' recipe", 'Lab default (deskew, k-means)']);
+      ["Authors' recipe", 'Lab default (deskew, LR warm-up, k-means groups)']);
     assert.equal(await page.inputValue('#deskew'), 'auto', 'the default recipe deskews MNIST\'s digits');
     const goodUrl = await page.evaluate(() => location.search);
 

@@ -37,6 +37,19 @@ describe('learning-rate warm-up', () => {
     assert.ok(model.steps.every((s) => s.lr === 0.002));
   });
 
+  it('a warm-up of a fractional number of steps ends on its last step at exactly lr, whatever the epoch size', () => {
+    for (const batchesPerEpoch of [3, 7, 12, 19, 27, 544]) {
+      const model = new RecordingModel();
+      const trainer = new Trainer(model, set(batchesPerEpoch * 4), resolveOptions({ batch: 4, epochs: 3, lr: 3e-4, lrWarmup: 2 }));
+      while (!trainer.done) trainer.next();
+      const lrs = model.steps.map((s) => s.lr);
+      const full = lrs.indexOf(3e-4);
+      assert.equal(full, 2 * batchesPerEpoch - 1, `${batchesPerEpoch} batches an epoch: lr reached at step ${full}`);
+      assert.ok(lrs.slice(full).every((lr) => lr === 3e-4));
+      assert.equal(model.lrChanges, 1 + 2 * batchesPerEpoch);
+    }
+  });
+
   it('a warm-up longer than the run keeps ramping to the end (a short run trains at part of lr)', () => {
     const model = new RecordingModel();
     const trainer = new Trainer(model, set(32), resolveOptions({ batch: 8, epochs: 1, lr: 0.004, lrWarmup: 2 }));

@@ -212,6 +212,8 @@ describe('what a saved model says about itself (metadata)', () => {
       [{ digits: '' }, /metadata "digits": choose at least one digit/],
       [{ seed: '-1' }, /metadata "seed": expected an integer >= 0, got "-1"/],
       [{ beta: 'lots' }, /metadata "beta": expected a number >= 0/],
+      [{ lr_warmup: '-1' }, /metadata "lr_warmup": expected a number >= 0, got "-1"/],
+      [{ lr_warmup: 'abc' }, /metadata "lr_warmup": expected a number >= 0/],
       [{ kl: 'other' }, /metadata "kl": expected "authors" or "usual"/],
       [{ metrics: '[1]' }, /metadata "metrics": expected an object/],
       [{ loss_history: '{' }, /metadata "loss_history": not JSON/],

@@ -42,7 +42,8 @@ describe('make train', () => {
     const klFactor = result.kl === 'usual' ? result.beta : 2 * result.beta;
     assert.ok(Math.abs(result.test_loss - (result.test_bce + klFactor * result.test_kl)) < 1e-3 * result.test_loss,
       `test_loss is not BCE + ${klFactor} KL for the ${result.kl} convention`);
-    // Chance is 1/3 (0.37 for always guessing the largest class). This run measures ~0.73 (kNN ~0.92);
+    // Chance is 1/3 (0.37 for always guessing the largest class). This run (its 250 steps all inside the
+    // default's 2-epoch learning-rate warm-up) measures 0.93 (kNN 0.96); without the warm-up 0.87 (0.96).
     // 0.6 and 0.7 say "the clusters follow the digits" without being brittle.
     assert.ok(result.test_accuracy > 0.6, `mixture accuracy ${result.test_accuracy}`);
     assert.ok(result.test_macro_f1 > 0.55, `macro F1 ${result.test_macro_f1}`);

@@ -69,7 +69,7 @@ function metaNumber(metadata, key) {
 }
 
 // The recipe a loaded model was trained with, as far as its metadata says (preset, kl, beta, lr, batch,
-// warmup, lr_warmup (absent: none), mixture_variant: what make train --save writes); flags override the split's digits and seed.
+// warmup, mixture_variant: what make train --save writes); flags override the split's digits and seed.
 const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
 
 function optionsFromMetadata(metadata, flags, variant) {
@@ -79,7 +79,7 @@ function optionsFromMetadata(metadata, flags, variant) {
     digits: flags.digits ?? metadata.digits, seed: flags.seed ?? metaNumber(metadata, 'seed'),
     kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
     beta: metaNumber(metadata, 'beta'), lr: metaNumber(metadata, 'lr'), batch: metaNumber(metadata, 'batch'),
-    warmup: metaNumber(metadata, 'warmup'), lrWarmup: metaNumber(metadata, 'lr_warmup') ?? 0,
+    warmup: metaNumber(metadata, 'warmup'),
     deskew: metadata.deskew === 'true',   // a file that does not say was not deskewed
     // The variant asked for; else the one the metadata names; else the authors' EM for the authors'
     // KL convention (their recipe), the preset's for the rest.

@@ -155,7 +155,7 @@ function checkLossPoints(key, x) {
 // The keys this lab writes, read back strictly: a present key with a bad value is an error naming it
 // (a file is refused whole rather than half-understood); a missing key is null (a file saved from
 // PyTorch carries no metadata at all); keys this lab does not know are left alone.
-// Returns { digits, seed, beta, kl, epochs, limit, preset, mixtureVariant, metrics, lossHistory, lossCurve,
+// Returns { digits, seed, beta, lrWarmup, kl, epochs, limit, preset, mixtureVariant, metrics, lossHistory, lossCurve,
 // mixture (the JSON text, checked by mixtureFromJSON when used) }.
 export function parseModelMetadata(metadata) {
   let digits = null;
@@ -171,6 +171,7 @@ export function parseModelMetadata(metadata) {
     digits, kl, deskew: deskew === null ? null : deskew === 'true',
     seed: metaNumber(metadata, 'seed', { min: 0, integer: true }),
     beta: metaNumber(metadata, 'beta', { min: 0 }),
+    lrWarmup: metaNumber(metadata, 'lr_warmup', { min: 0 }),
     epochs: metaNumber(metadata, 'epochs', { min: 0 }),
     limit: metaNumber(metadata, 'limit', { min: 0, integer: true }),
     preset: metadata.preset ?? null,

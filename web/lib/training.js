@@ -193,13 +193,17 @@ export class Trainer {
       const from = this.order[start + i] * PIXELS;
       for (let p = 0; p < PIXELS; p++) images[i * PIXELS + p] = src[from + p] / 255;
     }
+    // A ParallelModel's setHyper answers with a promise; a refusal shows in the trainBatch after it, so
+    // the promise itself is not left to reject unhandled.
+    const setHyper = (changes) => this.model.setHyper(changes)?.catch?.(() => {});
     const epochsDone = this.epoch + this.batchInEpoch / this.batchesPerEpoch;
-    if (this.warmup > 0) this.model.setHyper({ beta: this.klWeight * Math.min(1, epochsDone / this.warmup) });
+    if (this.warmup > 0) setHyper({ beta: this.klWeight * Math.min(1, epochsDone / this.warmup) });
     // The learning rate of this step: (k + 1) / K of lr for the K steps of the warm-up, then lr (set once).
     if (this.lrWarming) {
-      const progress = (epochsDone + 1 / this.batchesPerEpoch) / this.lrWarmup;
-      this.model.setHyper({ lr: this.lr * Math.min(1, progress) });
-      if (progress >= 1) this.lrWarming = false;
+      const step = this.epoch * this.batchesPerEpoch + this.batchInEpoch + 1, steps = this.lrWarmup * this.batchesPerEpoch;
+      const done = step >= steps - 1e-9;   // K = lrWarmup * batchesPerEpoch need not be a whole number
+      setHyper({ lr: done ? this.lr : this.lr * (step / steps) });
+      if (done) this.lrWarming = false;
     }
     // A model in this thread answers at once; a ParallelModel answers with a promise (await next()).
     // A step whose loss or gradient is not finite is refused by the C side with the model unchanged;
@@ -406,6 +410,8 @@ function labelledMass(mixture, valCodes, valClasses, nClasses) {
 // looks like a 3, inside the 3s' cluster) and its group's majority outvotes them; where the
 // component-by-component naming would give their whole component their class. Two held groups of
 // different classes never merge.
+const MIN_LABELLED_MASS = 0.1;
+
 function nameByGroups(mixture, trainCodes, valCodes, valClasses, nClasses) {
   const k = mixture.k;
   const perClass = new Array(nClasses).fill(0);
@@ -414,7 +420,9 @@ function nameByGroups(mixture, trainCodes, valCodes, valClasses, nClasses) {
   const parent = Int32Array.from({ length: k }, (_, j) => j);
   const find = (j) => (parent[j] === j ? j : (parent[j] = find(parent[j])));
   const mass = labelledMass(mixture, valCodes, valClasses, nClasses);   // by group root
-  const top = (g) => { const m = mass[g], c = m.indexOf(Math.max(...m)); return m[c] > 0 ? c : -1; };
+  // Responsibilities are soft: every component has some 1e-20 of every labelled code. Under a tenth of
+  // one code is no labelled evidence at all.
+  const top = (g) => { const m = mass[g], c = m.indexOf(Math.max(...m)); return m[c] >= MIN_LABELLED_MASS ? c : -1; };
   const holds = (g) => { const c = top(g); return c >= 0 && mass[g][c] >= 0.5 * perClass[c] ? c : -1; };
   const heldElsewhere = (c, ...not) => {
     for (let g = 0; g < k; g++) if (find(g) === g && !not.includes(g) && holds(g) === c) return true;
