@@ -354,7 +354,7 @@ export function classIndices(labels, classes) {
 // components along one digit's cluster carries that digit's name across it, while a low-density
 // gap between clusters stops it.
 function nameByLabelled(mixture, trainCodes, valCodes, valClasses, nClasses) {
-  const k = mixture.k, n = valClasses.length;
+  const k = mixture.k;
   const seedScore = labelledMass(mixture, valCodes, valClasses, nClasses);
   const link = componentLinks(mixture, trainCodes);
   // Widest-path strength from each class's seed components to every component.
@@ -377,6 +377,7 @@ function nameByLabelled(mixture, trainCodes, valCodes, valClasses, nClasses) {
   return Array.from({ length: k }, (_, j) => {
     let best = 0;
     for (let c = 1; c < nClasses; c++) if (strength[c][j] > strength[best][j]) best = c;
+    // No class reaches it at all: the nearest labelled code decides.
     if (strength[best][j] < 0) best = nearestLabelled(mixture, j, valCodes, valClasses);
     return best;
   });
