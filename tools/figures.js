@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { reconstructionScores } from '../web/lib/image-metrics.js';
 import { LATENT, PIXELS } from '../web/lib/latent-lab.js';
 import { splitDigits, subset } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureFromJSON, mixtureToJSON, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { normalQuantile } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
 import { classIndices, effectiveDeskew, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, PRESETS, resolveOptions, Trainer }
@@ -334,10 +334,8 @@ async function main() {
   if (!modelFile) {
     trained = train(model, split, options, flags);
     losses = { epochs: trained.history.map((h) => [h.epoch, h.loss, h.bce, h.kl]), batches: trained.curve };
-    metadata = { digits: options.digits.join(','), beta: String(options.beta), kl: options.kl, epochs: String(options.epochs),
-      seed: String(options.seed), batch: String(options.batch), lr: String(options.lr), warmup: String(options.warmup),
-      lr_warmup: String(options.lrWarmup), deskew: String(options.deskew), preset: options.preset, mixture_variant: options.mixture,
-      version: `latent-lab ${JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version}` };
+    // The settings make train --save writes, as text: what a file read back gives (the report reads them so).
+    metadata = Object.fromEntries(Object.entries(modelMetadata({ options, epochs: options.epochs })).map(([k, v]) => [k, String(v)]));
     source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainImages} images, ` +
       `${trained.seconds.toFixed(0)} s), saved as \`model.safetensors\``;
     t = lap('training', t);

@@ -8,7 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 
-import { fitMixture, MIXTURES, PRESETS, classIndices } from '../web/lib/training.js';
+import { effectiveDeskew, fitMixture, MIXTURES, PRESETS, classIndices } from '../web/lib/training.js';
 import { BUILD, loadNodeLab, parseFlags, ROOT } from './common.js';
 
 const run = promisify(execFile);
@@ -42,7 +42,7 @@ function trainedAs(result, recipe) {
   // Codes saved before an option existed were trained without it.
   const lrWarmup = result.lr_warmup ?? 0, deskew = result.deskew ?? false;
   return ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup'].every((k) => result[k] === preset[k]) &&
-    lrWarmup === preset.lrWarmup && deskew === (preset.deskew === 'auto' ? true : preset.deskew);
+    lrWarmup === preset.lrWarmup && deskew === effectiveDeskew(preset, false);
 }
 
 async function pool(tasks, limit) {
