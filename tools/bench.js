@@ -142,14 +142,19 @@ function nativeRate(seconds) {
 // All the models live side by side and take turns, window by window, and the scaling is the median
 // of each round's ratio: this machine's speed drifts by a third within seconds (other tenants), more
 // than the effect measured, and one window per worker count after the other read that drift as scaling.
+// Each round also runs N separate 1-worker trainings at once, with no exchange between them: what N
+// cores give this very code at that moment, the bound data-parallel training is read against. A
+// data-parallel step waits for its slowest share, so its bound is N times the slowest of them.
 async function workersRates(counts, batches, { warmup, rounds, seconds }) {
-  const models = [];
+  const models = [], alone = [];
+  const create = (n) => ParallelModel.create({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
+    beta2: 0.999, eps: 1e-8 }, build: 'simd', url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
+    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
+  const top = counts[counts.length - 1];
   try {
-    for (const n of counts) {
-      models.push(await ParallelModel.create({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
-        beta2: 0.999, eps: 1e-8 }, build: 'simd', url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-        spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }));
-    }
+    for (const n of counts) models.push(await create(n));
+    alone.push(models[0]);
+    while (alone.length < top) alone.push(await create(1));
     let i = 0;
     const window = async (model, ms) => {
       let images = 0;
@@ -162,17 +167,21 @@ async function workersRates(counts, batches, { warmup, rounds, seconds }) {
       return images / ((performance.now() - t0) / 1000);
     };
     // Warm up by time: V8's optimising compiler needs a while on every worker.
-    for (const model of models) await window(model, warmup * 1000);
-    const rates = counts.map(() => []);
+    for (const model of [...models, ...alone.slice(1)]) await window(model, warmup * 1000);
+    const rates = counts.map(() => []), separate = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...models.keys()].reverse() : [...models.keys()];
       for (const m of order) rates[m].push(await window(models[m], seconds * 1000));
+      if (top > 1) separate.push(await Promise.all(alone.map((model) => window(model, seconds * 1000))));
     }
     const last = counts.length - 1;
-    return { rates: Object.fromEntries(counts.map((n, m) => [n, median(rates[m])])),
-      scaling: median(rates[last].map((rate, r) => rate / rates[0][r])) };
+    const ratio = (xs) => median(xs.map((x, r) => x / rates[0][r]));
+    const sum = (xs) => xs.reduce((s, x) => s + x, 0);
+    return { rates: Object.fromEntries(counts.map((n, m) => [n, median(rates[m])])), scaling: ratio(rates[last]),
+      separate: top > 1 ? { rate: median(separate.map(sum)), scaling: ratio(separate.map(sum)),
+        slowest: ratio(separate.map((xs) => top * Math.min(...xs))) } : null };
   } finally {
-    for (const model of models) model.terminate();
+    for (const model of [...models, ...alone.slice(1)]) model.terminate();
   }
 }
 
@@ -185,7 +194,8 @@ async function memoryAndDecode(batches) {
   for (let i = 0; i < 3; i++) model.trainBatch(batches[i % batches.length]);
   const peak = lab.memoryBytes;
   const z = new Float32Array([0.3, -0.7]);
-  for (let i = 0; i < 20; i++) model.decode(z);
+  // Warm up by time, as for the layers: after 20 calls some kernels were still on baseline code.
+  for (let t0 = performance.now(); performance.now() - t0 < 500;) model.decode(z);
   const ts = [];
   for (let i = 0; i < 100; i++) { const t0 = performance.now(); model.decode(z); ts.push(performance.now() - t0); }
   model.free();
@@ -233,10 +243,14 @@ async function main() {
   // --workers N: up to N workers whatever the cores (to account for the protocol's costs on one pinned core).
   const cores = flags.workers ?? Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
   const parallelKind = 'data_parallel';
-  const { rates: perWorkers, scaling } = await workersRates(Array.from({ length: cores }, (_, k) => k + 1), batches,
-    { warmup: 2, rounds: flags.quick ? 3 : 7, seconds: 1.2 * q });
+  const { rates: perWorkers, scaling, separate } = await workersRates(Array.from({ length: cores }, (_, k) => k + 1),
+    batches, { warmup: 2, rounds: flags.quick ? 3 : 11, seconds: 1.2 * q });
   log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(2)}x, median of paired rounds; ` +
     `one model, gradients summed across workers every batch)`);
+  if (separate) {
+    log(`${cores} apart       ${separate.rate.toFixed(1).padStart(7)} images/s  (${cores} separate 1-worker trainings at once, no exchange: ` +
+      `${separate.scaling.toFixed(2)}x one; ${cores} x the slowest: ${separate.slowest.toFixed(2)}x, the bound of equal shares)`);
+  }
 
   const { peak, decodeMs } = await memoryAndDecode(batches);
   const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;
@@ -256,6 +270,8 @@ async function main() {
     workers: cores, parallel_images_per_s: round(perWorkers[cores]), parallel_kind: parallelKind,
     parallel_by_workers: Object.fromEntries(Object.entries(perWorkers).map(([n, r]) => [n, round(r)])),
     parallel_scaling: round(scaling, 2),
+    separate_images_per_s: separate && round(separate.rate), separate_scaling: separate && round(separate.scaling, 2),
+    separate_slowest_scaling: separate && round(separate.slowest, 2),
     wasm_bytes: wasmBytes, peak_memory_bytes: peak, decode_ms: round(decodeMs, 3),
     layers,
   };
