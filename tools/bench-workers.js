@@ -48,29 +48,44 @@ async function main() {
   console.log(`gradient of ${batch} images ${median(whole).toFixed(1)} ms; of ${share} ${median(part).toFixed(1)} ms; ` +
     `paired ratio ${median(ratio).toFixed(3)} (ideal ${(share / batch).toFixed(3)})`);
 
-  const slice = new Float32Array(b - a);
-  const cost = (fn) => {
-    for (let t0 = performance.now(); performance.now() - t0 < 300;) fn();
-    const ts = [];
-    for (let i = 0; i < 30; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
-    return median(ts);
+  // The costs in the order a step pays them, each round after a gradient as in training, so their
+  // operands are as cold as there: timed back to back, hot, they read about half of this.
+  const inSequence = (steps) => {
+    const ts = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
+    for (let r = 0; r < rounds + 3; r++) {
+      for (const [name, fn] of Object.entries(steps)) {
+        const t0 = performance.now();
+        fn();
+        if (r >= 3) ts[name].push(performance.now() - t0);
+      }
+    }
+    return Object.fromEntries(Object.entries(ts).map(([name, xs]) => [name, median(xs)]));
   };
-  const costs = {
-    zeroGrad: cost(() => model.zeroGrad()),
-    'gradSlice (out)': cost(() => model.gradSlice(a, b, slice)),
-    'addGrads (in)': cost(() => model.addGrads(a, slice)),
-    gradsFinite: cost(() => model.gradsFinite(a, b)),
-    'adam (slice)': cost(() => model.adamStepRange(a, b)),
-    'paramSlice (out)': cost(() => model.paramSlice(a, b, slice)),
-    'setParamSlice (in)': cost(() => model.setParamSlice(a, slice)),
-  };
+  const [c, d] = paramSlices(N, workers)[1];
+  const mine = new Float32Array(b - a), theirs = new Float32Array(d - c);
+  const costs = inSequence({
+    zeroGrad: () => model.zeroGrad(),
+    gradient: () => model.accumulateGrad(images.subarray(0, share * 784), 0, 1 / batch),
+    'gradSlice (out)': () => model.gradSlice(c, d, theirs),
+    'addGrads (in)': () => model.addGrads(a, mine),
+    gradsFinite: () => model.gradsFinite(a, b),
+    'adam (slice)': () => model.adamStepRange(a, b),
+    'paramSlice (out)': () => model.paramSlice(a, b, mine),
+    'setParamSlice (in)': () => model.setParamSlice(c, theirs),
+  });
+  delete costs.gradient; // the share's own work, counted above
   const trip = await roundTripMs();
   costs['messages (2 rounds to main, 2 between workers)'] = 4 * trip;
   console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters):`);
   for (const [name, ms] of Object.entries(costs)) console.log(`  ${name.padEnd(48)} ${ms.toFixed(3)} ms`);
   const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * costs['addGrads (in)'];
-  const adamAll = cost(() => model.adamStepRange(0, N)), finiteAll = cost(() => model.gradsFinite(0, N));
-  const one = median(whole) + costs.zeroGrad + finiteAll + adamAll + 2 * trip;
+  const alone = inSequence({
+    zeroGrad: () => model.zeroGrad(),
+    gradient: () => model.accumulateGrad(images, 0, 1 / batch),
+    finite: () => model.gradsFinite(0, N),
+    adam: () => model.adamStepRange(0, N),
+  });
+  const one = median(whole) + alone.zeroGrad + alone.finite + alone.adam + 2 * trip;
   const many = median(ratio) * median(whole) + fixed; // the paired ratio: medians of drifting times need not pair
   console.log(`one worker: ${one.toFixed(1)} ms a step; ${workers} on idle cores: ${many.toFixed(1)} ms, ${(one / many).toFixed(2)}x at best`);
   model.free();
