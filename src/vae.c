@@ -276,7 +276,8 @@ static VaeSums loss_sums(Vae *m, int n, float *dlogits, float scale) {
 }
 
 // --- backward --------------------------------------------------------------------------------
-static void backward(Vae *m, int n, float scale) {
+// factored: the three big linear weights' gradients are left alone (see vae_share_grad).
+static void backward(Vae *m, int n, float scale, int factored) {
     const VaeParams *p = &m->params;
     VaeParams *gp = &m->grads;
     VaeActs *a = &m->acts, *da = &m->dacts;
@@ -294,7 +295,7 @@ static void backward(Vae *m, int n, float scale) {
     relu_backward(da->u1, a->u1, (size_t)n * 12544);
     conv_transpose2d_backward(da->d3, gp->deconv1_w, gp->deconv1_b, da->u1, a->d3, p->deconv1_w, n, DECONV1, &m->ws);
     relu_backward(da->d3, a->d3, (size_t)n * 3136);
-    linear_backward(da->d2, gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, g);
+    linear_backward(da->d2, factored ? NULL : gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, g);
     relu_backward(da->d2, a->d2, (size_t)n * 256);
     linear_backward(da->d1, gp->dec2_w, gp->dec2_b, da->d2, a->d1, p->dec2_w, n, 128, 256, g);
     relu_backward(da->d1, a->d1, (size_t)n * 128);
@@ -311,12 +312,12 @@ static void backward(Vae *m, int n, float scale) {
     relu_backward(da->mu2, a->mu2, (size_t)n * 128);
     linear_backward(da->mu1, gp->mu2_w, gp->mu2_b, da->mu2, a->mu1, p->mu2_w, n, 256, 128, g);
     relu_backward(da->mu1, a->mu1, (size_t)n * 256);
-    linear_backward(da->h3, gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, g);
+    linear_backward(da->h3, factored ? NULL : gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, g);
     linear_backward(da->lv2, gp->lv4_w, gp->lv4_b, da->logvar, a->lv2, p->lv4_w, n, 128, 2, g);
     relu_backward(da->lv2, a->lv2, (size_t)n * 128);
     linear_backward(da->lv1, gp->lv2_w, gp->lv2_b, da->lv2, a->lv1, p->lv2_w, n, 256, 128, g);
     relu_backward(da->lv1, a->lv1, (size_t)n * 256);
-    linear_backward(da->h3, gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, g);
+    linear_backward(da->h3, factored ? NULL : gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, g);
 
     relu_backward(da->h3, a->h3, (size_t)n * 3136);
     conv2d_backward(da->h2, gp->conv3_w, gp->conv3_b, da->h3, a->h2, p->conv3_w, n, CONV3, &m->ws);
@@ -329,16 +330,91 @@ static void backward(Vae *m, int n, float scale) {
 // --- training --------------------------------------------------------------------------------
 void vae_zero_grad(Vae *m) { memset(m->grads_memory, 0, m->num_params * sizeof(float)); }
 
-int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums) {
+static int gradient(Vae *m, const float *images, int n, long first_index, float scale, int factored, VaeSums *sums) {
     int status = vae_reserve(m, n);
     if (status != LL_OK) return status;
     memcpy(m->acts.input, images, (size_t)n * VAE_PIXELS * sizeof(float));
     encoder_forward(m, n);
     sample_latent(m, n, NULL, RNG_TRAIN_NOISE, (uint64_t)m->step, first_index);
     decoder_forward(m, n);
-    backward(m, n, scale);
+    backward(m, n, scale, factored);
     if (sums) *sums = loss_sums(m, n, NULL, 0.0f);
     return LL_OK;
+}
+
+int vae_accumulate_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums) {
+    return gradient(m, images, n, first_index, scale, 0, sums);
+}
+
+// --- data-parallel shares ----------------------------------------------------------------------
+// The three 3136-wide linear weights hold 90% of the parameters, and the gradient of each is the
+// product of two thin factors, dW = dout^T (out, B) x in (B, in). Workers exchange these factors
+// (VAE_FACTOR_FLOATS an image) instead of 2.4M gradient values, and each multiplies out, over the
+// whole batch, the part of those weights it owns. An image's factors, one after the other (so the
+// factors of a batch are its shares' factors one after the other):
+// h3 (3136) | d mu1 (256) | d lv1 (256) | d2 (256) | d d3 (3136).
+typedef struct {
+    int tensor, rows, cols;  // the weight (rows = outputs, cols = inputs)
+    int dout_at, in_at;      // where its two factors start in an image's factors
+} Factored;
+static const Factored FACTORED[3] = {
+    {6, 256, 3136, 3136, 0},      // fc_mu.0.weight:     d mu1, h3
+    {12, 256, 3136, 3392, 0},     // fc_logvar.0.weight: d lv1, h3
+    {22, 3136, 256, 3904, 3648},  // fc_dec.4.weight:    d d3, d2
+};
+_Static_assert(3136 + 3 * 256 + 3136 == VAE_FACTOR_FLOATS, "the factor blocks fill VAE_FACTOR_FLOATS");
+
+static size_t tensor_offset(int t) {
+    size_t offset = 0;
+    for (int i = 0; i < t; i++) offset += tensor_size(&TENSORS[i]);
+    return offset;
+}
+
+int vae_tensor_factored(int t) {
+    for (int f = 0; f < 3; f++)
+        if (FACTORED[f].tensor == t) return 1;
+    return 0;
+}
+
+int vae_share_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums, float *factors) {
+    for (int t = 0; t < VAE_NUM_TENSORS; t++)
+        if (!vae_tensor_factored(t))
+            memset(m->grads_memory + tensor_offset(t), 0, tensor_size(&TENSORS[t]) * sizeof(float));
+    int status = gradient(m, images, n, first_index, scale, 1, sums);
+    if (status != LL_OK) return status;
+    const VaeActs *a = &m->acts, *da = &m->dacts;
+    const float *parts[5] = {a->h3, da->mu1, da->lv1, a->d2, da->d3};
+    const int widths[5] = {3136, 256, 256, 256, 3136};
+    for (int j = 0; j < n; j++)
+        for (int b = 0; b < 5; b++) {
+            memcpy(factors, parts[b] + (size_t)j * widths[b], widths[b] * sizeof(float));
+            factors += widths[b];
+        }
+    return LL_OK;
+}
+
+// dW over the flat elements [s, e) of one (rows, cols) weight: a partial first row, whole rows, a
+// partial last row, one GEMM each, written (not added): dW[r][c] = sum_j dout[j][r] * in[j][c].
+static void factored_span(float *dw, const float *dout, const float *in, int k, Factored f, size_t s, size_t e,
+                          float *scratch) {
+    while (s < e) {
+        size_t r = s / (size_t)f.cols, c = s % (size_t)f.cols, rows = 1, cols = (size_t)f.cols - c;
+        if (c == 0 && e - s >= (size_t)f.cols) rows = (e - s) / (size_t)f.cols;
+        else if (e - s < cols) cols = e - s;
+        gemm(dw + s, f.cols, matview(dout + r, 1, VAE_FACTOR_FLOATS), matview(in + c, VAE_FACTOR_FLOATS, 1), (int)rows,
+             (int)cols, k, 0, scratch);
+        s += (rows - 1) * (size_t)f.cols + cols;
+    }
+}
+
+void vae_factored_weight_grads(Vae *m, const float *factors, int k, size_t i0, size_t i1) {
+    for (int i = 0; i < 3; i++) {
+        Factored f = FACTORED[i];
+        size_t at = tensor_offset(f.tensor), size = (size_t)f.rows * f.cols;
+        if (i1 <= at || i0 >= at + size) continue;
+        size_t s = i0 > at ? i0 - at : 0, e = i1 < at + size ? i1 - at : size;
+        factored_span(m->grads_memory + at, factors + f.dout_at, factors + f.in_at, k, f, s, e, m->ws.gemm);
+    }
 }
 
 // PyTorch's Adam on elements [i0, n): p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).

@@ -102,6 +102,14 @@ void vae_adam_step(Vae *m);
 void vae_adam_step_range(Vae *m, size_t i0, size_t i1);
 void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n);
 int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1);
+// Shares whose largest gradients travel as factors (vae.c explains): every gradient but the three
+// big linear weights' is set to scale * d(loss)/d(params) of the n images, and their factors go to
+// factors (n * VAE_FACTOR_FLOATS); then each worker forms the weights' gradients over its slice
+// [i0, i1) from the factors of all k images of the batch, in the batch's order (written, not added).
+#define VAE_FACTOR_FLOATS 7040
+int vae_tensor_factored(int t);
+int vae_share_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums, float *factors);
+void vae_factored_weight_grads(Vae *m, const float *factors, int k, size_t i0, size_t i1);
 // zero_grad + accumulate_grad (scale 1/n) + adam_step. LL_ENONFINITE, and no step, if the loss or
 // a gradient is not finite.
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums);

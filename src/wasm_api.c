@@ -147,6 +147,21 @@ EXPORT int ll_vae_accumulate_grad(Vae *m, const float *images, int n, double fir
     if (sums_out) { sums_out[0] = s.bce; sums_out[1] = s.kl_raw; }
     return LL_OK;
 }
+// The factored variant (vae.h): the share's gradient but the big linear weights', and their factors.
+EXPORT int ll_vae_factor_floats(void) { return VAE_FACTOR_FLOATS; }
+EXPORT int ll_vae_tensor_factored(int t) { return t >= 0 && t < VAE_NUM_TENSORS && vae_tensor_factored(t); }
+EXPORT int ll_vae_share_grad(Vae *m, const float *images, int n, double first_index, float scale, double *sums_out,
+                             float *factors_out) {
+    if (check_model(m) || check_count("images", n, MAX_BATCH) || check_images(images, n)) return -1;
+    if (!(first_index >= 0 && first_index < 1e15)) return ll_fail(LL_EINVAL, "first_index out of range: %g", first_index);
+    if (!(scale > 0.0f && isfinite(scale))) return ll_fail(LL_EINVAL, "gradient scale must be positive, got %g", scale);
+    if (!factors_out) return ll_fail(LL_EINVAL, "factors_out: null pointer");
+    VaeSums s;
+    int status = vae_share_grad(m, images, n, (long)first_index, scale, &s, factors_out);
+    if (status != LL_OK) return ll_fail(status, "out of memory for a batch of %d", n);
+    if (sums_out) { sums_out[0] = s.bce; sums_out[1] = s.kl_raw; }
+    return LL_OK;
+}
 EXPORT int ll_vae_adam_step(Vae *m) {
     if (check_model(m)) return -1;
     if (!vae_grads_finite(m))
@@ -166,6 +181,13 @@ EXPORT int ll_vae_add_grads(Vae *m, double i0, const float *g, double n) {
     if (check_slice(m, i0, i0 + n)) return -1;
     if (!g && n > 0) return ll_fail(LL_EINVAL, "add_grads: no buffer");
     vae_add_grads(m, (size_t)i0, g, (size_t)n);
+    return LL_OK;
+}
+EXPORT int ll_vae_factored_weight_grads(Vae *m, const float *factors, int k, double i0, double i1) {
+    if (check_slice(m, i0, i1)) return -1;
+    if (!(k >= 1)) return ll_fail(LL_EINVAL, "factored weight gradients of %d images", k);
+    if (!factors) return ll_fail(LL_EINVAL, "factors: null pointer");
+    vae_factored_weight_grads(m, factors, k, (size_t)i0, (size_t)i1);
     return LL_OK;
 }
 EXPORT int ll_vae_grads_finite_range(Vae *m, double i0, double i1) {

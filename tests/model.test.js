@@ -116,4 +116,62 @@ describe('the VAE', () => {
     const scale = whole.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     assertClose(split.map((v) => v / scale), whole.map((v) => v / scale), 1e-5, 'split-batch gradient');
   });
+
+  // Data-parallel shares (web/lib/parallel.js): the big linear weights' gradients are formed by their
+  // owners from every share's factors over the whole batch, the rest is each share's own gradient.
+  // A share of 1-2 images takes other kernels than a batch (dot products), so only a whole batch as
+  // one share gives the same bits as one worker; the pieces of the weights agree with one call.
+  for (const build of BUILDS) {
+    it(`${build}: shares with factors give the gradient of the whole batch`, async () => {
+      const L = await lab(build), F = L.factorFloats, N = L.numParams;
+      assert.deepEqual(L.factoredRanges.map(([a, b]) => b - a), [802816, 802816, 802816]);
+      for (const [n, cut] of [[1, 1], [3, 2], [33, 17], [32, 32]]) {
+        const x = images(n, 40 + n);
+        const model = L.createModel({ seed: 6 });
+        model.zeroGrad();
+        model.accumulateGrad(x, 0, 1 / n);
+        const whole = model.getGrads();
+        // Share 1 (images [0, cut)) and share 2 (the rest), each into its place among the batch's factors.
+        const factors = new Float32Array(n * F);
+        model.shareGrad(x.subarray(0, cut * 784), 0, 1 / n, factors.subarray(0, cut * F));
+        const first = model.getGrads();
+        let second = new Float32Array(N);
+        if (cut < n) {
+          model.shareGrad(x.subarray(cut * 784), cut, 1 / n, factors.subarray(cut * F));
+          second = model.getGrads();
+        }
+        model.factoredWeightGrads(factors, n, 0, N);
+        const once = model.getGrads();
+        // The same over ragged pieces of the parameters (cuts inside rows).
+        const cuts = [0, 1000003, 1340404, 1340405, 2000001, N];
+        for (let i = 0; i + 1 < cuts.length; i++) model.factoredWeightGrads(factors, n, cuts[i], cuts[i + 1]);
+        const pieces = model.getGrads();
+        model.free();
+        const scale = whole.reduce((m, v) => Math.max(m, Math.abs(v)), 0), summed = new Float32Array(N);
+        for (let i = 0; i < N; i++) summed[i] = (first[i] + second[i]) / scale;
+        for (const [a, b] of L.factoredRanges) {
+          for (let i = a; i < b; i++) {
+            if (pieces[i] !== once[i]) assert.fail(`${build}, ${n} images: factored gradient ${i} in pieces is ${pieces[i]}, at once ${once[i]}`);
+            if (cut === n && once[i] !== whole[i]) assert.fail(`${build}, ${n} images as one share: factored gradient ${i} is ${once[i]}, expected ${whole[i]}`);
+            summed[i] = once[i] / scale;
+          }
+        }
+        for (const [a, b] of L.factoredRanges) assert.ok(whole.subarray(a, b).some((v) => v !== 0), `no gradient in [${a}, ${b})`);
+        assertClose(summed, whole.map((v) => v / scale), 1e-5, `${build}, ${n} images in shares of ${cut} and ${n - cut}`);
+      }
+    });
+  }
+
+  it('refuses factors of the wrong size and a factored gradient of no images, and keeps the model', async () => {
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 6 });
+    const before = model.getParams();
+    assert.throws(() => model.shareGrad(images(2, 3), 0, 0.5, new Float32Array(L.factorFloats)),
+      /factors: expected a Float32Array of 14080 values, got 7040/);
+    assert.throws(() => model.factoredWeightGrads(new Float32Array(0), 0, 0, 10), /factored weight gradients of 0 images/);
+    assert.throws(() => model.factoredWeightGrads(new Float32Array(L.factorFloats), 1, 0, L.numParams + 1),
+      /parameter slice \[0, .*\) outside \[0, 2680805\)/);
+    assert.ok(Buffer.from(model.getParams().buffer).equals(Buffer.from(before.buffer)));
+    model.free();
+  });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 
-import { ParallelModel } from '../web/lib/parallel.js';
+import { ParallelModel, outside } from '../web/lib/parallel.js';
 import { BUILD } from '../tools/common.js';
 import { assertClose, lab, randomArray } from './helpers.js';
 
@@ -66,6 +66,14 @@ describe('data-parallel training', () => {
     single.free();
     const run = await trainParallel(3, small);
     assert.ok(Buffer.from(run.params.buffer).equals(Buffer.from(reference.buffer)), '3 workers on 1 image differ from 1 worker');
+  });
+
+  it('a slice less the factored weights: the stretches whose gradients travel as values', () => {
+    assert.deepEqual(outside([0, 100], [[10, 20], [50, 60]]), [[0, 10], [20, 50], [60, 100]]);
+    assert.deepEqual(outside([15, 55], [[10, 20], [50, 60]]), [[20, 50]]);
+    assert.deepEqual(outside([12, 18], [[10, 20]]), []);
+    assert.deepEqual(outside([0, 10], [[10, 20]]), [[0, 10]]);
+    assert.deepEqual(outside([5, 5], [[10, 20]]), []);
   });
 
   it('refuses a bad worker count', async () => {

@@ -1,14 +1,15 @@
 // node tools/bench-workers.js [--batch 32] [--workers 2] [--rounds 25]
 // Where the time of a data-parallel step goes, measured on one core (pin it: taskset -c 0), so it can
-// be read while the other cores are busy: a worker's gradient at batch/N against batch paired round
-// by round (the drift of a shared machine cancels), then each per-step cost the protocol adds
-// (web/lib/grad-worker.js: zeroing, slices out and in, the finite check, Adam on a slice) and the
-// round trip of a message to a worker thread. The last line is the step N workers could take on N
+// be read while the other cores are busy: a worker's gradient work (its share, and its slice of the
+// factored weights over the whole batch) against one worker's, paired round by round (the drift of a
+// shared machine cancels), then each per-step cost the protocol adds (web/lib/grad-worker.js: values
+// and factors out and in, the finite check, Adam on a slice, parameters out and in) and the round
+// trip of a message to a worker thread. The last line is the step N workers could take on N
 // idle cores: the slowest share's gradient plus the costs on the critical path.
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-import { paramSlices } from '../web/lib/parallel.js';
+import { outside, paramSlices } from '../web/lib/parallel.js';
 import { loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -31,22 +32,25 @@ async function main() {
   const images = Float32Array.from(train.images.subarray(0, batch * 784), (v) => v / 255);
   const lab = await loadNodeLab('simd');
   const model = lab.createModel({ seed: 42 });
-  const N = lab.numParams, [a, b] = paramSlices(N, workers)[0];
-  const gradient = (n) => {
+  const N = lab.numParams, F = lab.factorFloats, slices = paramSlices(N, workers), [a, b] = slices[0];
+  const factors = new Float32Array(batch * F);
+  // A worker's gradient work: its share's gradient, then the factored weights of its slice over the
+  // whole batch; one worker's: the batch's gradient and all of the factored weights.
+  const gradient = (n, i0, i1) => {
     const t0 = performance.now();
-    model.accumulateGrad(images.subarray(0, n * 784), 0, 1 / batch);
+    model.shareGrad(images.subarray(0, n * 784), 0, 1 / batch, factors.subarray(0, n * F));
+    model.factoredWeightGrads(factors, batch, i0, i1);
     return performance.now() - t0;
   };
   // Warm up by time (V8 tiers the kernels up after a while), then the two sizes in alternation.
-  for (let t0 = performance.now(); performance.now() - t0 < 3000;) { model.zeroGrad(); gradient(share); gradient(batch); }
+  for (let t0 = performance.now(); performance.now() - t0 < 3000;) { gradient(share, a, b); gradient(batch, 0, N); }
   const whole = [], part = [], ratio = [];
   for (let r = 0; r < rounds; r++) {
-    model.zeroGrad();
-    const x = gradient(share), y = gradient(batch);
+    const x = gradient(share, a, b), y = gradient(batch, 0, N);
     part.push(x); whole.push(y); ratio.push(x / y);
   }
-  console.log(`gradient of ${batch} images ${median(whole).toFixed(1)} ms; of ${share} ${median(part).toFixed(1)} ms; ` +
-    `paired ratio ${median(ratio).toFixed(3)} (ideal ${(share / batch).toFixed(3)})`);
+  console.log(`gradient of ${batch} images ${median(whole).toFixed(1)} ms; of ${share} (with its slice of the factored ` +
+    `weights) ${median(part).toFixed(1)} ms; paired ratio ${median(ratio).toFixed(3)} (ideal ${(1 / workers).toFixed(3)})`);
 
   // The costs in the order a step pays them, each round after a gradient as in training, so their
   // operands are as cold as there: timed back to back, hot, they read about half of this.
@@ -61,31 +65,41 @@ async function main() {
     }
     return Object.fromEntries(Object.entries(ts).map(([name, xs]) => [name, median(xs)]));
   };
-  const [c, d] = paramSlices(N, workers)[1];
-  const mine = new Float32Array(b - a), theirs = new Float32Array(d - c);
+  // What travels as values: the slices less the factored weights (web/lib/grad-worker.js).
+  const [mine, theirs] = [slices[0], slices[1]].map((slice) => outside(slice, lab.factoredRanges));
+  const span = (stretches) => stretches.reduce((n, [s, e]) => n + e - s, 0);
+  const out = new Float32Array(span(theirs)), inbound = new Float32Array(span(mine));
+  const ours = new Float32Array(b - a), other = new Float32Array(slices[1][1] - slices[1][0]), sent = new Float32Array(share * F);
   const costs = inSequence({
-    zeroGrad: () => model.zeroGrad(),
-    gradient: () => model.accumulateGrad(images.subarray(0, share * 784), 0, 1 / batch),
-    'gradSlice (out)': () => model.gradSlice(c, d, theirs),
-    'addGrads (in)': () => model.addGrads(a, mine),
+    gradient: () => model.shareGrad(images.subarray(0, share * 784), 0, 1 / batch, factors.subarray(0, share * F)),
+    'values out (the other slice, unfactored)': () => {
+      let at = 0;
+      for (const [s, e] of theirs) { model.gradSlice(s, e, out.subarray(at, at + e - s)); at += e - s; }
+    },
+    'factors out (a copy)': () => sent.set(factors.subarray(0, share * F)),
+    'values in (added)': () => {
+      let at = 0;
+      for (const [s, e] of mine) { model.addGrads(s, inbound.subarray(at, at + e - s)); at += e - s; }
+    },
+    'factors in (placed)': () => factors.set(factors.subarray(0, share * F), share * F),
     gradsFinite: () => model.gradsFinite(a, b),
     'adam (slice)': () => model.adamStepRange(a, b),
-    'paramSlice (out)': () => model.paramSlice(a, b, mine),
-    'setParamSlice (in)': () => model.setParamSlice(c, theirs),
+    'paramSlice (out)': () => model.paramSlice(a, b, ours),
+    'setParamSlice (in)': () => model.setParamSlice(slices[1][0], other),
   });
   delete costs.gradient; // the share's own work, counted above
   const trip = await roundTripMs();
   costs['messages (2 rounds to main, 2 between workers)'] = 4 * trip;
-  console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters):`);
+  console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters, ${span(mine)} of them ` +
+    `outside the factored weights):`);
   for (const [name, ms] of Object.entries(costs)) console.log(`  ${name.padEnd(48)} ${ms.toFixed(3)} ms`);
-  const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * costs['addGrads (in)'];
+  const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * costs['values in (added)'];
   const alone = inSequence({
-    zeroGrad: () => model.zeroGrad(),
-    gradient: () => model.accumulateGrad(images, 0, 1 / batch),
+    gradient: () => gradient(batch, 0, N),
     finite: () => model.gradsFinite(0, N),
     adam: () => model.adamStepRange(0, N),
   });
-  const one = median(whole) + alone.zeroGrad + alone.finite + alone.adam + 2 * trip;
+  const one = median(whole) + alone.finite + alone.adam + 2 * trip;
   const many = median(ratio) * median(whole) + fixed; // the paired ratio: medians of drifting times need not pair
   console.log(`one worker: ${one.toFixed(1)} ms a step; ${workers} on idle cores: ${many.toFixed(1)} ms, ${(one / many).toFixed(2)}x at best`);
   model.free();

@@ -77,12 +77,11 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int batch, int n_in, int n_out, float *gemm_scratch) {
-    if (dw) {
+    if (db)
         for (int i = 0; i < batch; i++)
             for (int o = 0; o < n_out; o++) db[o] += dout[(size_t)i * n_out + o];
-        // dw (out, in) += dout^T (out, B) * inp (B, in)
-        gemm(dw, n_in, matview(dout, 1, n_out), matview(inp, n_in, 1), n_out, n_in, batch, 1, gemm_scratch);
-    }
+    // dw (out, in) += dout^T (out, B) * inp (B, in)
+    if (dw) gemm(dw, n_in, matview(dout, 1, n_out), matview(inp, n_in, 1), n_out, n_in, batch, 1, gemm_scratch);
     // dinp (B, in) += dout (B, out) * w (out, in): both read in place (batch <= 64 rows).
     if (dinp) gemm(dinp, n_in, matview(dout, n_out, 1), matview(w, n_in, 1), batch, n_in, n_out, 1, gemm_scratch);
 }

@@ -5,7 +5,8 @@
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int batch, int n_in, int n_out,
                     float *gemm_scratch);
-// dinp may be NULL when the input needs no gradient; dw and db both NULL for the input gradient only.
+// dinp may be NULL when the input needs no gradient; dw and db both NULL for the input gradient only,
+// dw alone NULL when the weight gradient is formed elsewhere (data-parallel shares, vae.c).
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int batch, int n_in, int n_out, float *gemm_scratch);
 

@@ -3,24 +3,59 @@
 // gradient, takes the Adam step of that slice and takes the other slices' new values from their
 // owners (web/lib/parallel.js), so all replicas stay identical. Never touches the DOM.
 import { loadLab } from './latent-lab.js';
-import { paramSlices } from './parallel.js';
+import { outside, paramSlices } from './parallel.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const port = isNode ? (await import('node:worker_threads')).parentPort : self;
 const post = (message, transfer = []) => port.postMessage(message, transfer);
 
-let lab = null, model = null, index = 0, slices = null, peers = [];
+// stretches[w]: the parts of worker w's slice whose gradients travel as values (outside the
+// factored weights, whose factors travel instead).
+let lab = null, model = null, index = 0, slices = null, stretches = null, peers = [];
 
-// Arrays that came in and were copied into the model, kept by length to carry the next slices out:
-// in steady state every array is reused, so no step allocates (and faults in) megabytes of fresh memory.
+// Arrays that came in and were copied into the model, kept by the size of their buffers (rounded up
+// to 16 KiB) to carry the next slices out: in steady state every array is reused, so no step
+// allocates (and faults in) megabytes of fresh memory. Rounded, because what a worker sends and what
+// it receives differ by a few floats (the slices' lengths): kept by exact length, every 5 MB
+// parameter slice was a fresh array, 2-3 ms of page faults a step.
 const spare = new Map();
-const take = (n) => spare.get(n)?.pop() ?? new Float32Array(n);
+const bucket = (n) => Math.ceil(n / 4096) * 4096;
+const take = (n) => {
+  const buffer = spare.get(bucket(n))?.pop() ?? new ArrayBuffer(4 * bucket(n));
+  return new Float32Array(buffer, 0, n);
+};
+const copy = (array) => {
+  const into = take(array.length);
+  into.set(array);
+  return into;
+};
 const keep = (array) => {
-  if (!spare.has(array.length)) spare.set(array.length, []);
-  if (spare.get(array.length).length < 4) spare.get(array.length).push(array);
+  const floats = array.buffer.byteLength / 4;
+  if (floats !== bucket(floats)) return; // not one of ours
+  if (!spare.has(floats)) spare.set(floats, []);
+  if (spare.get(floats).length < 4) spare.get(floats).push(array.buffer);
 };
 
-// What the other workers sent over their channels ({ kind: 'part' | 'params', from, values }), by kind.
+// The values of worker w's slice that travel (its stretches), gathered from this model's gradient
+// into one array; and such an array added into this worker's own stretches.
+const span = (w) => stretches[w].reduce((n, [a, b]) => n + b - a, 0);
+function gather(w, into) {
+  let at = 0;
+  for (const [a, b] of stretches[w]) {
+    model.gradSlice(a, b, into.subarray(at, at + b - a));
+    at += b - a;
+  }
+  return into;
+}
+function scatter(values) {
+  let at = 0;
+  for (const [a, b] of stretches[index]) {
+    model.addGrads(a, values.subarray(at, at + b - a));
+    at += b - a;
+  }
+}
+
+// What the other workers sent over their channels ({ kind: 'part' | 'params', from, part }), by kind.
 const inbox = { part: [], params: [] };
 let wake = null;
 function fromPeer(message) {
@@ -35,12 +70,13 @@ async function collect(kind) {
   return inbox[kind].splice(0, peers.length - 1).sort((a, b) => a.from - b.from);
 }
 
-// values to every other worker: the array itself to the last, copies to the rest.
-function toPeers(kind, valuesFor) {
+// partFor(v, last) to every other worker v: null, or { values, factors? } whose arrays are moved, not
+// copied (so a part sent to several workers is copied for all but the last).
+function toPeers(kind, partFor) {
   const others = peers.map((_, v) => v).filter((v) => v !== index);
   others.forEach((v, k) => {
-    const values = valuesFor(v, k === others.length - 1);
-    peers[v].postMessage({ kind, from: index, values }, values ? [values.buffer] : []);
+    const part = partFor(v, k === others.length - 1);
+    peers[v].postMessage({ kind, from: index, part }, part ? Object.values(part).map((array) => array.buffer) : []);
   });
 }
 
@@ -53,6 +89,7 @@ async function handle(message) {
       if (message.params) model.setParams(message.params);
       index = message.index ?? 0;
       slices = paramSlices(lab.numParams, message.workers ?? 1);
+      stretches = slices.map((slice) => outside(slice, lab.factoredRanges));
       peers = message.peers ?? [null];
       for (const port of peers) {
         if (!port) continue;
@@ -65,31 +102,44 @@ async function handle(message) {
       model.setHyper(message.hyper);
       return post({ type: 'done', id: message.id });
     case 'grad': {
-      // The gradient of this share; to every other worker the slice of it that worker owns (null if
-      // this worker had no share, or failed: the others must not wait for it).
+      // The gradient of this share (all but the factored weights') and the share's factors, placed
+      // at the share's place among the whole batch's factors; to every other worker the values of
+      // the slice it owns and a copy of these factors (null if this worker had no share, or failed:
+      // the others must not wait for it).
+      const { counts } = message, F = lab.factorFloats;
+      const total = counts.reduce((s, c) => s + c, 0), before = (w) => counts.slice(0, w).reduce((s, c) => s + c, 0);
+      const factors = take(total * F), mine = factors.subarray(before(index) * F, (before(index) + counts[index]) * F);
       let sums = { bce: 0, klRaw: 0 }, failure = null;
       try {
-        model.zeroGrad();
-        if (message.images) sums = model.accumulateGrad(message.images, message.firstIndex, message.scale);
+        if (message.images) sums = model.shareGrad(message.images, message.firstIndex, message.scale, mine);
+        else model.zeroGrad();
       } catch (error) {
         failure = error;
       }
-      toPeers('part', (v) => (!failure && message.images ? model.gradSlice(...slices[v], take(slices[v][1] - slices[v][0])) : null));
+      toPeers('part', (v) => (failure || !message.images ? null
+        : { values: gather(v, take(span(v))), factors: copy(mine) }));
       const parts = await collect('part'); // even after a failure: this step's parts must not linger
       if (failure) throw failure;
       // This worker's slice, summed in worker order. Its own part sits in the model already and float
       // addition is commutative, so the parts of the workers before it are summed first, then added
       // to it in wasm, then the parts after it, one by one.
-      const [a, b] = slices[index];
-      let before = null;
-      for (const { from, values } of parts) {
-        if (!values || from > index) continue;
-        if (!before) before = values;
-        else for (let i = 0; i < before.length; i++) before[i] += values[i];
+      let sum = null;
+      for (const { from, part } of parts) {
+        if (!part || from > index) continue;
+        if (!sum) sum = part.values;
+        else for (let i = 0; i < sum.length; i++) sum[i] += part.values[i];
       }
-      if (before) model.addGrads(a, before);
-      for (const { from, values } of parts) if (values && from > index) model.addGrads(a, values);
-      for (const { values } of parts) if (values) keep(values);
+      if (sum) scatter(sum);
+      for (const { from, part } of parts) if (part && from > index) scatter(part.values);
+      for (const { from, part } of parts) {
+        if (!part) continue;
+        factors.set(part.factors, before(from) * F);
+        keep(part.values);
+        keep(part.factors);
+      }
+      const [a, b] = slices[index];
+      model.factoredWeightGrads(factors, total, a, b);
+      keep(factors);
       return post({ type: 'grad', id: message.id, sums, finite: model.gradsFinite(a, b) });
     }
     case 'step': {
@@ -97,10 +147,10 @@ async function handle(message) {
       model.adamStepRange(a, b);
       if (peers.length > 1) {
         const mine = model.paramSlice(a, b, take(b - a));
-        toPeers('params', (v, last) => (last ? mine : mine.slice()));
-        for (const { from, values } of await collect('params')) {
-          model.setParamSlice(slices[from][0], values);
-          keep(values);
+        toPeers('params', (v, last) => ({ values: last ? mine : copy(mine) }));
+        for (const { from, part } of await collect('params')) {
+          model.setParamSlice(slices[from][0], part.values);
+          keep(part.values);
         }
       }
       return post({ type: 'done', id: message.id });

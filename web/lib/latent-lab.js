@@ -59,6 +59,11 @@ export class Lab {
     this.module = module;
     this.tensors = this.#readTensorTable();
     this.numParams = this.x.ll_num_params();
+    // Data-parallel shares (VaeModel.shareGrad): the weights whose gradients travel as factors, as
+    // [start, end) ranges of the flat parameters, and the factor values one image contributes.
+    this.factoredRanges = this.tensors.filter((t, i) => this.x.ll_vae_tensor_factored(i))
+      .map((t) => [t.offset, t.offset + t.size]);
+    this.factorFloats = this.x.ll_vae_factor_floats();
   }
 
   get memoryBytes() {
@@ -341,6 +346,33 @@ export class VaeModel {
       const [bce, klRaw] = this.lab.read(Float64Array, out, 2);
       return { bce, klRaw };
     });
+  }
+
+  // A data-parallel share whose largest gradients travel as factors (src/vae.c): every gradient but
+  // the factored weights' (lab.factoredRanges) set to scale * this share's, and the share's factors
+  // written into `factors` (a Float32Array of n * lab.factorFloats).
+  shareGrad(images, firstIndex, scale, factors) {
+    const n = this.#count(images, PIXELS);
+    if (!(factors instanceof Float32Array) || factors.length !== n * this.lab.factorFloats) {
+      throw new LabError(`factors: expected a Float32Array of ${n * this.lab.factorFloats} values, got ${factors?.length}`);
+    }
+    return this.lab.scoped(({ alloc, input }) => {
+      const out = alloc(16), f = alloc(factors.byteLength);
+      this.lab.check(this.lab.x.ll_vae_share_grad(this.#live(), input(images), n, firstIndex, scale, out, f));
+      factors.set(new Float32Array(this.lab.x.memory.buffer, f, factors.length));
+      const [bce, klRaw] = this.lab.read(Float64Array, out, 2);
+      return { bce, klRaw };
+    });
+  }
+
+  // The factored weights' gradients within parameters [i0, i1), from the factors of all k images of
+  // the batch in order (the shares' factors one after the other). Written, not added.
+  factoredWeightGrads(factors, k, i0, i1) {
+    if (!(factors instanceof Float32Array) || factors.length !== k * this.lab.factorFloats) {
+      throw new LabError(`factors: expected a Float32Array of ${k * this.lab.factorFloats} values, got ${factors?.length}`);
+    }
+    this.lab.scoped(({ input }) =>
+      this.lab.check(this.lab.x.ll_vae_factored_weight_grads(this.#live(), input(factors), k, i0, i1)));
   }
 
   getGrads() {

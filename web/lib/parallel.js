@@ -6,7 +6,10 @@
 // new values of its slice to the others. So N workers train the model one would, up to float
 // summation order, and the same seed with the same N gives the same bits. The slices travel between
 // the workers over their own message channels, never through this thread, and no thread handles a
-// whole gradient (summing it here cost more than a tenth of a 2-worker step).
+// whole gradient (summing it here cost more than a tenth of a 2-worker step). The three big linear
+// weights (90% of the parameters) are the exception: their gradients are products of two thin
+// factors, so the workers exchange the factors of their images (28 KB an image) instead, and each
+// forms those weights' gradients over its own slice from the whole batch's factors (src/vae.c).
 import { LabError, PIXELS } from './latent-lab.js';
 
 // Node's Worker has .on('message'); a browser's has .onmessage. One shape for both.
@@ -49,6 +52,20 @@ class Replica {
 export function paramSlices(numParams, workers) {
   const bounds = Array.from({ length: workers + 1 }, (_, w) => (w === workers ? numParams : 4 * Math.round((w * numParams) / workers / 4)));
   return Array.from({ length: workers }, (_, w) => [bounds[w], bounds[w + 1]]);
+}
+
+// The stretches of [start, end) outside the given ranges (sorted, disjoint): the part of a worker's
+// slice whose gradients travel as values, not factors.
+export function outside([start, end], ranges) {
+  const stretches = [];
+  let at = start;
+  for (const [a, b] of ranges) {
+    if (b <= at || a >= end) continue;
+    if (a > at) stretches.push([at, a]);
+    at = Math.max(at, b);
+  }
+  if (at < end) stretches.push([at, end]);
+  return stretches;
 }
 
 // spawn() returns a new worker running grad-worker.js. Implements the model's training surface
@@ -99,12 +116,14 @@ export class ParallelModel {
     const n = images.length / PIXELS;
     if (!Number.isInteger(n) || n < 1) throw new LabError(`expected a non-empty multiple of ${PIXELS} values`);
     const workers = this.replicas.length, shareSize = Math.ceil(n / workers);
+    const firsts = this.replicas.map((r, w) => Math.min(w * shareSize, n));
+    const counts = firsts.map((first) => Math.min(shareSize, n - first));
     // 1. Each worker: the gradient of its share (a worker past the end of a short batch has none),
-    //    its slices to their owners, the sum of its own slice, and whether that sum is finite.
+    //    its slices and factors to their owners, the sum of its own slice, and whether it is finite.
     const results = await Promise.all(this.replicas.map((r, w) => {
-      const first = Math.min(w * shareSize, n), count = Math.min(shareSize, n - first);
-      const share = count > 0 ? images.slice(first * PIXELS, (first + count) * PIXELS) : null;
-      return r.request({ type: 'grad', images: share, firstIndex: first, scale: 1 / n }, share ? [share.buffer] : []);
+      const share = counts[w] > 0 ? images.slice(firsts[w] * PIXELS, (firsts[w] + counts[w]) * PIXELS) : null;
+      return r.request({ type: 'grad', images: share, firstIndex: firsts[w], counts, scale: 1 / n },
+        share ? [share.buffer] : []);
     }));
     let bce = 0, klRaw = 0;
     for (const result of results) {
