@@ -155,7 +155,7 @@ $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOUR
 	gcc -std=c11 -O3 -g -Wall -Wextra -Isrc $(filter %.c,$^) -lm -o $@
 
 bench: all $(BUILD)/bench_native $(NPM_STAMP)
-	node tools/bench.js $(ARGS)
+	@node tools/bench.js $(ARGS)
 
 # The pretrained model the page shows on first open: the authors' recipe, digits 1, 4, 8, seed 42,
 # 8 epochs, float16, with the lab's default mixture (web/models/, see PROVENANCE.md there). About 15

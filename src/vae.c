@@ -377,10 +377,12 @@ int vae_tensor_factored(int t) {
 }
 
 int vae_share_grad(Vae *m, const float *images, int n, long first_index, float scale, VaeSums *sums, float *factors) {
+    int status = vae_reserve(m, n); // before anything changes: out of memory leaves the gradients as they were
+    if (status != LL_OK) return status;
     for (int t = 0; t < VAE_NUM_TENSORS; t++)
         if (!vae_tensor_factored(t))
             memset(m->grads_memory + tensor_offset(t), 0, tensor_size(&TENSORS[t]) * sizeof(float));
-    int status = gradient(m, images, n, first_index, scale, 1, sums);
+    status = gradient(m, images, n, first_index, scale, 1, sums);
     if (status != LL_OK) return status;
     const VaeActs *a = &m->acts, *da = &m->dacts;
     const float *parts[5] = {a->h3, da->mu1, da->lv1, a->d2, da->d3};

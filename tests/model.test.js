@@ -132,7 +132,9 @@ describe('the VAE', () => {
         model.accumulateGrad(x, 0, 1 / n);
         const whole = model.getGrads();
         // Share 1 (images [0, cut)) and share 2 (the rest), each into its place among the batch's factors.
-        const factors = new Float32Array(n * F);
+        // NaN first wherever a gradient is left alone, so an element nothing writes cannot pass.
+        const factors = new Float32Array(n * F), unwritten = new Float32Array(N).fill(NaN);
+        model.setGrads(unwritten);
         model.shareGrad(x.subarray(0, cut * 784), 0, 1 / n, factors.subarray(0, cut * F));
         const first = model.getGrads();
         let second = new Float32Array(N);
@@ -140,9 +142,11 @@ describe('the VAE', () => {
           model.shareGrad(x.subarray(cut * 784), cut, 1 / n, factors.subarray(cut * F));
           second = model.getGrads();
         }
+        model.setGrads(unwritten);
         model.factoredWeightGrads(factors, n, 0, N);
         const once = model.getGrads();
         // The same over ragged pieces of the parameters (cuts inside rows).
+        model.setGrads(unwritten);
         const cuts = [0, 1000003, 1340404, 1340405, 2000001, N];
         for (let i = 0; i + 1 < cuts.length; i++) model.factoredWeightGrads(factors, n, cuts[i], cuts[i + 1]);
         const pieces = model.getGrads();

@@ -81,7 +81,7 @@ async function main() {
       let at = 0;
       for (const [s, e] of mine) { model.addGrads(s, inbound.subarray(at, at + e - s)); at += e - s; }
     },
-    'factors in (placed)': () => factors.set(factors.subarray(0, share * F), share * F),
+    'factors in (placed)': () => factors.set(sent.subarray(0, (batch - share) * F), share * F),
     gradsFinite: () => model.gradsFinite(a, b),
     'adam (slice)': () => model.adamStepRange(a, b),
     'paramSlice (out)': () => model.paramSlice(a, b, ours),
@@ -93,7 +93,10 @@ async function main() {
   console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters, ${span(mine)} of them ` +
     `outside the factored weights):`);
   for (const [name, ms] of Object.entries(costs)) console.log(`  ${name.padEnd(48)} ${ms.toFixed(3)} ms`);
-  const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * costs['values in (added)'];
+  // With more workers, every exchange of values and factors happens once more per extra peer.
+  const perPeer = ['values out (the other slice, unfactored)', 'factors out (a copy)', 'values in (added)', 'factors in (placed)'];
+  const fixed = Object.values(costs).reduce((s, x) => s + x, 0) + (workers - 2) * perPeer.reduce((s, k) => s + costs[k], 0);
+  // One worker of the data-parallel trainer (the bench's baseline) takes the same path on the whole batch.
   const alone = inSequence({
     gradient: () => gradient(batch, 0, N),
     finite: () => model.gradsFinite(0, N),

@@ -13,15 +13,19 @@ const post = (message, transfer = []) => port.postMessage(message, transfer);
 // factored weights, whose factors travel instead).
 let lab = null, model = null, index = 0, slices = null, stretches = null, peers = [];
 
-// Arrays that came in and were copied into the model, kept by the size of their buffers (rounded up
-// to 16 KiB) to carry the next slices out: in steady state every array is reused, so no step
-// allocates (and faults in) megabytes of fresh memory. Rounded, because what a worker sends and what
-// it receives differ by a few floats (the slices' lengths): kept by exact length, every 5 MB
-// parameter slice was a fresh array, 2-3 ms of page faults a step.
-const spare = new Map();
-const bucket = (n) => Math.ceil(n / 4096) * 4096;
+// Arrays that came in and were copied into the model, kept (their buffers, at most 8) to carry the
+// next slices out: in steady state every array is reused, so no step allocates (and faults in)
+// megabytes of fresh memory. A request takes the smallest kept buffer that holds it, and buffers are
+// made in sizes rounded up to 16 KiB: what a worker sends and what it receives differ in length (the
+// slices' lengths differ by a few floats, their unfactored parts by more), and kept by exact length,
+// every 5 MB parameter slice was a fresh array, 2-3 ms of page faults a step.
+const spare = [];
 const take = (n) => {
-  const buffer = spare.get(bucket(n))?.pop() ?? new ArrayBuffer(4 * bucket(n));
+  let best = -1;
+  for (let i = 0; i < spare.length; i++) {
+    if (spare[i].byteLength >= 4 * n && (best < 0 || spare[i].byteLength < spare[best].byteLength)) best = i;
+  }
+  const buffer = best >= 0 ? spare.splice(best, 1)[0] : new ArrayBuffer(4 * Math.ceil(n / 4096) * 4096);
   return new Float32Array(buffer, 0, n);
 };
 const copy = (array) => {
@@ -30,10 +34,7 @@ const copy = (array) => {
   return into;
 };
 const keep = (array) => {
-  const floats = array.buffer.byteLength / 4;
-  if (floats !== bucket(floats)) return; // not one of ours
-  if (!spare.has(floats)) spare.set(floats, []);
-  if (spare.get(floats).length < 4) spare.get(floats).push(array.buffer);
+  if (spare.length < 8 && !spare.includes(array.buffer)) spare.push(array.buffer);
 };
 
 // The values of worker w's slice that travel (its stretches), gathered from this model's gradient
@@ -71,7 +72,7 @@ async function collect(kind) {
 }
 
 // partFor(v, last) to every other worker v: null, or { values, factors? } whose arrays are moved, not
-// copied (so a part sent to several workers is copied for all but the last).
+// copied (so partFor gives each worker its own arrays; `last` lets it hand over an array it made).
 function toPeers(kind, partFor) {
   const others = peers.map((_, v) => v).filter((v) => v !== index);
   others.forEach((v, k) => {
@@ -108,16 +109,24 @@ async function handle(message) {
       // the others must not wait for it).
       const { counts } = message, F = lab.factorFloats;
       const total = counts.reduce((s, c) => s + c, 0), before = (w) => counts.slice(0, w).reduce((s, c) => s + c, 0);
-      const factors = take(total * F), mine = factors.subarray(before(index) * F, (before(index) + counts[index]) * F);
-      let sums = { bce: 0, klRaw: 0 }, failure = null;
+      let sums = { bce: 0, klRaw: 0 }, failure = null, factors = null, mine = null;
       try {
+        factors = take(total * F);
+        mine = factors.subarray(before(index) * F, (before(index) + counts[index]) * F);
         if (message.images) sums = model.shareGrad(message.images, message.firstIndex, message.scale, mine);
         else model.zeroGrad();
       } catch (error) {
         failure = error;
       }
-      toPeers('part', (v) => (failure || !message.images ? null
-        : { values: gather(v, take(span(v))), factors: copy(mine) }));
+      toPeers('part', (v) => {
+        if (failure || !message.images) return null;
+        try {
+          return { values: gather(v, take(span(v))), factors: copy(mine) };
+        } catch (error) {
+          failure = error;
+          return null;
+        }
+      });
       const parts = await collect('part'); // even after a failure: this step's parts must not linger
       if (failure) throw failure;
       // This worker's slice, summed in worker order. Its own part sits in the model already and float
