@@ -260,7 +260,7 @@ async function main() {
   const parallelKind = 'data_parallel';
   const { rates: perWorkers, scaling, separate } = await workersRates(Array.from({ length: cores }, (_, k) => k + 1),
     batches, { warmup: 2, rounds: flags.quick ? 3 : 11, seconds: 1.2 * q });
-  log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(2)}x, median of paired rounds; ` +
+  log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(3)}x, median of paired rounds; ` +
     `one model, gradients summed across workers every batch)`);
   if (separate) {
     log(`${cores} apart       ${separate.rate.toFixed(1).padStart(7)} images/s  (${cores} separate 1-worker trainings at once, no exchange: ` +
@@ -284,9 +284,9 @@ async function main() {
     peak_gflops_tfjs_run: peakTf === null ? null : round(peakTf, 2),
     workers: cores, parallel_images_per_s: round(perWorkers[cores]), parallel_kind: parallelKind,
     parallel_by_workers: Object.fromEntries(Object.entries(perWorkers).map(([n, r]) => [n, round(r)])),
-    parallel_scaling: round(scaling, 2),
-    separate_images_per_s: separate && round(separate.rate), separate_scaling: separate && round(separate.scaling, 2),
-    separate_slowest_scaling: separate && round(separate.slowest, 2),
+    parallel_scaling: round(scaling, 3),
+    separate_images_per_s: separate && round(separate.rate), separate_scaling: separate && round(separate.scaling, 3),
+    separate_slowest_scaling: separate && round(separate.slowest, 3),
     wasm_bytes: wasmBytes, peak_memory_bytes: peak, decode_ms: round(decodeMs, 3), decode_p90_ms: round(decodeP90, 3),
     layers,
   };
