@@ -114,8 +114,10 @@ function lossOf(p, ops, x, beta) {
 }
 
 // Trains on batches (Float32Array(n*784) each, cycled); median images/s over `windows` timed windows
-// of `stepsPerWindow` steps each, after `warmup` steps.
-export async function tfjsImagesPerSecond(backend, batches, { warmup = 2, windows = 3, stepsPerWindow = 3 } = {}) {
+// of `stepsPerWindow` steps each, after `warmup` steps. before() runs before each window and
+// onWindow(rate) after it: the bench pairs each window with one of its own training.
+export async function tfjsImagesPerSecond(backend, batches,
+  { warmup = 2, windows = 3, stepsPerWindow = 3, before = () => {}, onWindow = () => {} } = {}) {
   await useBackend(backend);
   const ops = { c42: makeConv(4, 2, 1), c31: makeConv(3, 1, 1), t42: makeConvT(4, 2, 1), t31: makeConvT(3, 1, 1) };
   const params = buildModel(42);
@@ -132,9 +134,11 @@ export async function tfjsImagesPerSecond(backend, batches, { warmup = 2, window
   for (let k = 0; k < warmup; k++) step();
   const rates = [];
   for (let w = 0; w < windows; w++) {
+    before();
     const t0 = performance.now();
     for (let k = 0; k < stepsPerWindow; k++) step();
     rates.push(stepsPerWindow * inputs[0].shape[0] / ((performance.now() - t0) / 1000));
+    onWindow(rates[rates.length - 1]);
   }
   inputs.forEach((t) => t.dispose());
   vars.forEach((v) => v.dispose());
