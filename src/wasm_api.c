@@ -137,10 +137,15 @@ EXPORT int ll_vae_train_batch(Vae *m, const float *images, int n, float *losses_
 // Data-parallel pieces: each worker accumulates scale * gradient of its share of a batch
 // (first_index = the share's offset in the batch), the gradients are summed, then one Adam step.
 EXPORT void ll_vae_zero_grad(Vae *m) { if (m) vae_zero_grad(m); }
-EXPORT int ll_vae_accumulate_grad(Vae *m, const float *images, int n, double first_index, float scale, double *sums_out) {
+// The arguments of a share's gradient, for both kinds of share.
+static int check_share(Vae *m, const float *images, int n, double first_index, float scale) {
     if (check_model(m) || check_count("images", n, MAX_BATCH) || check_images(images, n)) return -1;
     if (!(first_index >= 0 && first_index < 1e15)) return ll_fail(LL_EINVAL, "first_index out of range: %g", first_index);
     if (!(scale > 0.0f && isfinite(scale))) return ll_fail(LL_EINVAL, "gradient scale must be positive, got %g", scale);
+    return LL_OK;
+}
+EXPORT int ll_vae_accumulate_grad(Vae *m, const float *images, int n, double first_index, float scale, double *sums_out) {
+    if (check_share(m, images, n, first_index, scale)) return -1;
     VaeSums s;
     int status = vae_accumulate_grad(m, images, n, (long)first_index, scale, &s);
     if (status != LL_OK) return ll_fail(status, "out of memory for a batch of %d", n);
@@ -152,9 +157,7 @@ EXPORT int ll_vae_factor_floats(void) { return VAE_FACTOR_FLOATS; }
 EXPORT int ll_vae_tensor_factored(int t) { return t >= 0 && t < VAE_NUM_TENSORS && vae_tensor_factored(t); }
 EXPORT int ll_vae_share_grad(Vae *m, const float *images, int n, double first_index, float scale, double *sums_out,
                              float *factors_out) {
-    if (check_model(m) || check_count("images", n, MAX_BATCH) || check_images(images, n)) return -1;
-    if (!(first_index >= 0 && first_index < 1e15)) return ll_fail(LL_EINVAL, "first_index out of range: %g", first_index);
-    if (!(scale > 0.0f && isfinite(scale))) return ll_fail(LL_EINVAL, "gradient scale must be positive, got %g", scale);
+    if (check_share(m, images, n, first_index, scale)) return -1;
     if (!factors_out) return ll_fail(LL_EINVAL, "factors_out: null pointer");
     VaeSums s;
     int status = vae_share_grad(m, images, n, (long)first_index, scale, &s, factors_out);
