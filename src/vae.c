@@ -364,11 +364,8 @@ static const Factored FACTORED[3] = {
 };
 _Static_assert(3136 + 3 * 256 + 3136 == VAE_FACTOR_FLOATS, "the factor blocks fill VAE_FACTOR_FLOATS");
 
-static size_t tensor_offset(int t) {
-    size_t offset = 0;
-    for (int i = 0; i < t; i++) offset += tensor_size(&TENSORS[i]);
-    return offset;
-}
+// Where tensor t's gradient starts in the flat buffer (carve_params laid the tensors out).
+static float *tensor_grad(Vae *m, int t) { return ((float **)&m->grads)[t]; }
 
 int vae_tensor_factored(int t) {
     for (int f = 0; f < 3; f++)
@@ -381,7 +378,7 @@ int vae_share_grad(Vae *m, const float *images, int n, long first_index, float s
     if (status != LL_OK) return status;
     for (int t = 0; t < VAE_NUM_TENSORS; t++)
         if (!vae_tensor_factored(t))
-            memset(m->grads_memory + tensor_offset(t), 0, tensor_size(&TENSORS[t]) * sizeof(float));
+            memset(tensor_grad(m, t), 0, tensor_size(&TENSORS[t]) * sizeof(float));
     status = gradient(m, images, n, first_index, scale, 1, sums);
     if (status != LL_OK) return status;
     const VaeActs *a = &m->acts, *da = &m->dacts;
@@ -412,10 +409,11 @@ static void factored_span(float *dw, const float *dout, const float *in, int k, 
 void vae_factored_weight_grads(Vae *m, const float *factors, int k, size_t i0, size_t i1) {
     for (int i = 0; i < 3; i++) {
         Factored f = FACTORED[i];
-        size_t at = tensor_offset(f.tensor), size = (size_t)f.rows * f.cols;
+        float *dw = tensor_grad(m, f.tensor);
+        size_t at = (size_t)(dw - m->grads_memory), size = (size_t)f.rows * f.cols;
         if (i1 <= at || i0 >= at + size) continue;
         size_t s = i0 > at ? i0 - at : 0, e = i1 < at + size ? i1 - at : size;
-        factored_span(m->grads_memory + at, factors + f.dout_at, factors + f.in_at, k, f, s, e, m->ws.gemm);
+        factored_span(dw, factors + f.dout_at, factors + f.in_at, k, f, s, e, m->ws.gemm);
     }
 }
 

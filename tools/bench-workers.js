@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-import { outside, paramSlices } from '../web/lib/parallel.js';
+import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/parallel.js';
 import { loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -67,20 +67,13 @@ async function main() {
   };
   // What travels as values: the slices less the factored weights (web/lib/grad-worker.js).
   const [mine, theirs] = [slices[0], slices[1]].map((slice) => outside(slice, lab.factoredRanges));
-  const span = (stretches) => stretches.reduce((n, [s, e]) => n + e - s, 0);
-  const out = new Float32Array(span(theirs)), inbound = new Float32Array(span(mine));
+  const out = new Float32Array(stretchesLength(theirs)), inbound = new Float32Array(stretchesLength(mine));
   const ours = new Float32Array(b - a), other = new Float32Array(slices[1][1] - slices[1][0]), sent = new Float32Array(share * F);
   const costs = inSequence({
     gradient: () => model.shareGrad(images.subarray(0, share * 784), 0, 1 / batch, factors.subarray(0, share * F)),
-    'values out (the other slice, unfactored)': () => {
-      let at = 0;
-      for (const [s, e] of theirs) { model.gradSlice(s, e, out.subarray(at, at + e - s)); at += e - s; }
-    },
+    'values out (the other slice, unfactored)': () => gatherGrads(model, theirs, out),
     'factors out (a copy)': () => sent.set(factors.subarray(0, share * F)),
-    'values in (added)': () => {
-      let at = 0;
-      for (const [s, e] of mine) { model.addGrads(s, inbound.subarray(at, at + e - s)); at += e - s; }
-    },
+    'values in (added)': () => addGradStretches(model, mine, inbound),
     'factors in (placed)': () => factors.set(sent.subarray(0, (batch - share) * F), share * F),
     gradsFinite: () => model.gradsFinite(a, b),
     'adam (slice)': () => model.adamStepRange(a, b),
@@ -90,7 +83,7 @@ async function main() {
   delete costs.gradient; // the share's own work, counted above
   const trip = await roundTripMs();
   costs['messages (2 rounds to main, 2 between workers)'] = 4 * trip;
-  console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters, ${span(mine)} of them ` +
+  console.log(`per-step costs of one worker of ${workers} (a slice of ${b - a} of ${N} parameters, ${stretchesLength(mine)} of them ` +
     `outside the factored weights):`);
   for (const [name, ms] of Object.entries(costs)) console.log(`  ${name.padEnd(48)} ${ms.toFixed(3)} ms`);
   // With more workers, every exchange of values and factors happens once more per extra peer.

@@ -109,19 +109,24 @@ function timeLayers(lab, ceiling, reps) {
 
 // --- whole training steps ------------------------------------------------------------------------
 // Median images/s over `windows` windows of at least `seconds` each, after `warmup` steps.
+// Images/s of one model training for at least `ms`, cycling through batches from a shared position.
+function trainer(batches) {
+  let i = 0;
+  return (model, ms) => {
+    let steps = 0;
+    const t0 = performance.now();
+    do { model.trainBatch(batches[i++ % batches.length]); steps++; } while (performance.now() - t0 < ms);
+    return (steps * BATCH) / ((performance.now() - t0) / 1000);
+  };
+}
+
 // SIMD and scalar training side by side, window by window (which goes first alternates), each window
 // right after a ceiling probe: rates are medians over the rounds, and SIMD's share of the ceiling and
 // SIMD / scalar are the medians of each round's own (the host's speed drifts more within seconds than
 // the 4-5x measured; one block of windows after the other would read the drift as a ratio).
 function trainRates(simd, scalar, batches, { warmupMs, rounds, seconds }, ceiling, fpi) {
   const models = [simd, scalar].map((lab) => lab.createModel({ seed: 42 }));
-  let i = 0;
-  const window = (model, ms) => {
-    let steps = 0;
-    const t0 = performance.now();
-    do { model.trainBatch(batches[i++ % batches.length]); steps++; } while (performance.now() - t0 < ms);
-    return (steps * BATCH) / ((performance.now() - t0) / 1000);
-  };
+  const window = trainer(batches);
   for (const model of models) window(model, warmupMs);
   const rates = [[], []], shares = [], peaks = [];
   for (let r = 0; r < rounds; r++) {
@@ -252,13 +257,9 @@ async function main() {
   if (!flags['skip-tfjs']) {
     peakTf = ceiling();
     const ours = simd.createModel({ seed: 42 }), ratios = [];
-    let oursRate = 0, b = 0;
-    const oursWindow = () => {
-      let steps = 0;
-      const t0 = performance.now();
-      do { ours.trainBatch(batches[b++ % batches.length]); steps++; } while (performance.now() - t0 < 1000 * q);
-      oursRate = (steps * BATCH) / ((performance.now() - t0) / 1000);
-    };
+    const window = trainer(batches);
+    let oursRate = 0;
+    const oursWindow = () => { oursRate = window(ours, 1000 * q); };
     oursWindow(); // warm-up
     tfWasm = await tfjsImagesPerSecond('wasm', batches.slice(0, 2), { warmup: 2, windows: flags.quick ? 3 : 5,
       stepsPerWindow: flags.quick ? 1 : 3, before: oursWindow, onWindow: (rate) => ratios.push(oursRate / rate) });

@@ -3,7 +3,7 @@
 // gradient, takes the Adam step of that slice and takes the other slices' new values from their
 // owners (web/lib/parallel.js), so all replicas stay identical. Never touches the DOM.
 import { loadLab } from './latent-lab.js';
-import { outside, paramSlices } from './parallel.js';
+import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from './parallel.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const port = isNode ? (await import('node:worker_threads')).parentPort : self;
@@ -36,25 +36,6 @@ const copy = (array) => {
 const keep = (array) => {
   if (spare.length < 8 && !spare.includes(array.buffer)) spare.push(array.buffer);
 };
-
-// The values of worker w's slice that travel (its stretches), gathered from this model's gradient
-// into one array; and such an array added into this worker's own stretches.
-const span = (w) => stretches[w].reduce((n, [a, b]) => n + b - a, 0);
-function gather(w, into) {
-  let at = 0;
-  for (const [a, b] of stretches[w]) {
-    model.gradSlice(a, b, into.subarray(at, at + b - a));
-    at += b - a;
-  }
-  return into;
-}
-function scatter(values) {
-  let at = 0;
-  for (const [a, b] of stretches[index]) {
-    model.addGrads(a, values.subarray(at, at + b - a));
-    at += b - a;
-  }
-}
 
 // What the other workers sent over their channels ({ kind: 'part' | 'params', from, part }), by kind.
 const inbox = { part: [], params: [] };
@@ -121,7 +102,7 @@ async function handle(message) {
       toPeers('part', (v) => {
         if (failure || !message.images) return null;
         try {
-          return { values: gather(v, take(span(v))), factors: copy(mine) };
+          return { values: gatherGrads(model, stretches[v], take(stretchesLength(stretches[v]))), factors: copy(mine) };
         } catch (error) {
           failure = error;
           return null;
@@ -138,8 +119,8 @@ async function handle(message) {
         if (!sum) sum = part.values;
         else for (let i = 0; i < sum.length; i++) sum[i] += part.values[i];
       }
-      if (sum) scatter(sum);
-      for (const { from, part } of parts) if (part && from > index) scatter(part.values);
+      if (sum) addGradStretches(model, stretches[index], sum);
+      for (const { from, part } of parts) if (part && from > index) addGradStretches(model, stretches[index], part.values);
       for (const { from, part } of parts) {
         if (!part) continue;
         factors.set(part.factors, before(from) * F);

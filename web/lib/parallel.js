@@ -68,6 +68,25 @@ export function outside([start, end], ranges) {
   return stretches;
 }
 
+// The gradient values of the stretches, one after the other: their count, gathered from a model into
+// one array, and such an array added into the model's gradient.
+export const stretchesLength = (stretches) => stretches.reduce((n, [a, b]) => n + b - a, 0);
+export function gatherGrads(model, stretches, into) {
+  let at = 0;
+  for (const [a, b] of stretches) {
+    model.gradSlice(a, b, into.subarray(at, at + b - a));
+    at += b - a;
+  }
+  return into;
+}
+export function addGradStretches(model, stretches, values) {
+  let at = 0;
+  for (const [a, b] of stretches) {
+    model.addGrads(a, values.subarray(at, at + b - a));
+    at += b - a;
+  }
+}
+
 // spawn() returns a new worker running grad-worker.js. Implements the model's training surface
 // (setHyper, trainBatch, getParams, setParams) asynchronously.
 export class ParallelModel {
