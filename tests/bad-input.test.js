@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 
-import { resolveOptions } from '../web/lib/training.js';
+import { resolveOptions } from '../web/lib/run/options.js';
 import { ROOT } from '../tools/common.js';
 import { lab } from './helpers.js';
 
@@ -91,7 +91,7 @@ describe('the model refuses bad input and stays intact', () => {
 
 describe('training that cannot silently fail', () => {
   it('an absurd learning rate: diverged steps are skipped, then training stops with the model finite and decoding', async () => {
-    const { Trainer } = await import('../web/lib/training.js');
+    const { Trainer } = await import('../web/lib/run/trainer.js');
     const L = await lab('simd');
     const model = L.createModel({ seed: 2 });
     const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
@@ -108,7 +108,7 @@ describe('training that cannot silently fail', () => {
   });
 
   it('a run that diverges mid-way rolls back to its last good snapshot (weights and Adam state), says so, then stops there', async () => {
-    const { Trainer } = await import('../web/lib/training.js');
+    const { Trainer } = await import('../web/lib/run/trainer.js');
     const L = await lab('simd');
     const model = L.createModel({ seed: 4 });
     const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);

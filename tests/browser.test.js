@@ -44,10 +44,11 @@ import { chromium } from 'playwright-core';
 import { BUILD, loadMnist, ROOT } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
 import { loadLab } from '../web/lib/latent-lab.js';
-import { splitDigits } from '../web/lib/mnist.js';
+import { splitDigits } from '../web/lib/data/mnist.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
-import { ParallelModel } from '../web/lib/parallel.js';
-import { effectiveDeskew, resolveOptions, Trainer } from '../web/lib/training.js';
+import { ParallelModel } from '../web/lib/run/parallel.js';
+import { effectiveDeskew, resolveOptions } from '../web/lib/run/options.js';
+import { Trainer } from '../web/lib/run/trainer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SITE = path.join(BUILD, 'site');
@@ -136,7 +137,7 @@ async function nodeParamsHash({ batches, ...options }) {
     deskew: effectiveDeskew(o, false) });
   const model = lab.createModel({ seed: o.seed });
   const parallel = o.workers > 1 ? await ParallelModel.create({ workers: o.workers, seed: o.seed, hyper: model.hyper, build: 'simd', url,
-    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }) : null;
+    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) }) : null;
   try {
     const loop = new Trainer(parallel ?? model, split.train, o);
     const losses = [];

@@ -11,8 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { LabError } from '../web/lib/latent-lab.js';
-import { parseDataFiles } from '../web/lib/data-files.js';
-import { datasetFromIdx, parseIdx } from '../web/lib/mnist.js';
+import { parseDataFiles, parseDataFilesSync, parseIdxBytes } from '../web/lib/data/data-files.js';
 import { ROOT, loadNodeLab } from '../tools/common.js';
 import { BUILDS, lab } from './helpers.js';
 
@@ -92,8 +91,8 @@ for (const build of BUILDS) {
       await assert.rejects(parseDataFiles(L, []), /give one file .* got 0/);
       await assert.rejects(parseDataFiles(L, [{ name: 'x.idx', bytes: 'text' }]), /x\.idx: expected the file's bytes/);
       await assert.rejects(parseDataFiles(new Uint8Array(4), []), /needs the Lab as its first argument/);
-      assert.throws(() => parseIdx(new Uint8Array(8)), /needs the Lab as its first argument/);
-      assert.throws(() => datasetFromIdx(new Uint8Array(8), new Uint8Array(8)), /needs the Lab/);
+      assert.throws(() => parseIdxBytes(new Uint8Array(8)), /needs the Lab as its first argument/);
+      assert.throws(() => parseDataFilesSync(new Uint8Array(8), [{ name: 'x', bytes: new Uint8Array(8) }]), /needs the Lab/);
     });
   });
 }

@@ -3,7 +3,11 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { datasetFromIdx, parseDigits, parseIdx, splitDigits } from '../web/lib/mnist.js';
+import { parseDataFilesSync, parseIdxBytes } from '../web/lib/data/data-files.js';
+import { parseDigits, splitDigits } from '../web/lib/data/mnist.js';
+
+// Images and labels from two IDX files, as a user's files are read.
+const datasetFromIdx = (lab, images, labels) => parseDataFilesSync(lab, [{ name: 'images', bytes: images }, { name: 'labels', bytes: labels }]);
 import { loadMnist } from '../tools/common.js';
 import { lab } from './helpers.js';
 
@@ -79,13 +83,13 @@ describe('the report\'s split', () => {
 describe('IDX parsing', () => {
   it('reads a well-formed file and refuses broken ones with a message naming the problem', () => {
     const ok = idx([2, 28, 28], new Uint8Array(2 * 784));
-    assert.deepEqual(parseIdx(L, ok).dims, [2, 28, 28]);
-    assert.throws(() => parseIdx(L, new Uint8Array([0, 0])), /too short/);
-    assert.throws(() => parseIdx(L, Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0])), /bad magic/);
-    assert.throws(() => parseIdx(L, Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0])), /not unsigned bytes/);
-    assert.throws(() => parseIdx(L, ok.subarray(0, ok.length - 1)), /header says 2x28x28 = 1568 bytes of data, file has 1567/);
-    assert.throws(() => parseIdx(L, idx([60000, 60000, 60000], new Uint8Array(0))), /over the .* limit/);
-    assert.throws(() => parseIdx(L, Uint8Array.from([0, 0, 8, 3, 0, 0])), /truncated header/);
+    assert.deepEqual(parseIdxBytes(L, ok).dims, [2, 28, 28]);
+    assert.throws(() => parseIdxBytes(L, new Uint8Array([0, 0])), /too short/);
+    assert.throws(() => parseIdxBytes(L, Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0])), /bad magic/);
+    assert.throws(() => parseIdxBytes(L, Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0])), /not unsigned bytes/);
+    assert.throws(() => parseIdxBytes(L, ok.subarray(0, ok.length - 1)), /header says 2x28x28 = 1568 bytes of data, file has 1567/);
+    assert.throws(() => parseIdxBytes(L, idx([60000, 60000, 60000], new Uint8Array(0))), /over the .* limit/);
+    assert.throws(() => parseIdxBytes(L, Uint8Array.from([0, 0, 8, 3, 0, 0])), /truncated header/);
   });
 
   it('refuses images that are not 28x28, zero images, mismatched counts and labels over 9', () => {

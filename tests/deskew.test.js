@@ -4,10 +4,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { deskewImage } from '../web/lib/deskew.js';
-import { splitDigits } from '../web/lib/mnist.js';
+import { deskewImage } from '../web/lib/data/deskew.js';
+import { splitDigits } from '../web/lib/data/mnist.js';
 import { parseModelMetadata } from '../web/lib/model-io.js';
-import { effectiveDeskew, resolveOptions } from '../web/lib/training.js';
+import { effectiveDeskew, resolveOptions } from '../web/lib/run/options.js';
 import { loadMnist } from '../tools/common.js';
 
 // Centre of mass (row, column) and shear (cov(row, col) / var(row)) of a 28x28 image.

@@ -1,9 +1,10 @@
 // The learning-rate warm-up of the Trainer: the rate of each step, where it ends, and that a real
-// model trains through it (web/lib/training.js).
+// model trains through it (web/lib/run/trainer.js).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { PRESETS, resolveOptions, Trainer } from '../web/lib/training.js';
+import { PRESETS, resolveOptions } from '../web/lib/run/options.js';
+import { Trainer } from '../web/lib/run/trainer.js';
 import { lab } from './helpers.js';
 
 // A model that records the hyperparameters each step was taken with.

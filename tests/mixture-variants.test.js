@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { makeRng } from '../web/lib/rng.js';
-import { fitMixture, MIXTURES } from '../web/lib/training.js';
+import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
 import { lab } from './helpers.js';
 
 // Class 0: an arc; class 1: a long bar beside it; class 2: a blob. 1200 points each.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 
-import { ParallelModel, outside } from '../web/lib/parallel.js';
+import { ParallelModel, outside } from '../web/lib/run/parallel.js';
 import { BUILD } from '../tools/common.js';
 import { assertClose, lab, randomArray } from './helpers.js';
 
@@ -16,7 +16,7 @@ const batches = [0, 1, 2, 3].map((k) => randomArray(33 * 784, 50 + k, { lo: 0, h
 async function trainParallel(workers, data = batches) {
   const model = await ParallelModel.create({ workers, seed: 8, hyper: HYPER, build: 'simd',
     url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
+    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
   try {
     const losses = [];
     for (const b of data) losses.push((await model.trainBatch(b)).loss);

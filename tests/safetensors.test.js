@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 
 import { LAB_VERSION, loadSafetensors, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from '../web/lib/model-io.js';
-import { LossHistory, resolveOptions } from '../web/lib/training.js';
+import { LossHistory } from '../web/lib/run/loss-history.js';
+import { resolveOptions } from '../web/lib/run/options.js';
 import { BUILDS, lab } from './helpers.js';
 
 function sameBits(a, b) {

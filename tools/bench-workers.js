@@ -2,14 +2,14 @@
 // Where the time of a data-parallel step goes, measured on one core (pin it: taskset -c 0), so it can
 // be read while the other cores are busy: a worker's gradient work (its share, and its slice of the
 // factored weights over the whole batch) against one worker's, paired round by round (the drift of a
-// shared machine cancels), then each per-step cost the protocol adds (web/lib/grad-worker.js: values
+// shared machine cancels), then each per-step cost the protocol adds (web/workers/grad.js: values
 // and factors out and in, the finite check, Adam on a slice, parameters out and in) and the round
 // trip of a message to a worker thread. The last line is the step N workers could take on N
 // idle cores: the slowest share's gradient plus the costs on the critical path.
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/parallel.js';
+import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/run/parallel.js';
 import { loadMnist, loadNodeLab, parseFlags } from './common.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -65,7 +65,7 @@ async function main() {
     }
     return Object.fromEntries(Object.entries(ts).map(([name, xs]) => [name, median(xs)]));
   };
-  // What travels as values: the slices less the factored weights (web/lib/grad-worker.js).
+  // What travels as values: the slices less the factored weights (web/workers/grad.js).
   const [mine, theirs] = [slices[0], slices[1]].map((slice) => outside(slice, lab.factoredRanges));
   const out = new Float32Array(stretchesLength(theirs)), inbound = new Float32Array(stretchesLength(mine));
   const ours = new Float32Array(b - a), other = new Float32Array(slices[1][1] - slices[1][0]), sent = new Float32Array(share * F);

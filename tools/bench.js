@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-import { ParallelModel } from '../web/lib/parallel.js';
+import { ParallelModel } from '../web/lib/run/parallel.js';
 import { BUILD, ROOT, loadMnist, loadNodeLab, parseFlags } from './common.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
@@ -162,7 +162,7 @@ async function workersRates(counts, batches, { warmup, rounds, seconds }) {
   const models = [], alone = [];
   const create = (n) => ParallelModel.create({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
     beta2: 0.999, eps: 1e-8 }, build: 'simd', url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) });
+    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
   const top = counts[counts.length - 1];
   try {
     for (const n of counts) models.push(await create(n));

@@ -1,11 +1,12 @@
 // Node-side helpers shared by the tools and the tests: where the build puts things, loading the
 // wasm, data files (MNIST's and users') from disk, and a small flag parser.
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
-import { parseDataFiles } from '../web/lib/data-files.js';
+import { parseDataFiles } from '../web/lib/data/data-files.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
@@ -61,4 +62,33 @@ export function parseFlags(argv, spec) {
     }
   }
   return out;
+}
+
+function formatTime(seconds) {
+  if (!Number.isFinite(seconds)) return '?';
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+// Trains a run (web/lib/run/pipeline.js) to its end, writing progress to log(line) about once a
+// second and a line per epoch (the epoch's mean loss, from the run's loss history). -> seconds taken.
+export async function trainWithProgress(run, log) {
+  const { trainer, history } = run;
+  const start = performance.now();
+  let lastPrint = start;
+  while (!trainer.done) {
+    const r = await run.next();
+    const now = performance.now();
+    if (r.epochDone) {
+      const e = history.epochs.at(-1) ?? { loss: NaN, bce: NaN, kl: NaN };
+      log(`\repoch ${r.epoch + 1}/${trainer.epochs}: loss ${e.loss.toFixed(2)} (bce ${e.bce.toFixed(2)}, kl ${e.kl.toFixed(2)})` +
+        `                         \n`);
+    } else if (now - lastPrint > 1000) {
+      const seconds = (now - start) / 1000, rate = trainer.imagesSeen / seconds;
+      log(`\repoch ${r.epoch + 1}/${trainer.epochs}  batch ${r.batchInEpoch + 1}/${r.batchesPerEpoch}  ` +
+        `${rate.toFixed(0)} images/s  loss ${history.epochLoss().toFixed(2)}  ${formatTime((trainer.totalImages - trainer.imagesSeen) / rate)} left   `);
+      lastPrint = now;
+    }
+  }
+  return (performance.now() - start) / 1000;
 }

@@ -15,14 +15,17 @@ import { pathToFileURL } from 'node:url';
 
 import { reconstructionScores } from '../web/lib/image-metrics.js';
 import { LATENT, PIXELS } from '../web/lib/latent-lab.js';
-import { splitDigits, subset } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { toBytes, toFloats } from '../web/lib/data/images.js';
+import { subset } from '../web/lib/data/mnist.js';
+import { loadSafetensors, mixtureFromJSON, mixtureToJSON, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { normalQuantile } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
-import { classIndices, effectiveDeskew, evaluateRun, fitMixture, forEachChunk, klWeight, MIXTURES, PRESETS, resolveOptions, Trainer }
-  from '../web/lib/training.js';
+import { classIndices, evaluateRun, forEachChunk } from '../web/lib/run/evaluate.js';
+import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
+import { klWeight, PRESETS, resolveOptions } from '../web/lib/run/options.js';
+import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
-import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT } from './common.js';
+import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
   seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', 'lr-warmup': 'number', deskew: 'boolean', preset: 'string',
@@ -37,7 +40,6 @@ export const PRETRAINED = path.join(ROOT, 'web', 'models', 'pretrained-148.safet
 export const CHROMIUM = '/usr/bin/chromium';
 const MANIFOLD = 20;                 // the report's 20 x 20 grid
 const SNAPSHOT_ITERATIONS = [1, 5, 10, 20, 50];
-const SMOOTH = 0.9;                  // the page's smoothing of the per-batch loss
 const HOST = 'http://figures.latent-lab.invalid';
 
 // The report's figures, in its order: file name and caption (the report's words where it has them).
@@ -85,37 +87,6 @@ function optionsFromMetadata(metadata, flags, variant) {
     // KL convention (their recipe), the preset's for the rest.
     mixture: variant ?? named ?? (metadata.kl === 'authors' && !metadata.preset ? 'authors' : undefined),
   });
-}
-
-// Trains a model as tools/train.js does, one batch at a time, keeping the loss per epoch and per batch
-// (smoothed, as the page shows it).
-function train(model, split, options, flags) {
-  const trainer = new Trainer(model, split.train, options);
-  log(flags, `training on ${trainer.n} images of digits ${options.digits.join(',')}: ${options.epochs} epochs of ` +
-    `${trainer.batchesPerEpoch} batches\n`);
-  const history = [], curve = [];
-  let ema = null, sum = [0, 0, 0, 0], lastPrint = performance.now();
-  const start = performance.now();
-  while (!trainer.done) {
-    const r = trainer.next();
-    if (Number.isFinite(r.loss)) {
-      const values = [r.loss, r.bce, r.kl];
-      ema = ema ? ema.map((v, i) => SMOOTH * v + (1 - SMOOTH) * values[i]) : values;
-      curve.push([r.epoch + (r.batchInEpoch + 1) / r.batchesPerEpoch, ...ema]);
-      values.forEach((v, i) => { sum[i] += v * r.count; });
-      sum[3] += r.count;
-    }
-    if (r.epochDone) {
-      const [loss, bce, kl] = sum.slice(0, 3).map((v) => v / sum[3]);
-      history.push({ epoch: r.epoch + 1, loss, bce, kl });
-      log(flags, `\repoch ${r.epoch + 1}/${options.epochs}: loss ${loss.toFixed(2)} (bce ${bce.toFixed(2)}, kl ${kl.toFixed(2)})      \n`);
-      sum = [0, 0, 0, 0];
-    } else if (performance.now() - lastPrint > 1000) {
-      log(flags, `\repoch ${r.epoch + 1}/${options.epochs}  batch ${r.batchInEpoch + 1}/${r.batchesPerEpoch}   `);
-      lastPrint = performance.now();
-    }
-  }
-  return { history, curve, seconds: (performance.now() - start) / 1000, trainImages: trainer.n };
 }
 
 // The loss curves a model's metadata carries: loss_history (per epoch: [{epoch, loss, bce, kl}]) and
@@ -313,6 +284,7 @@ async function main() {
     options = optionsFromMetadata(metadata, flags, variant);
     model = lab.createModel({ seed: options.seed });
     loadSafetensors(model, bytes);
+    model.setHyper({ lr: options.lr, beta: klWeight(options) });
     losses = lossCurves(metadata);
     source = `\`${shown(modelFile)}\``;
     log(flags, `loaded ${modelFile}: digits ${options.digits.join(',')}, seed ${options.seed}` +
@@ -321,23 +293,25 @@ async function main() {
     const given = Object.fromEntries(['digits', 'seed', ...TRAINING_FLAGS].filter((k) => flags[k] !== undefined)
       .map((k) => [k === 'lr-warmup' ? 'lrWarmup' : k, flags[k]]));
     options = resolveOptions({ ...SHORT_RUN, ...given, mixture: variant });
-    model = lab.createModel({ seed: options.seed });
     log(flags, `no --load and no ${path.relative(process.cwd(), PRETRAINED)}: training a short model ` +
       `(${options.epochs} epochs${options.limit ? ` of ${options.limit} images` : ''}, seed ${options.seed}); ` +
       'pass --load MODEL to draw a trained one\n');
   }
-  model.setHyper({ lr: options.lr, beta: klWeight(options) });
-  options.deskew = effectiveDeskew(options, false);   // 'auto' -> what it means for MNIST, as the metadata records it
-  const split = splitDigits({ ...data, digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
-    deskew: options.deskew });
+  let split;
+  ({ split, options } = makeSplit(options, { mnist: data }));   // deskew 'auto' -> what it means for MNIST
   const nClasses = split.classes.length;
   if (!modelFile) {
-    trained = train(model, split, options, flags);
-    losses = { epochs: trained.history.map((h) => [h.epoch, h.loss, h.bce, h.kl]), batches: trained.curve };
+    // Trained as make train trains it (the same pipeline, one worker): the same flags give the same model.
+    trained = await Run.create(lab, options, { split });
+    log(flags, `training on ${trained.trainer.n} images of digits ${options.digits.join(',')}: ${options.epochs} epochs of ` +
+      `${trained.trainer.batchesPerEpoch} batches\n`);
+    const seconds = await trainWithProgress(trained, (line) => log(flags, line));
+    model = trained.model;
     // The settings make train --save writes, as text: what a file read back gives (the report reads them so).
-    metadata = Object.fromEntries(Object.entries(modelMetadata({ options, epochs: options.epochs })).map(([k, v]) => [k, String(v)]));
-    source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainImages} images, ` +
-      `${trained.seconds.toFixed(0)} s), saved as \`model.safetensors\``;
+    metadata = Object.fromEntries(Object.entries(trained.metadata({ history: false })).map(([k, v]) => [k, String(v)]));
+    losses = lossCurves({ loss_history: JSON.stringify(trained.history.epochs), loss_curve: JSON.stringify(trained.history.curve()) });
+    source = `trained by \`make figures\` for this report (${options.epochs} epochs of ${trained.trainer.n} images, ` +
+      `${seconds.toFixed(0)} s), saved as \`model.safetensors\``;
     t = lap('training', t);
   } else {
     t = lap('loading', t);
@@ -396,9 +370,7 @@ async function main() {
     reconstructions.set(model.reconstruct(images), start * PIXELS);
   });
   const scores = reconstructionScores(originals, reconstructions, split.test.n);
-  const toBytes = (p) => Uint8Array.from(p, (v) => Math.round(v * 255));
-  const valFloat = Float32Array.from(split.val.images, (v) => v / 255);
-  const valRecon = toBytes(model.reconstruct(valFloat));
+  const valRecon = toBytes(model.reconstruct(toFloats(split.val.images)));
   // The manifold: the authors' grid, scipy's norm.ppf(linspace(0.05, 0.95, 20)) on both axes.
   const quantiles = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile(0.05 + 0.9 * i / (MANIFOLD - 1)));
   const z = new Float32Array(MANIFOLD * MANIFOLD * LATENT);
@@ -479,13 +451,11 @@ async function main() {
   t = lap('drawing', t);
 
   if (trained) {
-    // The model drawn here, with its loss history, so the figures can be made again with --load.
-    // The keys make train --save writes: the loss per epoch and per batch (smoothed), the mixture too.
+    // The model drawn here, with its loss history, so the figures can be made again with --load: the
+    // metadata make train --save writes for the same flags.
     const mixtureJSON = mixtureToJSON(mixture, { classLabels: digits });
-    const round = (v) => Math.round(v * 1e4) / 1e4;
-    await writeFile(path.join(out, 'model.safetensors'), saveSafetensors(model, { metadata: { ...metadata, metrics,
-      loss_history: trained.history, loss_curve: trained.curve.map(([x, loss, bce, kl]) => ({ x: round(x), loss: round(loss),
-        bce: round(bce), kl: round(kl) })), mixture: mixtureJSON } }));
+    await writeFile(path.join(out, 'model.safetensors'), saveSafetensors(model, {
+      metadata: trained.metadata({ metrics, mixture: mixtureJSON, extra: { workers: 1, build: lab.kind } }) }));
     await writeFile(path.join(out, 'model.mixture.json'), JSON.stringify(mixtureJSON) + '\n');
   }
   timings.total = (performance.now() - t0) / 1000;
@@ -499,7 +469,8 @@ async function main() {
     test_images: split.test.n, train_images: split.train.n }, scores, mixtureNote, lossNote, snapshotNotes, classes: digits, timings }));
   if (history !== mixture) history.free();
   mixture.free();
-  model.free();
+  if (trained) trained.free();
+  else model.free();
   log(flags, `wrote ${FIGURES.length} figures, report.md and metrics.json to ${path.relative(process.cwd(), out) || '.'} ` +
     `in ${timings.total.toFixed(1)} s: accuracy ${fmt(metrics.test_accuracy, 3)}, MSE ${fmt(scores.mse, 4)}, ` +
     `SSIM ${fmt(scores.ssim, 3)}, score ${fmt(scores.score, 3)}\n`);

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { PRESETS } from '../web/lib/training.js';
+import { PRESETS } from '../web/lib/run/options.js';
 import { parseFlags, ROOT } from './common.js';
 import { runTraining } from './train.js';
 

@@ -8,7 +8,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 
-import { effectiveDeskew, fitMixture, MIXTURES, PRESETS, classIndices } from '../web/lib/training.js';
+import { classIndices } from '../web/lib/run/evaluate.js';
+import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
+import { effectiveDeskew, PRESETS } from '../web/lib/run/options.js';
 import { BUILD, loadNodeLab, parseFlags, ROOT } from './common.js';
 
 const run = promisify(execFile);

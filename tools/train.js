@@ -15,26 +15,23 @@
 // k-means++ mixture whose components are the clusters (--mixture kmeans-N, default kmeans-10).
 import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { parseDigits, splitDigits } from '../web/lib/mnist.js';
-import { loadSafetensors, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
-import { ParallelModel } from '../web/lib/parallel.js';
-import { effectiveDeskew, evaluateRun, HOLD_OUT, LossHistory, resolveOptions, splitUserData, Trainer } from '../web/lib/training.js';
-import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { parseDigits } from '../web/lib/data/mnist.js';
+import { loadSafetensors, mixtureToJSON, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { resolveOptions } from '../web/lib/run/options.js';
+import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
+import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags, trainWithProgress } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number', 'lr-warmup': 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
   data: 'string', 'test-data': 'string', deskew: 'boolean' };
 
-function formatTime(seconds) {
-  if (!Number.isFinite(seconds)) return '?';
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
-  return m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
-}
+// Data-parallel replicas for Node: worker threads running the page's own replica (web/workers/grad.js).
+export const nodeReplicas = (lab) => ({ url: new URL(`file://${BUILD}/latent-${lab.kind}.wasm`).href,
+  spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
 
 // Trains (or, with epochs 0, only evaluates) as the flags say; saves when flags.save names a file.
 // Returns the result (the JSON line) and, when saved, the paths written. extraMetadata: more keys
@@ -53,71 +50,40 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const loadBytes = load ? await readFile(load) : null;
   // A file that does not say was not deskewed (PyTorch's, this lab's before the option).
   const fileDeskew = loadBytes ? parseModelMetadata({ deskew: readSafetensorsMetadata(lab, loadBytes).deskew }).deskew ?? false : undefined;
-  // Unlabelled data has no labelled images to start the authors' mixture from: its default is kmeans-10.
-  const options = resolveOptions({ ...trainFlags, lrWarmup, deskew: trainFlags.deskew ?? fileDeskew,
+  const resolved = resolveOptions({ ...trainFlags, lrWarmup, deskew: trainFlags.deskew ?? fileDeskew,
     epochs: evaluateOnly ? 1 : flags.epochs });
-  let split, what;
+  let source, what;
   if (data) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);
     const train = await loadDataFiles(files(data));
     const test = testData ? await loadDataFiles(files(testData)) : null;
-    ({ split, mixture: options.mixture, deskew: options.deskew } = splitUserData({ train, test, options, mixtureChosen: flags.mixture !== undefined,
-      classes: flags.digits !== undefined ? parseDigits(flags.digits) : null }));
-    what = `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
+    source = { data: { train, test, mixtureChosen: flags.mixture !== undefined,
+      classes: flags.digits !== undefined ? parseDigits(flags.digits) : null } };
+    what = (split) => `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
   } else {
-    options.deskew = effectiveDeskew(options, false);
-    split = splitDigits({ ...(await loadMnist()), digits: options.digits, valPerClass: options.valPerClass, seed: options.seed,
-      deskew: options.deskew });
-    what = `digits ${options.digits.join(',')}`;
+    source = { mnist: await loadMnist() };
+    what = () => `digits ${resolved.digits.join(',')}`;
   }
-  const model = lab.createModel({ seed: options.seed });
+  const { split, options } = makeSplit(resolved, source);
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
-  let loaded = {};
+  let loaded = {}, model = null;
   if (load) {
+    model = lab.createModel({ seed: options.seed });
     const metadata = loaded = loadSafetensors(model, loadBytes);
     // The short entries (not the metrics, the loss curves or the mixture).
     const short = Object.entries(metadata).filter(([, v]) => v.length <= 40);
     log(`loaded ${load}${short.length ? ` (${short.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
   }
-  // --workers N > 1: data-parallel replicas in worker threads; `model` gets their weights at the end.
+  // --workers N > 1: data-parallel replicas in worker threads; the run's model gets their weights at the end.
   const workers = flags.workers ?? 1;
-  const parallel = workers > 1 && !evaluateOnly ? await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper,
-    build: lab.kind, url: new URL(`file://${BUILD}/latent-${lab.kind}.wasm`).href,
-    spawn: () => new Worker(new URL('../web/lib/grad-worker.js', import.meta.url)) }) : null;
-  if (parallel && load) await parallel.setParams(model.getParams());
-  const trainer = new Trainer(parallel ?? model, split.train, options);
-  if (evaluateOnly) trainer.epochs = 0;  // nothing to train: straight to the evaluation
-  if (!evaluateOnly) log(`training on ${trainer.n} images of ${what} (${lab.kind} wasm), ` +
+  const run = await Run.create(lab, options, { split, model, workers, ...nodeReplicas(lab), train: !evaluateOnly,
+    dataName: data ?? null });
+  const { trainer } = run;
+  if (!evaluateOnly) log(`training on ${trainer.n} images of ${what(split)} (${lab.kind} wasm), ` +
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
-
-  const start = performance.now();
-  let lastPrint = start, epochLoss = 0, epochBce = 0, epochKl = 0, epochCount = 0;
-  const history = new LossHistory();
-  while (!trainer.done) {
-    const r = await trainer.next();
-    history.add(r);
-    epochLoss += r.loss * r.count; epochBce += r.bce * r.count; epochKl += r.kl * r.count; epochCount += r.count;
-    const now = performance.now();
-    if (now - lastPrint > 1000 || r.epochDone) {
-      const seconds = (now - start) / 1000, rate = trainer.imagesSeen / seconds;
-      const left = (trainer.totalImages - trainer.imagesSeen) / rate;
-      log(`\repoch ${r.epoch + 1}/${options.epochs}  batch ${r.batchInEpoch + 1}/${r.batchesPerEpoch}  ` +
-        `${rate.toFixed(0)} images/s  loss ${(epochLoss / epochCount).toFixed(2)}  ${formatTime(left)} left   `);
-      lastPrint = now;
-    }
-    if (r.epochDone) {
-      log(`\repoch ${r.epoch + 1}/${options.epochs}: loss ${(epochLoss / epochCount).toFixed(2)} ` +
-        `(bce ${(epochBce / epochCount).toFixed(2)}, kl ${(epochKl / epochCount).toFixed(2)})                         \n`);
-      epochLoss = epochBce = epochKl = epochCount = 0;
-    }
-  }
-  const seconds = (performance.now() - start) / 1000;
-  if (parallel) {
-    model.setParams(await parallel.getParams());
-    model.setHyper(parallel.hyper);
-    parallel.terminate();
-  }
-  const { metrics, mixture, codes } = evaluateRun(lab, model, split, options);
+  const seconds = await trainWithProgress(run, log);
+  const { metrics, mixture, codes } = await run.evaluate();
+  run.parallel?.terminate();
   // MNIST runs name their digits; --data runs their files and classes (null when unlabelled).
   const dataFields = data ? { data, test_data: testData ?? `${HOLD_OUT * 100}% held out`, labelled: split.labelled, classes: split.classes }
     : { digits: options.digits };
@@ -134,23 +100,17 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     // same bytes.
     const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
     const mixtureJson = mixtureToJSON(mixture, split.classes ? { classLabels: split.classes } : {});
-    const metadata = modelMetadata({ options, epochs: before + result.epochs, metrics, mixture: mixtureJson,
-      history: evaluateOnly ? null : history,
-      extra: { limit: options.limit, train_images: trainer.n, workers, build: lab.kind,
-        ...(load ? { continued_from: load } : {}), ...extraMetadata } });
-    // A user's data names its file and classes instead of MNIST digits.
-    if (data) {
-      delete metadata.digits;
-      Object.assign(metadata, { data, classes: split.classes ? split.classes.join(',') : 'unlabelled' });
-    }
-    await writeFile(save, saveSafetensors(model, { dtype, metadata }));
+    const metadata = run.metadata({ epochs: before + result.epochs, metrics, mixture: mixtureJson, history: !evaluateOnly,
+      extra: { workers, build: lab.kind, ...(load ? { continued_from: load } : {}), ...extraMetadata } });
+    await writeFile(save, saveSafetensors(run.model, { dtype, metadata }));
     const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');
     await writeFile(mixturePath, JSON.stringify(mixtureJson) + '\n');
     log(`saved ${save} (${dtype}) and ${mixturePath}\n`);
     written = { model: save, mixture: mixturePath };
   }
   mixture.free();
-  model.free();
+  const { history } = run;
+  run.free();
   if (flags['save-codes']) {
     const set = (name) => (split[name] ? { mu: Array.from(codes[name]), labels: split[name].labels ? Array.from(split[name].labels) : null } : null);
     await writeFile(flags['save-codes'], JSON.stringify({ result, classes: split.classes, train: set('train'),

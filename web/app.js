@@ -3,10 +3,11 @@
 // snapshot), keeps the page's state, and redraws what changed in animation frames, a few
 // milliseconds of drawing per frame at most (the rest waits for the next frame), so no task on this
 // thread comes near 50 ms. It computes nothing heavy itself: no wasm here, only drawing and small sums.
-import { LossHistory, PRESETS, resolveOptions } from './lib/training.js';
+import { LossHistory } from './lib/run/loss-history.js';
+import { PRESETS, resolveOptions } from './lib/run/options.js';
 import { WorkerClient } from './lib/worker-client.js';
 import { responsibilities } from './lib/mixture-math.js';
-import { mnistCentre } from './lib/draw-digit.js';
+import { mnistCentre } from './lib/data/drawn-digit.js';
 import { digitColor } from './draw/common.js';
 import { covarianceAxes, drawDrawnMarker, drawScatter, drawScatterBase, drawScatterOverlay, drawProbe, viewAround } from './draw/scatter.js';
 import { drawLineChart } from './draw/charts.js';

@@ -13,13 +13,18 @@
 // workers talk over a MessageChannel the page hands them ('connect'), so the parameters (10 MB a
 // snapshot) and the images never pass through the page's main thread.
 import { LabError, loadLab, PIXELS, LATENT } from './lib/latent-lab.js';
-import { parseDataFiles } from './lib/data-files.js';
-import { parseDigits, splitDigits, subset } from './lib/mnist.js';
-import { deskewImage } from './lib/deskew.js';
+import { parseDataFiles } from './lib/data/data-files.js';
+import { parseDigits, splitDigits, subset } from './lib/data/mnist.js';
+import { deskewImage } from './lib/data/deskew.js';
 import { loadSafetensors, mixtureFromJSON, mixtureToJSON, modelMetadata, parseModelMetadata, readSafetensorsMetadata,
   saveSafetensors } from './lib/model-io.js';
-import { ParallelModel } from './lib/parallel.js';
-import { classIndices, effectiveDeskew, evaluateRun, klWeight, LossHistory, MIXTURES, resolveOptions, splitUserData, Trainer, trainingIndices } from './lib/training.js';
+import { ParallelModel } from './lib/run/parallel.js';
+import { classIndices, evaluateRun } from './lib/run/evaluate.js';
+import { LossHistory } from './lib/run/loss-history.js';
+import { MIXTURES } from './lib/run/mixture.js';
+import { effectiveDeskew, klWeight, resolveOptions } from './lib/run/options.js';
+import { splitUserData } from './lib/run/pipeline.js';
+import { Trainer, trainingIndices } from './lib/run/trainer.js';
 import { digitGridPixels } from './draw/digits.js';
 import { normalQuantile } from './lib/normal.js';
 

@@ -3,7 +3,7 @@
 // module and the reverse; a mixture travels as a small JSON document checked here, field by field.
 // Nothing here touches the network or the DOM: callers bring and take bytes.
 import { LabError } from './latent-lab.js';
-import { parseDigits } from './mnist.js';
+import { parseDigits } from './data/mnist.js';
 
 // Written into every saved model's metadata; tests/safetensors.test.js checks it against package.json.
 export const LAB_VERSION = 'latent-lab 0.1.0';

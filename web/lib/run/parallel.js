@@ -10,89 +10,24 @@
 // weights (90% of the parameters) are the exception: their gradients are products of two thin
 // factors, so the workers exchange the factors of their images (28 KB an image) instead, and each
 // forms those weights' gradients over its own slice from the whole batch's factors (src/vae.c).
-import { LabError, PIXELS } from './latent-lab.js';
+import { LabError, PIXELS } from '../latent-lab.js';
+import { RpcClient } from '../rpc.js';
 
-// Node's Worker has .on('message'); a browser's has .onmessage. One shape for both.
-function adapt(worker) {
-  const listen = (fn) => (worker.on ? worker.on('message', fn) : (worker.onmessage = (event) => fn(event.data)));
-  return { post: (message, transfer = []) => worker.postMessage(message, transfer), listen, terminate: () => worker.terminate() };
+// One replica's worker: an RpcClient that also refuses what is pending when the worker fails.
+function replica(worker) {
+  const rpc = new RpcClient(worker);
+  const fail = (error) => rpc.failAll(error instanceof Error ? error : new LabError(error?.message ?? 'a training worker failed'));
+  if (worker.on) worker.on('error', fail);
+  else worker.addEventListener('error', fail);
+  return rpc;
 }
 
-class Replica {
-  constructor(worker) {
-    this.worker = adapt(worker);
-    this.pending = new Map();
-    this.nextId = 1;
-    this.worker.listen((message) => {
-      const request = this.pending.get(message.id);
-      if (!request) return;
-      this.pending.delete(message.id);
-      if (message.type === 'error') request.reject(new LabError(message.message));
-      else request.resolve(message);
-    });
-    worker.on?.('error', (error) => this.#failAll(error));
-    if (!worker.on) worker.onerror = (event) => this.#failAll(new LabError(event.message ?? 'worker failed'));
-  }
-
-  #failAll(error) {
-    for (const request of this.pending.values()) request.reject(error);
-    this.pending.clear();
-  }
-
-  request(message, transfer) {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.post({ ...message, id }, transfer);
-    });
-  }
-}
-
-// The slice of the flat parameter buffer that worker w of n owns: [start, end), starts multiples of 4.
-export function paramSlices(numParams, workers) {
-  const bounds = Array.from({ length: workers + 1 }, (_, w) => (w === workers ? numParams : 4 * Math.round((w * numParams) / workers / 4)));
-  return Array.from({ length: workers }, (_, w) => [bounds[w], bounds[w + 1]]);
-}
-
-// The stretches of [start, end) outside the given ranges (sorted, disjoint): the part of a worker's
-// slice whose gradients travel as values, not factors.
-export function outside([start, end], ranges) {
-  const stretches = [];
-  let at = start;
-  for (const [a, b] of ranges) {
-    if (b <= at || a >= end) continue;
-    if (a > at) stretches.push([at, a]);
-    at = Math.max(at, b);
-  }
-  if (at < end) stretches.push([at, end]);
-  return stretches;
-}
-
-// The gradient values of the stretches, one after the other: their count, gathered from a model into
-// one array, and such an array added into the model's gradient.
-export const stretchesLength = (stretches) => stretches.reduce((n, [a, b]) => n + b - a, 0);
-export function gatherGrads(model, stretches, into) {
-  let at = 0;
-  for (const [a, b] of stretches) {
-    model.gradSlice(a, b, into.subarray(at, at + b - a));
-    at += b - a;
-  }
-  return into;
-}
-export function addGradStretches(model, stretches, values) {
-  let at = 0;
-  for (const [a, b] of stretches) {
-    model.addGrads(a, values.subarray(at, at + b - a));
-    at += b - a;
-  }
-}
-
-// spawn() returns a new worker running grad-worker.js. Implements the model's training surface
+// spawn() returns a new worker running web/workers/grad.js. Implements the model's training surface
 // (setHyper, trainBatch, getParams, setParams) asynchronously.
 export class ParallelModel {
   static async create({ workers, spawn, seed, hyper, build = 'auto', url, params }) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new LabError(`workers must be 1..64, got ${workers}`);
-    const replicas = Array.from({ length: workers }, () => new Replica(spawn()));
+    const replicas = Array.from({ length: workers }, () => replica(spawn()));
     const model = new ParallelModel(replicas, hyper);
     // A channel between every two workers: peers[w][v] is worker w's end of its channel to worker v.
     const peers = replicas.map(() => new Array(workers).fill(null));
@@ -105,8 +40,7 @@ export class ParallelModel {
     }
     try {
       const ready = await Promise.all(replicas.map((r, index) =>
-        r.request({ type: 'init', build, url, seed, hyper, params, index, workers, peers: peers[index] },
-          peers[index].filter(Boolean))));
+        r.request('init', { build, url, seed, hyper, params, index, workers, peers: peers[index] }, peers[index].filter(Boolean))));
       model.kind = ready[0].kind;
     } catch (error) {
       model.terminate();
@@ -127,7 +61,7 @@ export class ParallelModel {
   // Takes effect for the next trainBatch even if not awaited: each worker handles messages in order.
   setHyper(changes) {
     this.hyper = { ...this.hyper, ...changes };
-    return Promise.all(this.replicas.map((r) => r.request({ type: 'hyper', hyper: this.hyper })));
+    return Promise.all(this.replicas.map((r) => r.request('hyper', { hyper: this.hyper })));
   }
 
   // One Adam step on images (Float32Array n*784): per-image means { loss, bce, kl } like VaeModel's.
@@ -141,8 +75,7 @@ export class ParallelModel {
     //    its slices and factors to their owners, the sum of its own slice, and whether it is finite.
     const results = await Promise.all(this.replicas.map((r, w) => {
       const share = counts[w] > 0 ? images.slice(firsts[w] * PIXELS, (firsts[w] + counts[w]) * PIXELS) : null;
-      return r.request({ type: 'grad', images: share, firstIndex: firsts[w], counts, scale: 1 / n },
-        share ? [share.buffer] : []);
+      return r.request('grad', { images: share, firstIndex: firsts[w], counts, scale: 1 / n }, share ? [share.buffer] : []);
     }));
     let bce = 0, klRaw = 0;
     for (const result of results) {
@@ -153,28 +86,28 @@ export class ParallelModel {
     if (!results.every((result) => result.finite)) {
       throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate');
     }
-    await Promise.all(this.replicas.map((r) => r.request({ type: 'step' })));
+    await Promise.all(this.replicas.map((r) => r.request('step')));
     return { loss: (bce + this.hyper.beta * klRaw) / n, bce: bce / n, kl: 0.5 * klRaw / n };
   }
 
   async getParams() {
-    return (await this.replicas[0].request({ type: 'params' })).params;
+    return this.replicas[0].request('params');
   }
 
   async setParams(params, options = {}) {
-    await Promise.all(this.replicas.map((r) => r.request({ type: 'set-params', params, ...options })));
+    await Promise.all(this.replicas.map((r) => r.request('set-params', { params, ...options })));
   }
 
   // The training state (parameters, Adam's moments and step count) of the replicas, all identical.
   async getState() {
-    return (await this.replicas[0].request({ type: 'state' })).state;
+    return this.replicas[0].request('state');
   }
 
   async setState(state) {
-    await Promise.all(this.replicas.map((r) => r.request({ type: 'set-state', state })));
+    await Promise.all(this.replicas.map((r) => r.request('set-state', { state })));
   }
 
   terminate() {
-    for (const r of this.replicas) r.worker.terminate();
+    for (const r of this.replicas) r.target.terminate();
   }
 }

@@ -5,7 +5,7 @@
 // One file (an npz, or IDX images: unlabelled) or two (IDX images and IDX labels, in either order,
 // either gzipped). Images come back as bytes (n * 784, 0..255; float npz data as round(255 x)), labels
 // as bytes 0..9 or null. Every refusal is a LabError naming the file and what is wrong with it.
-import { Lab, LabError, PIXELS } from './latent-lab.js';
+import { Lab, LabError, PIXELS } from '../latent-lab.js';
 
 const FORMATS = ['idx', 'npz', 'npy'];
 
@@ -28,7 +28,7 @@ function cString(s) {
   return bytes;
 }
 
-// The synchronous core of parseDataFiles (mnist.js's datasetFromIdx uses it as is).
+// The synchronous core of parseDataFiles (for a caller that cannot await).
 export function parseDataFilesSync(lab, files, { maxBytes = 0 } = {}) {
   checkLab(lab, 'parseDataFiles');
   if (!Array.isArray(files) || files.length < 1 || files.length > 2) {
@@ -70,7 +70,7 @@ export async function parseDataFiles(lab, files, options) {
 
 // IDX in place: { dims, data } with data a view of bytes after the header.
 export function parseIdxBytes(lab, bytes, name = 'IDX file', { maxBytes = 0 } = {}) {
-  checkLab(lab, 'parseIdx');
+  checkLab(lab, 'parseIdxBytes');
   bytes = toBytes(bytes, name);
   return lab.scoped(({ alloc, input }) => {
     const dims = alloc(16), offset = alloc(4);
@@ -81,7 +81,7 @@ export function parseIdxBytes(lab, bytes, name = 'IDX file', { maxBytes = 0 } = 
 
 // gzip's contents, or the bytes themselves if they do not start with gzip's magic.
 export function gunzipBytes(lab, bytes, name = 'gzip data', { maxBytes = 0 } = {}) {
-  checkLab(lab, 'gunzipIfNeeded');
+  checkLab(lab, 'gunzipBytes');
   bytes = toBytes(bytes, name);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   return lab.scoped(({ alloc, input }) => {

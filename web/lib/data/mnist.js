@@ -1,30 +1,10 @@
-// MNIST-style data: IDX files (gzipped or not) read by the C parsers (through data-files.js), and the
-// split the report uses: the chosen digits, a few labelled validation images per digit fixed by the
-// seed, and the test set. Images stay Uint8Array (n * 784); they become floats in [0, 1] one batch
-// at a time. The readers take the Lab first: the parsing runs in its wasm module.
-import { LabError, PIXELS } from './latent-lab.js';
-import { gunzipBytes, parseDataFilesSync, parseIdxBytes } from './data-files.js';
+// The split the report uses, for MNIST's digits or any labelled or unlabelled set: the chosen classes,
+// a few labelled validation images per class fixed by the seed, and the test set. Images stay
+// Uint8Array (n * 784); they become floats one batch at a time (images.js). Files are read elsewhere
+// (data-files.js).
+import { LabError, PIXELS } from '../latent-lab.js';
 import { deskewSet } from './deskew.js';
-import { makeRng, permutation } from './rng.js';
-
-// The bytes, gunzipped if they start with gzip's magic (at most 512 MiB unpacked).
-export async function gunzipIfNeeded(lab, bytes, name = 'gzip data') {
-  return gunzipBytes(lab, bytes, name);
-}
-
-// IDX: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions, then each
-// dimension as a big-endian uint32, then the data. Only unsigned-byte files are accepted.
-// -> { dims, data } (data: a view of bytes).
-export function parseIdx(lab, bytes, name = 'IDX file') {
-  return parseIdxBytes(lab, bytes, name);
-}
-
-// Images (n, 28, 28) and labels (n) from two IDX files (either gzipped) into { images, labels, n }.
-export function datasetFromIdx(lab, imageBytes, labelBytes, name = 'data') {
-  const set = parseDataFilesSync(lab, [{ name: `${name} images`, bytes: imageBytes }, { name: `${name} labels`, bytes: labelBytes }]);
-  if (set.format !== 'idx') throw new LabError(`${name}: expected IDX files, got ${set.format}`);
-  return { images: set.images, labels: set.labels, n: set.n };
-}
+import { makeRng, permutation } from '../rng.js';
 
 export function parseDigits(digits) {
   const list = typeof digits === 'string' ? digits.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [...digits];
@@ -95,21 +75,4 @@ export function splitDataset({ train, test = null, classes = null, valPerClass =
   for (let i = 0; i < test.n; i++) if (wanted.has(test.labels[i])) testIdx.push(i);
   if (testIdx.length === 0) throw new LabError(`no test images of ${noun}s ${classes.join(',')}`);
   return { classes, labelled: true, train: prepare(subset(train, rest)), val: prepare(subset(train, val)), test: prepare(subset(test, testIdx)) };
-}
-
-// Floats in [0, 1] for the images at the given indices (or a range), into out if given.
-export function toFloat(set, indices, out) {
-  const n = indices.length;
-  const result = out ?? new Float32Array(n * PIXELS);
-  for (let i = 0; i < n; i++) {
-    const src = set.images.subarray(indices[i] * PIXELS, (indices[i] + 1) * PIXELS);
-    for (let p = 0; p < PIXELS; p++) result[i * PIXELS + p] = src[p] / 255;
-  }
-  return result;
-}
-
-export function allFloat(set) {
-  const result = new Float32Array(set.n * PIXELS);
-  for (let i = 0; i < result.length; i++) result[i] = set.images[i] / 255;
-  return result;
 }

@@ -1,13 +1,13 @@
 // One replica of the model for data-parallel training, in a Web Worker or a Node worker thread.
 // It computes the gradient of its share of each batch, sums its own slice of every replica's
 // gradient, takes the Adam step of that slice and takes the other slices' new values from their
-// owners (web/lib/parallel.js), so all replicas stay identical. Never touches the DOM.
-import { loadLab } from './latent-lab.js';
-import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from './parallel.js';
+// owners (web/lib/run/parallel.js), so all replicas stay identical. Never touches the DOM.
+import { loadLab } from '../lib/latent-lab.js';
+import { serve } from '../lib/rpc.js';
+import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../lib/run/parallel.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const port = isNode ? (await import('node:worker_threads')).parentPort : self;
-const post = (message, transfer = []) => port.postMessage(message, transfer);
 
 // stretches[w]: the parts of worker w's slice whose gradients travel as values (outside the
 // factored weights, whose factors travel instead).
@@ -78,11 +78,11 @@ async function handle(message) {
         if (port.on) port.on('message', fromPeer);
         else port.onmessage = (event) => fromPeer(event.data);
       }
-      return post({ type: 'ready', id: message.id, kind: lab.kind });
+      return { kind: lab.kind };
     }
     case 'hyper':
       model.setHyper(message.hyper);
-      return post({ type: 'done', id: message.id });
+      return null;
     case 'grad': {
       // The gradient of this share (all but the factored weights') and the share's factors, placed
       // at the share's place among the whole batch's factors; to every other worker the values of
@@ -130,7 +130,7 @@ async function handle(message) {
       const [a, b] = slices[index];
       model.factoredWeightGrads(factors, total, a, b);
       keep(factors);
-      return post({ type: 'grad', id: message.id, sums, finite: model.gradsFinite(a, b) });
+      return { sums, finite: model.gradsFinite(a, b) };
     }
     case 'step': {
       const [a, b] = slices[index];
@@ -143,32 +143,24 @@ async function handle(message) {
           keep(part.values);
         }
       }
-      return post({ type: 'done', id: message.id });
+      return null;
     }
     case 'params': {
-      const params = model.getParams();
-      return post({ type: 'params', id: message.id, params }, [params.buffer]);
+      return model.getParams();
     }
     case 'set-params':
       model.setParams(message.params, { resetOptimizer: message.resetOptimizer ?? true });
-      return post({ type: 'done', id: message.id });
+      return null;
     case 'state': {
-      const state = model.getState();
-      return post({ type: 'state', id: message.id, state }, [state.params.buffer, state.m.buffer, state.v.buffer]);
+      return model.getState();   // its typed arrays travel (transferred)
     }
     case 'set-state':
       model.setState(message.state);
-      return post({ type: 'done', id: message.id });
+      return null;
     default:
       throw new Error(`grad worker: unknown message type "${message.type}"`);
   }
 }
 
 // Messages are handled strictly in order, each after the previous one finished.
-let queue = Promise.resolve();
-const receive = (message) => {
-  queue = queue.then(() => handle(message)).catch((error) =>
-    post({ type: 'error', id: message.id, message: error.message }));
-};
-if (isNode) port.on('message', receive);
-else port.onmessage = (event) => receive(event.data);
+serve(port, handle, { inOrder: true });

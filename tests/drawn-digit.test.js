@@ -1,10 +1,10 @@
-// Draw a digit: the page's MNIST-style preprocessing (web/lib/draw-digit.js). A stroke drawn anywhere
+// Draw a digit: the page's MNIST-style preprocessing (web/lib/data/drawn-digit.js). A stroke drawn anywhere
 // on the canvas, at any size, must reach the model as MNIST's digits did: ink scaled to fit 20 x 20
 // (aspect ratio kept), centre of mass at the image's centre; an empty canvas says "nothing drawn".
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { mnistCentre, BOX, SIDE } from '../web/lib/draw-digit.js';
+import { mnistCentre, BOX, SIDE } from '../web/lib/data/drawn-digit.js';
 
 // Centre of mass (pixel centres at i + 0.5) and the bounding box of the ink of a 28 x 28 image.
 function measure(image) {

@@ -1,0 +1,132 @@
+// One run, written once for `make train`, `make figures`, `make pretrained`, `make quality`, the
+// page's trainer worker and the tests: options -> split -> the model (or its data-parallel replicas)
+// -> a trainer that owns its loss history -> evaluation -> metadata. Callers drive the batches and
+// show progress their own way; every step in between is here.
+import { LabError } from '../latent-lab.js';
+import { splitDataset, splitDigits, subset } from '../data/mnist.js';
+import { modelMetadata } from '../model-io.js';
+import { evaluateRun } from './evaluate.js';
+import { LossHistory } from './loss-history.js';
+import { MIXTURES } from './mixture.js';
+import { effectiveDeskew } from './options.js';
+import { ParallelModel } from './parallel.js';
+import { Trainer, trainingIndices } from './trainer.js';
+
+// A user's data without a test set: this share of its images, seeded, is held out for testing.
+export const HOLD_OUT = 0.1;
+
+// The split a run trains on, and its options as they apply to that data (resolved options in, a copy
+// out: deskew 'auto' resolved; unlabelled data, which has no labelled images to start a labelled
+// mixture from, takes kmeans-10 unless a k-means++ variant was chosen).
+// source: { mnist: { train, test } } for MNIST's digits (options.digits), or { data: { train, test?,
+// classes?, mixtureChosen? } } for a user's data (the few-shot split of splitDataset; without a test
+// set, a seeded HOLD_OUT share of the training images).
+export function makeSplit(options, { mnist = null, data = null }) {
+  const o = { ...options };
+  if (data) {
+    o.deskew = effectiveDeskew(o, true);
+    const split = splitDataset({ train: data.train, test: data.test ?? null, classes: data.classes ?? null,
+      valPerClass: o.valPerClass, seed: o.seed, holdOut: HOLD_OUT, deskew: o.deskew });
+    if (!(split.labelled || data.mixtureChosen || MIXTURES[o.mixture].init === 'kmeans++')) o.mixture = 'kmeans-10';
+    return { split, options: o };
+  }
+  if (!mnist) throw new LabError('a run needs MNIST or a user\'s data to split');
+  o.deskew = effectiveDeskew(o, false);
+  return { split: splitDigits({ ...mnist, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew }), options: o };
+}
+
+// A run: the split, this thread's model (for evaluation and saving), the replicas when workers > 1,
+// the Trainer and the LossHistory it feeds. Create with Run.create; free() when done.
+export class Run {
+  // lab: this thread's Lab. options: resolved (makeSplit's). split: makeSplit's.
+  // model: a model to start from (a loaded one, now the run's); else a fresh one from the seed.
+  // workers > 1: replicas in workers spawn() starts (a ParallelModel; url: the wasm file for Node).
+  // fallbackToOne: where the replicas cannot start, train on this thread with a note (the page) rather
+  // than throw (the tools). dataName: a user's data's name for the metadata (MNIST runs name digits).
+  // train: false for a model that is only evaluated (make train --epochs 0): its trainer has no epochs.
+  static async create(lab, options, { split, model = null, workers = 1, spawn = null, url, fallbackToOne = false, dataName = null,
+    train = true }) {
+    const loaded = model !== null;
+    model ??= lab.createModel({ seed: options.seed });
+    if (!train) workers = 1;
+    let parallel = null, note = null;
+    if (workers > 1 && !spawn) {
+      note = 'this browser cannot start workers from a worker: training on one core';
+    } else if (workers > 1) {
+      try {
+        parallel = await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper, build: lab.kind, url, spawn });
+        if (loaded) await parallel.setParams(model.getParams());   // fresh replicas start as the seed's model does
+      } catch (error) {
+        parallel?.terminate();
+        parallel = null;
+        if (!fallbackToOne) { model.free(); throw error; }
+        note = `could not start ${workers} training workers (${error.message}): training on one core`;
+      }
+    }
+    if (note && !fallbackToOne) { model.free(); throw new LabError(note); }
+    const run = new Run({ lab, options, split, model, parallel, workers: parallel ? workers : 1, note, dataName });
+    if (!train) run.trainer.epochs = 0;   // done before it starts: straight to the evaluation
+    return run;
+  }
+
+  constructor({ lab, options, split, model, parallel, workers, note, dataName }) {
+    Object.assign(this, { lab, options, split, model, parallel, workers, note, dataName });
+    this.trainer = new Trainer(parallel ?? model, split.train, options);   // sets lr and the KL weight
+    this.history = new LossHistory();
+  }
+
+  // Trains one batch (a report of Trainer.next()), kept in the loss history.
+  async next() {
+    const report = await this.trainer.next();
+    this.history.add(report);
+    return report;
+  }
+
+  // The replicas' parameters and hyperparameters (or this thread's model's), copied into this
+  // thread's model; returns the parameters (a copy the caller may transfer).
+  async syncParams() {
+    if (!this.parallel) return this.model.getParams();
+    const params = await this.parallel.getParams();
+    this.model.setParams(params);
+    this.model.setHyper(this.parallel.hyper);
+    return params;
+  }
+
+  // The split a limited run is evaluated on by the page: the training images it trained on (a short
+  // run's mixture is fitted in a moment); the tools measure every training image of its classes.
+  get trainedSplit() {
+    return trainedSubset(this.split, this.options);
+  }
+
+  // The report's evaluation (evaluateRun) of the model as it is now. The caller frees result.mixture.
+  async evaluate({ split = this.split, given } = {}) {
+    await this.syncParams();
+    return evaluateRun(this.lab, this.model, split, this.options, given);
+  }
+
+  // The metadata the model is saved with: the settings, the metrics, the loss history (when trained
+  // here), the mixture's JSON document and extra keys, then, for a user's data, its name and classes
+  // instead of MNIST's digits. Nothing that varies from run to run: the same run saves the same bytes.
+  metadata({ epochs = this.trainer.epoch, metrics = null, mixture = null, history = true, extra = {} } = {}) {
+    const metadata = modelMetadata({ options: this.options, epochs, metrics, mixture, history: history ? this.history : null,
+      extra: { limit: this.options.limit, train_images: this.trainer.n, ...extra } });
+    if (this.dataName !== null) {
+      delete metadata.digits;
+      Object.assign(metadata, { data: this.dataName, classes: this.split.classes ? this.split.classes.join(',') : 'unlabelled' });
+    }
+    return metadata;
+  }
+
+  free() {
+    this.parallel?.terminate();
+    this.parallel = null;
+    this.model?.free();
+    this.model = null;
+  }
+}
+
+// The training images a limited model was trained on (its seed and limit), as a run picks them.
+export function trainedSubset(split, { seed, limit }) {
+  if (!(limit > 0)) return split;
+  return { ...split, train: subset(split.train, Array.from(trainingIndices(split.train.n, seed, limit))) };
+}
