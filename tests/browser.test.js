@@ -44,11 +44,9 @@ import { chromium } from 'playwright-core';
 import { BUILD, loadMnist, ROOT } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
 import { loadLab } from '../web/lib/latent-lab.js';
-import { splitDigits } from '../web/lib/data/mnist.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
-import { ParallelModel } from '../web/lib/run/parallel.js';
-import { effectiveDeskew, resolveOptions } from '../web/lib/run/options.js';
-import { Trainer } from '../web/lib/run/trainer.js';
+import { resolveOptions } from '../web/lib/run/options.js';
+import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SITE = path.join(BUILD, 'site');
@@ -132,21 +130,16 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function nodeParamsHash({ batches, ...options }) {
   const url = pathToFileURL(path.join(SITE, 'wasm', 'latent-simd.wasm')).href;
   const lab = await loadLab({ build: 'simd', url });
-  const o = resolveOptions(options);
-  const split = splitDigits({ ...(await loadMnist(path.join(SITE, 'data'))), digits: o.digits, valPerClass: o.valPerClass, seed: o.seed,
-    deskew: effectiveDeskew(o, false) });
-  const model = lab.createModel({ seed: o.seed });
-  const parallel = o.workers > 1 ? await ParallelModel.create({ workers: o.workers, seed: o.seed, hyper: model.hyper, build: 'simd', url,
-    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) }) : null;
+  const { split, options: o } = makeSplit(resolveOptions(options), { mnist: await loadMnist(path.join(SITE, 'data')) });
+  const run = await Run.create(lab, o, { split, workers: o.workers, url,
+    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
   try {
-    const loop = new Trainer(parallel ?? model, split.train, o);
     const losses = [];
-    for (let i = 0; i < batches; i++) losses.push((await loop.next()).loss);
-    const params = parallel ? await parallel.getParams() : model.getParams();
+    for (let i = 0; i < batches; i++) losses.push((await run.next()).loss);
+    const params = await run.syncParams();
     return { hash: createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex'), losses };
   } finally {
-    parallel?.terminate();
-    model.free();
+    run.free();
   }
 }
 

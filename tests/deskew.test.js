@@ -1,4 +1,4 @@
-// Deskewing (web/lib/deskew.js): a slanted stroke comes out upright and centred, an upright centred
+// Deskewing (web/lib/data/deskew.js): a slanted stroke comes out upright and centred, an upright centred
 // image comes out as it went in, real MNIST digits lose most of their slant, the split keeps the same
 // images, and the option is checked where options and model files are read.
 import { before, describe, it } from 'node:test';

@@ -152,6 +152,22 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     assert.ok(existsSync(path.join(out, 'model.mixture.json')));
   });
 
+  it('trains the model make train trains for the same flags: the same tensors and the same loss_curve', async () => {
+    assert.ok(existsSync(path.join(out, 'model.safetensors')), 'needs the run above');
+    const saved = path.join(tmp, 'train.safetensors');
+    await run('node', [path.join(ROOT, 'tools/train.js'), '--epochs', '1', '--limit', '1000', '--seed', '3', '--mixture', 'authors',
+      '--lr-warmup', '0', '--workers', '1', '--quiet', '--save', saved], { maxBuffer: 1 << 24 });
+    const L = await lab('simd');
+    const [byFigures, byTrain] = await Promise.all([path.join(out, 'model.safetensors'), saved].map((f) => readFile(f)));
+    const meta = [byFigures, byTrain].map((bytes) => readSafetensorsMetadata(L, bytes));
+    assert.ok(JSON.parse(meta[1].loss_curve).length > 1);
+    assert.equal(meta[0].loss_curve, meta[1].loss_curve, 'make figures and make train keep different loss curves');
+    assert.equal(meta[0].loss_history, meta[1].loss_history);
+    // The tensors: the bytes after each file's header.
+    const tensors = (bytes) => bytes.subarray(8 + Number(bytes.readBigUInt64LE(0)));
+    assert.ok(tensors(byFigures).equals(tensors(byTrain)), 'make figures trained other weights than make train');
+  });
+
   it('draws a loaded model as it is, with its saved mixture, and says when it has no loss history', async () => {
     assert.ok(existsSync(path.join(out, 'model.safetensors')), 'needs the run above');
     // The same model without loss_history, beside a copy of its mixture.

@@ -117,7 +117,7 @@ describe('the VAE', () => {
     assertClose(split.map((v) => v / scale), whole.map((v) => v / scale), 1e-5, 'split-batch gradient');
   });
 
-  // Data-parallel shares (web/lib/parallel.js): the big linear weights' gradients are formed by their
+  // Data-parallel shares (web/lib/run/parallel.js): the big linear weights' gradients are formed by their
   // owners from every share's factors over the whole batch, the rest is each share's own gradient.
   // A share of 1-2 images takes other kernels than a batch (dot products), so only a whole batch as
   // one share gives the same bits as one worker; the pieces of the weights agree with one call.

@@ -1,4 +1,4 @@
-// Data-parallel training over worker threads (web/lib/parallel.js, used by `make train --workers`
+// Data-parallel training over worker threads (web/lib/run/parallel.js, used by `make train --workers`
 // and the page): two workers train the model one worker trains, up to float summation order, and
 // the same seed with the same number of workers gives the same parameters bit for bit.
 import { describe, it } from 'node:test';

@@ -7,10 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 
-import { ParallelModel } from '../web/lib/run/parallel.js';
-import { BUILD, ROOT, loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { createReplicas } from '../web/lib/run/pipeline.js';
+import { BUILD, ROOT, loadMnist, loadNodeLab, nodeReplicas, parseFlags } from './common.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
@@ -150,7 +149,7 @@ function nativeRate(seconds) {
   return JSON.parse(r.stdout).images_per_s;
 }
 
-// Data-parallel training with 1..N replica workers (web/lib/parallel.js, the code `make train
+// Data-parallel training with 1..N replica workers (web/lib/run/parallel.js, the code `make train
 // --workers` and the page use): each batch is shared, gradients summed, one Adam step everywhere.
 // All the models live side by side and take turns, window by window, and the scaling is the median
 // of each round's ratio: this machine's speed drifts by a third within seconds (other tenants), more
@@ -160,9 +159,8 @@ function nativeRate(seconds) {
 // data-parallel step waits for its slowest share, so its bound is N times the slowest of them.
 async function workersRates(counts, batches, { warmup, rounds, seconds }) {
   const models = [], alone = [];
-  const create = (n) => ParallelModel.create({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
-    beta2: 0.999, eps: 1e-8 }, build: 'simd', url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
+  const create = (n) => createReplicas({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
+    beta2: 0.999, eps: 1e-8 }, build: 'simd', ...nodeReplicas('simd') });
   const top = counts[counts.length - 1];
   try {
     for (const n of counts) models.push(await create(n));

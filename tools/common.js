@@ -2,6 +2,7 @@
 // wasm, data files (MNIST's and users') from disk, and a small flag parser.
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -14,6 +15,11 @@ export const BUILD = path.join(ROOT, 'build');
 export function loadNodeLab(build = 'simd') {
   return loadLab({ build, url: new URL(`file://${path.join(BUILD, `latent-${build}.wasm`)}`) });
 }
+
+// Data-parallel replicas in Node: worker threads running the page's own replica (web/workers/grad.js)
+// on the wasm build of this kind ('simd' or 'scalar'), for Run.create or createReplicas.
+export const nodeReplicas = (kind) => ({ url: new URL(`file://${path.join(BUILD, `latent-${kind}.wasm`)}`).href,
+  spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
 
 // Data files from disk through the C parsers: paths -> { images, labels, n, format, name }. The parsing
 // runs in a lab of its own unless one is given, so unpacking (47 MB for MNIST's training images)

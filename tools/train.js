@@ -9,29 +9,24 @@
 // per epoch and per batch (loss_history, loss_curve) and the mixture. tools/pretrained.js runs this
 // same code (runTraining) for the page's pretrained model.
 // --data FILE[,FILE] trains on a user's files instead of MNIST (an npz, or IDX images with or without
-// IDX labels, gzipped or not; see web/lib/data-files.js); --test-data FILE[,FILE] tests on others, else
+// IDX labels, gzipped or not; see web/lib/data/data-files.js); --test-data FILE[,FILE] tests on others, else
 // a seeded 10% of the training file is held out. Labelled data: the classes are its labels (--digits
 // picks some), with the few-shot validation split and every metric; unlabelled data: the VAE and a
 // k-means++ mixture whose components are the clusters (--mixture kmeans-N, default kmeans-10).
 import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 
 import { parseDigits } from '../web/lib/data/mnist.js';
 import { loadSafetensors, mixtureToJSON, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { BUILD, loadDataFiles, loadMnist, loadNodeLab, parseFlags, trainWithProgress } from './common.js';
+import { loadDataFiles, loadMnist, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number', 'lr-warmup': 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
   data: 'string', 'test-data': 'string', deskew: 'boolean' };
-
-// Data-parallel replicas for Node: worker threads running the page's own replica (web/workers/grad.js).
-export const nodeReplicas = (lab) => ({ url: new URL(`file://${BUILD}/latent-${lab.kind}.wasm`).href,
-  spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
 
 // Trains (or, with epochs 0, only evaluates) as the flags say; saves when flags.save names a file.
 // Returns the result (the JSON line) and, when saved, the paths written. extraMetadata: more keys
@@ -76,7 +71,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   }
   // --workers N > 1: data-parallel replicas in worker threads; the run's model gets their weights at the end.
   const workers = flags.workers ?? 1;
-  const run = await Run.create(lab, options, { split, model, workers, ...nodeReplicas(lab), train: !evaluateOnly,
+  const run = await Run.create(lab, options, { split, model, workers, ...nodeReplicas(lab.kind), train: !evaluateOnly,
     dataName: data ?? null });
   const { trainer } = run;
   if (!evaluateOnly) log(`training on ${trainer.n} images of ${what(split)} (${lab.kind} wasm), ` +

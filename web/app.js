@@ -241,9 +241,8 @@ function showError(message) {
 // --- workers --------------------------------------------------------------------------------------
 
 const build = new URLSearchParams(location.search).get('build') ?? 'auto';
-const workerUrl = new URL('./worker.js', import.meta.url);
-const trainer = new WorkerClient(workerUrl, { role: 'trainer', build });
-const viewer = new WorkerClient(workerUrl, { role: 'view', build });
+const trainer = new WorkerClient(new URL('./workers/trainer.js', import.meta.url), { role: 'trainer', build });
+const viewer = new WorkerClient(new URL('./workers/view.js', import.meta.url), { role: 'view', build });
 
 for (const client of [trainer, viewer]) {
   client.on('error', (m) => reportError(m.message));
@@ -301,14 +300,13 @@ viewer.on('crashed', (m) => {
 async function restartTrainer() {
   $('restart').disabled = true;
   try {
-    const { params } = await viewer.request('get-params');
     await trainer.restart();
     connectWorkers();
     if (state.dataFiles) await trainer.request('load-data', { files: state.dataFiles, options: { seed: Number($('seed').value) } });
     const name = state.loaded?.name ?? 'the model shown before the restart';
     // The options of the run on show, with the deskew its model was trained with (a loaded model's too).
     const options = { ...(state.trainedWith ?? readForm()), deskew: state.run?.deskew ?? false };
-    const { run } = await trainer.request('restore', { params, options, afterRun: state.run?.id ?? 0,
+    const { run } = await trainer.request('restore', { options, afterRun: state.run?.id ?? 0,
       name, data: state.data });
     if (state.run) state.run.id = run;
     if (state.fit) state.fit.run = run;

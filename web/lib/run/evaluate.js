@@ -37,6 +37,7 @@ export function evaluateLoss(model, set, chunk = 512) {
   return { loss: loss / set.n, bce: bce / set.n, kl: kl / set.n };
 }
 
+// Each label's index among the classes (what the C side's classification report counts by).
 export function classIndices(labels, classes) {
   const index = new Map(classes.map((d, i) => [d, i]));
   return Int32Array.from(labels, (label) => {
@@ -44,6 +45,7 @@ export function classIndices(labels, classes) {
     return index.get(label);
   });
 }
+
 // Everything the report measures, on a trained model and a split. The caller frees result.mixture.
 // given: pieces already at hand, so a caller can compute the slow ones in slices of its own (the
 // page's worker does for a loaded model): test (evaluateLoss of split.test), codes ({ train, val,

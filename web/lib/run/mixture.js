@@ -20,6 +20,7 @@ export const MIXTURES = Object.freeze({
   'kmeans-10-groups': { components: 10, init: 'kmeans++', semi: false, naming: 'groups', starts: 5 },
   'kmeans-16-groups': { components: 16, init: 'kmeans++', semi: false, naming: 'groups', starts: 5 },
 });
+
 // Names each component by the labelled codes. A component most responsible for some labelled codes
 // takes their class. Every other component takes the class it is most strongly connected to: the
 // strength of a link between two components is how much they share the training codes

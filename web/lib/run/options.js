@@ -23,11 +23,12 @@ export const PRESETS = Object.freeze({
   'usual-kl': USUAL_KL,
   'usual-kl-warmup': Object.freeze({ ...USUAL_KL, warmup: 2 }),
   'usual-kl-deskew': Object.freeze({ ...USUAL_KL, deskew: 'auto' }),
-  // The lab's default, chosen by `make quality` (the README's table): the report's formula with the
+  // The lab's default, chosen by `make quality` (docs/mixture-quality.md): the report's formula with the
   // usual KL, deskewed images, a 2-epoch learning-rate warm-up, and a 10-component mixture whose
   // components are named by groups through the labelled codes.
   default: Object.freeze({ ...USUAL_KL, deskew: 'auto', lrWarmup: 2, mixture: 'kmeans-10-groups' }),
 });
+
 function checkNumber(name, value, { min, max, integer = false, minExclusive = false }) {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new LabError(`${name} must be a finite number, got ${value}`);
   if (integer && !Number.isInteger(value)) throw new LabError(`${name} must be an integer, got ${value}`);

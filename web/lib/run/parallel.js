@@ -22,6 +22,45 @@ function replica(worker) {
   return rpc;
 }
 
+// The slice of the flat parameter buffer that worker w of n owns: [start, end), starts multiples of 4.
+export function paramSlices(numParams, workers) {
+  const bounds = Array.from({ length: workers + 1 }, (_, w) => (w === workers ? numParams : 4 * Math.round((w * numParams) / workers / 4)));
+  return Array.from({ length: workers }, (_, w) => [bounds[w], bounds[w + 1]]);
+}
+
+// The stretches of [start, end) outside the given ranges (sorted, disjoint): the part of a worker's
+// slice whose gradients travel as values, not factors.
+export function outside([start, end], ranges) {
+  const stretches = [];
+  let at = start;
+  for (const [a, b] of ranges) {
+    if (b <= at || a >= end) continue;
+    if (a > at) stretches.push([at, a]);
+    at = Math.max(at, b);
+  }
+  if (at < end) stretches.push([at, end]);
+  return stretches;
+}
+
+// The gradient values of the stretches, one after the other: their count, gathered from a model into
+// one array, and such an array added into the model's gradient.
+export const stretchesLength = (stretches) => stretches.reduce((n, [a, b]) => n + b - a, 0);
+export function gatherGrads(model, stretches, into) {
+  let at = 0;
+  for (const [a, b] of stretches) {
+    model.gradSlice(a, b, into.subarray(at, at + b - a));
+    at += b - a;
+  }
+  return into;
+}
+export function addGradStretches(model, stretches, values) {
+  let at = 0;
+  for (const [a, b] of stretches) {
+    model.addGrads(a, values.subarray(at, at + b - a));
+    at += b - a;
+  }
+}
+
 // spawn() returns a new worker running web/workers/grad.js. Implements the model's training surface
 // (setHyper, trainBatch, getParams, setParams) asynchronously.
 export class ParallelModel {

@@ -35,6 +35,13 @@ export function makeSplit(options, { mnist = null, data = null }) {
   return { split: splitDigits({ ...mnist, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew }), options: o };
 }
 
+// Data-parallel replicas of a model with this seed and these hyperparameters (a ParallelModel over
+// `workers` workers that spawn() starts; url: the wasm file, for Node). Run.create makes them for a
+// run; the bench makes bare ones to time.
+export function createReplicas({ workers, seed, hyper, build, url, spawn }) {
+  return ParallelModel.create({ workers, seed, hyper, build, url, spawn });
+}
+
 // A run: the split, this thread's model (for evaluation and saving), the replicas when workers > 1,
 // the Trainer and the LossHistory it feeds. Create with Run.create; free() when done.
 export class Run {
@@ -54,7 +61,7 @@ export class Run {
       note = 'this browser cannot start workers from a worker: training on one core';
     } else if (workers > 1) {
       try {
-        parallel = await ParallelModel.create({ workers, seed: options.seed, hyper: model.hyper, build: lab.kind, url, spawn });
+        parallel = await createReplicas({ workers, seed: options.seed, hyper: model.hyper, build: lab.kind, url, spawn });
         if (loaded) await parallel.setParams(model.getParams());   // fresh replicas start as the seed's model does
       } catch (error) {
         parallel?.terminate();

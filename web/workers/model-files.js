@@ -1,0 +1,77 @@
+// The trainer worker's models from files: the bytes of what the page passed, a model file and its
+// mixture checked whole (into new objects, so a bad file replaces nothing), and a run's mixture as
+// its JSON document. Reading and writing the formats themselves is web/lib/model-io.js's.
+import { LabError, LATENT } from '../lib/latent-lab.js';
+import { parseDigits } from '../lib/data/mnist.js';
+import { loadSafetensors, mixtureFromJSON, mixtureToJSON, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
+import { MIXTURES } from '../lib/run/mixture.js';
+import { klWeight, resolveOptions } from '../lib/run/options.js';
+
+// The site's root: a { url } from the page names a file of the site.
+export const SITE = new URL('../', import.meta.url);
+
+// The bytes of a File or Blob the page passed (read here, off the page's thread), or of a URL of the site.
+export async function bytesOf(source, name) {
+  if (source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  if (typeof source?.url === 'string') {
+    const response = await fetch(new URL(source.url, SITE));
+    if (!response.ok) throw new LabError(`could not load ${name}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  throw new LabError(`${name}: expected a file`);
+}
+
+// Reads the file's metadata (strictly), makes a model with the file's seed (the seed picks the noise of
+// the test loss, so a reloaded model measures as it did) and reads the tensors into it (all or
+// nothing, in C), then the mixture (its own file first, else the metadata's), and checks they fit
+// together. Returns what it made, or throws a LabError naming the file and what is wrong, having
+// freed whatever it made.
+export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant }) {
+  const named = (what, fn) => {
+    try { return fn(); } catch (error) { throw new LabError(`${what}: ${error.message}`); }
+  };
+  const metadata = named(name, () => readSafetensorsMetadata(lab, bytes));
+  const info = named(name, () => parseModelMetadata(metadata));
+  // A file without digits (one saved from PyTorch, say) is taken to be for the page's digits.
+  const digits = info.digits ?? named('the digits chosen on the page', () => parseDigits(fallbackDigits));
+  // For a refit: the variant the file names (if this lab knows it), else the page's choice.
+  const variant = [info.mixtureVariant, mixtureVariant].find((v) => v && Object.hasOwn(MIXTURES, v)) ?? undefined;
+  const options = named(name, () => resolveOptions({ preset: info.kl === 'authors' ? 'authors' : 'default', digits,
+    seed: info.seed ?? undefined, beta: info.beta ?? undefined, kl: info.kl ?? undefined, limit: info.limit ?? undefined,
+    deskew: info.deskew ?? false,   // a file that does not say was not deskewed
+    mixture: variant }));
+  const model = lab.createModel({ seed: options.seed });
+  let mixture = null;
+  try {
+    named(name, () => loadSafetensors(model, bytes));
+    model.setHyper({ lr: options.lr, beta: klWeight(options) });   // the test loss in the file's convention
+    const text = mixtureText ?? info.mixture;
+    if (!text) return { model, metadata, info, digits, options, mixture: null, loglik: null, mixtureFrom: null };
+    const where = mixtureText ? mixtureName : `${name} (its mixture)`;
+    const parsed = named(where, () => mixtureFromJSON(lab, text));
+    mixture = parsed.mixture;
+    const { loglik, classLabels } = parsed;
+    if (classLabels && classLabels.join(',') !== digits.join(',')) {
+      throw new LabError(`${where}: it is for digits ${classLabels.join(', ')}, the model for ${digits.join(', ')}`);
+    }
+    const top = Math.max(...mixture.componentClasses);
+    if (top >= digits.length) throw new LabError(`${where}: a component predicts class ${top}, the model has ${digits.length} digits`);
+    if (mixture.d !== LATENT) throw new LabError(`${where}: it is ${mixture.d}-dimensional, the latent space ${LATENT}`);
+    return { model, metadata, info, digits, options, mixture, loglik, mixtureFrom: mixtureText ? 'file' : 'metadata' };
+  } catch (error) {
+    model.free();
+    mixture?.free();
+    throw error;
+  }
+}
+
+// A session's mixture as its JSON document (null when none is fitted). A mixture loaded from a file,
+// never refitted, keeps the log-likelihood trace it came with.
+export function mixtureDocument(session) {
+  if (!session.mixture) return null;
+  const loadedTrace = session.loaded && session.mixture.historyLength === 1 ? session.loaded.loglik : undefined;
+  const classLabels = session.split?.labelled === false ? undefined : session.split?.classes ?? session.options.digits;
+  return mixtureToJSON(session.mixture, { classLabels, loglik: loadedTrace ?? undefined });
+}

@@ -1,0 +1,498 @@
+// The trainer worker: loads MNIST (reporting progress) or a user's data, trains one batch at a time
+// through the run pipeline (web/lib/run/pipeline.js: pause, resume and reset arrive between batches)
+// on N replica workers it starts itself (grad.js; one core: the model in this worker), sends
+// parameter snapshots straight to the view worker, fits the mixture, loads a model from files
+// (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
+// shows it. Never touches the DOM.
+import { LabError, LATENT, PIXELS } from '../lib/latent-lab.js';
+import { parseDataFiles } from '../lib/data/data-files.js';
+import { toFloats } from '../lib/data/images.js';
+import { subset } from '../lib/data/mnist.js';
+import { saveSafetensors } from '../lib/model-io.js';
+import { RpcClient } from '../lib/rpc.js';
+import { classIndices, evaluateRun } from '../lib/run/evaluate.js';
+import { LossHistory } from '../lib/run/loss-history.js';
+import { effectiveDeskew, resolveOptions } from '../lib/run/options.js';
+import { makeSplit, Run, trainedSubset } from '../lib/run/pipeline.js';
+import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
+import { bytesOf, checkModelFile, mixtureDocument, SITE } from './model-files.js';
+import { trainerTestHandlers } from './test-handlers.js';
+
+const DATA_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
+  't10k-labels-idx1-ubyte.gz'];
+const SCATTER_IMAGES = 600;      // held-out images in the live scatter (their codes are recomputed often)
+const REPORT_EVERY_MS = 200;    // batch reports reach the page at most this often
+
+const post = (message, transfer) => worker.post(message, transfer);
+
+// data: MNIST (a promise, loaded once); userData: a dataset the page loaded ({ set, name, format,
+// labelled, classes }), trained on instead of MNIST. session: what the page shows now (a run trained
+// here, a loaded or a restored model); sessions: their count, for ids. view: the port to the view worker.
+const trainer = { data: null, userData: null, session: null, sessions: 0, view: null };
+let viewConnected;
+const viewReady = new Promise((resolve) => { viewConnected = resolve; });
+
+// The parameters (10 MB a snapshot) go to the view worker, which decodes what the page hovers.
+function showParams(session, params, { imagesSeen = 0, final = true, views = true } = {}) {
+  trainer.view?.send('params', { run: session.id, params, imagesSeen, final, views, deskew: session.options.deskew }, [params.buffer]);
+}
+
+// The run's phase, told to the page: idle | waiting-for-data | training | paused | trained | fitting |
+// fitted | evaluating. restingPhase: the phase a session is in when nothing is under way.
+const setPhase = (phase) => post({ type: 'phase', phase });
+function restingPhase(session) {
+  if (!session?.model || session.stopped) return 'idle';
+  if (session.active) return session.paused ? 'paused' : 'training';
+  return session.mixture ? 'fitted' : 'trained';
+}
+
+// --- data --------------------------------------------------------------------------------------------
+
+// Reads a response's body, counting bytes as they arrive.
+async function readCounting(response, name, onBytes) {
+  if (!response.ok) throw new Error(`could not load ${name}: HTTP ${response.status}`);
+  const chunks = [];
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    onBytes(value.length);
+  }
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
+}
+
+function loadMnist() {
+  trainer.data ??= (async () => {
+    const responses = await Promise.all(DATA_FILES.map((name) => fetch(new URL(`data/${name}`, SITE))));
+    const total = responses.reduce((sum, r) => sum + Number(r.headers.get('content-length') || 0), 0);
+    let loaded = 0, lastPost = 0;
+    const onBytes = (n) => {
+      loaded += n;
+      const now = performance.now();
+      if (now - lastPost > 100) { lastPost = now; post({ type: 'data-progress', loaded, total }); }
+    };
+    const bytes = await Promise.all(responses.map((r, i) => readCounting(r, DATA_FILES[i], onBytes)));
+    post({ type: 'data-progress', loaded: total, total, unpacking: true });
+    // The C parsers in this worker's wasm module read the files (as they read a user's).
+    const set = async (i, j) => {
+      const { images, labels, n } = await parseDataFiles(worker.lab, [{ name: DATA_FILES[i], bytes: bytes[i] },
+        { name: DATA_FILES[j], bytes: bytes[j] }]);
+      return { images, labels, n };
+    };
+    const data = { train: await set(0, 1), test: await set(2, 3) };
+    post({ type: 'data-ready', train: data.train.n, test: data.test.n });
+    return data;
+  })();
+  trainer.data.catch((error) => post({ type: 'error', message: `loading MNIST: ${error.message}` }));
+  return trainer.data;
+}
+
+// The split a run trains on and its options as they apply (makeSplit): the loaded dataset's, or MNIST's digits.
+async function splitFor(options) {
+  if (trainer.userData) return makeSplit(options, { data: { train: trainer.userData.set } });
+  return makeSplit(options, { mnist: await loadMnist() });
+}
+
+// An even share of each digit's test images, in test-set order (unlabelled: the first ones, all class 0).
+function scatterSample(test, classes) {
+  if (!test.labels) {
+    const sample = subset(test, Array.from({ length: Math.min(test.n, SCATTER_IMAGES) }, (_, i) => i));
+    return { ...sample, labels: new Uint8Array(sample.n) };
+  }
+  const per = Math.ceil(SCATTER_IMAGES / classes.length);
+  const counts = new Map(classes.map((c) => [c, 0]));
+  const chosen = [];
+  for (let i = 0; i < test.n; i++) {
+    const label = test.labels[i];
+    if (counts.get(label) < per) { counts.set(label, counts.get(label) + 1); chosen.push(i); }
+  }
+  return subset(test, chosen);
+}
+
+// What the page shows of a loaded dataset.
+function dataSummary(d) {
+  return { name: d.name, n: d.set.n, format: d.format, gzipped: d.gzipped, labelled: d.labelled, classes: d.classes };
+}
+
+// The images the views are made of go to the view worker; the page gets what it shows of them.
+function sendViewData(session, split) {
+  const scatter = scatterSample(split.test, split.classes);
+  // Unlabelled data: the views show a few test images as its "validation" row, all of class 0.
+  const val = split.val ?? { ...subset(split.test, Array.from({ length: Math.min(5, split.test.n) }, (_, i) => i)), labels: null };
+  trainer.view?.send('data', { run: session.id, scatter: { images: scatter.images, n: scatter.n }, val: { images: val.images, n: val.n } });
+  return { scatter, val };
+}
+
+// --- runs --------------------------------------------------------------------------------------------
+
+function freeSession() {
+  const s = trainer.session;
+  if (s?.run) s.run.free();
+  else s?.model?.free();
+  s?.mixture?.free();
+  trainer.session = null;
+}
+
+// Replicas as nested module workers, where this browser can start workers from a worker.
+const spawnGrad = typeof Worker === 'undefined' ? null
+  : () => new Worker(new URL('./grad.js', import.meta.url), { type: 'module', name: 'grad' });
+
+// Trains until done or stopped, one batch at a time; between batches the worker reads its messages.
+async function trainLoop(session, resolved) {
+  setPhase('waiting-for-data');
+  const { split, options } = await splitFor(resolved);
+  if (session.stopped) return { finished: false };
+  const run = await Run.create(worker.lab, options, { split, workers: options.workers ?? 1, spawn: spawnGrad, fallbackToOne: true,
+    dataName: trainer.userData?.name ?? null });
+  Object.assign(session, { run, model: run.model, options, history: run.history, data: trainer.userData ? dataSummary(trainer.userData) : null });
+  if (session.stopped) return { finished: false };
+  if (run.note) post({ type: 'note', message: run.note });
+  const loop = run.trainer;
+  session.split = run.trainedSplit;   // a limited run is measured on the images it trained on
+  const { scatter, val } = sendViewData(session, split);
+  post({ type: 'run-start', run: session.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
+    testImages: split.test.n, epochs: options.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
+    workers: run.workers, scatterLabels: scatter.labels, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
+    data: session.data, deskew: options.deskew }, [scatter.labels.buffer]);
+  setPhase('training');
+  // Parameters go to the view worker every few hundred images (and at the start and end).
+  const refreshEvery = Math.max(320, options.batch * 8);
+  let lastRefresh = -Infinity;
+  const sendParams = async () => {
+    lastRefresh = loop.imagesSeen;
+    showParams(session, await run.syncParams(), { imagesSeen: loop.imagesSeen, final: loop.done });
+  };
+  await sendParams();
+  const started = performance.now();
+  let pausedFor = 0, reports = [], reportedAt = -Infinity;
+  while (!loop.done && !session.stopped) {
+    if (session.paused) {
+      const t = performance.now();
+      setPhase('paused');
+      await new Promise((resolve) => { session.resume = resolve; });
+      pausedFor += performance.now() - t;
+      if (session.stopped) break;
+      setPhase('training');
+    }
+    let r;
+    try {
+      r = await run.next();
+    } catch (error) {
+      await sendParams();   // stopped after diverging: hover shows the weights it rolled back to
+      throw error;
+    }
+    if (r.rolledBack) {
+      post({ type: 'note', message: `A training step's loss or gradient was not finite: it was skipped and the model went back to ` +
+        `its last good weights (after ${r.rolledBack.imagesSeen} images). If this repeats, lower the learning rate.` });
+    }
+    const seconds = (performance.now() - started - pausedFor) / 1000;
+    reports.push({ ...r, totalImages: loop.totalImages, epochs: options.epochs, seconds });
+    // Every batch's report, but in one message every REPORT_EVERY_MS: each message is a task on the
+    // page's main thread, and fewer tasks there leave it freer.
+    if (performance.now() - reportedAt >= REPORT_EVERY_MS || loop.done || session.paused) {
+      post({ type: 'batches', run: session.id, reports });
+      reports = [];
+      reportedAt = performance.now();
+    }
+    if (loop.imagesSeen - lastRefresh >= refreshEvery || loop.done) await sendParams();
+    if (!run.parallel) await yieldToMessages();   // a batch here is synchronous: let pause and reset in
+  }
+  return { finished: !session.stopped };
+}
+
+// Runs fn(images, start, count) over a set in chunks of floats in [0, 1], letting the worker's messages
+// in between chunks; stops (returns false) as soon as alive() says the session was replaced or reset.
+async function eachChunkSliced(set, alive, fn, chunk = 64) {
+  const buffer = new Float32Array(chunk * PIXELS);
+  for (let start = 0; start < set.n; start += chunk) {
+    await yieldToMessages();
+    if (!alive()) return false;
+    const count = Math.min(chunk, set.n - start);
+    fn(toFloats(set.images.subarray(start * PIXELS, (start + count) * PIXELS), buffer.subarray(0, count * PIXELS)), start, count);
+  }
+  return true;
+}
+
+// A loaded model, measured as a trained run is (evaluateRun), its slow parts (encoding ~20,000 images,
+// the test loss) in slices so Train, Reset or another Load get in. Until MNIST is here, hover already
+// decodes: the view worker has the parameters.
+async function measureLoaded(session) {
+  const alive = () => trainer.session === session && !session.stopped;
+  setPhase('evaluating');
+  const { split: full, options: o } = makeSplit(session.options, { mnist: await loadMnist() });
+  if (!alive()) return { replaced: true, run: session.id };
+  // A model trained on a limited set is measured on the images it trained on, as after training here.
+  const split = session.split = trainedSubset(full, o);
+  const { scatter } = sendViewData(session, split);
+  showParams(session, session.model.getParams());
+  post({ type: 'run-start', run: session.id, loaded: true, classes: split.classes, trainImages: split.train.n,
+    testImages: split.test.n, epochs: Number(session.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
+    scatterLabels: scatter.labels, val: split.val, deskew: o.deskew }, [scatter.labels.buffer]);
+
+  let loss = 0, bce = 0, kl = 0;
+  const codes = {};
+  for (const part of ['test', 'val', 'train']) {
+    const set = split[part];
+    const mu = codes[part] = new Float32Array(set.n * LATENT);
+    if (!await eachChunkSliced(set, alive, (images, start) => mu.set(session.model.encode(images).mu, start * LATENT))) {
+      return { replaced: true, run: session.id };
+    }
+  }
+  const measured = await eachChunkSliced(split.test, alive, (images, start, count) => {
+    const r = session.model.evaluate(images, start);
+    loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
+  });
+  if (!measured) return { replaced: true, run: session.id };
+  const n = split.test.n;
+  const given = { codes, test: { loss: loss / n, bce: bce / n, kl: kl / n }, mixture: session.mixture ?? undefined };
+  const { metrics, mixture, predicted } = evaluateRun(worker.lab, session.model, split, o, given);
+  session.mixture = null;   // keepEvaluation owns it from here
+  keepEvaluation(session, metrics, mixture);
+  setPhase('fitted');
+  return fitReply(session, { metrics, mixture, codes, predicted });
+}
+
+// The session keeps its newest mixture and metrics (for Save), freeing the mixture they replace.
+function keepEvaluation(session, metrics, mixture) {
+  if (session.mixture && session.mixture !== mixture) session.mixture.free();
+  session.mixture = mixture;
+  session.metrics = metrics;
+  session.metricsAt = session.run?.trainer.imagesSeen;
+}
+
+// What the page draws of an evaluation: EM's history, component classes, every test code, metrics.
+// A loaded mixture has one history entry (its parameters) and the log-likelihood trace it was saved with.
+function fitReply(session, { metrics, mixture, codes, predicted }) {
+  const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
+  const loaded = session.loaded && mixture.historyLength === 1 ? session.loaded.loglik : null;
+  if (session.split.labelled === false) {
+    // Unlabelled: the clusters are the classes; each test code is coloured by its component.
+    const clusters = Array.from({ length: mixture.k }, (_, j) => j);
+    return { run: session.id, metrics, history, componentClass: clusters, classes: clusters, unlabelled: true,
+      testCodes: codes.test, testClasses: Int32Array.from(predicted), predicted, loadedLoglik: loaded };
+  }
+  return { run: session.id, metrics, history, componentClass: mixture.componentClasses, classes: session.split.classes,
+    testCodes: codes.test, testClasses: classIndices(session.split.test.labels, session.split.classes), predicted,
+    loadedLoglik: loaded };
+}
+
+// A new session in place of the current one (freed), with the next id.
+function newSession(fields) {
+  freeSession();
+  trainer.session = { id: ++trainer.sessions, active: false, stopped: false, paused: false, resume: null, model: null, run: null,
+    mixture: null, metrics: null, ...fields };
+  return trainer.session;
+}
+
+const refuseWhileTraining = (what) => {
+  if (trainer.session?.active && !trainer.session.stopped) throw new LabError(`a run is training: reset it before ${what}`);
+};
+
+// --- the page's messages ---------------------------------------------------------------------------
+
+const handlers = {
+  ...debugHandlers,
+  ...trainerTestHandlers({ trainer, loadMnist, spawn: spawnGrad }),
+
+  // The port to the view worker (the page hands both ends out).
+  connect({ port }) {
+    trainer.view = new RpcClient(port);
+    viewConnected();
+  },
+
+  load: () => { loadMnist(); },
+
+  // A user's data files ([{ name, file: File | Blob | bytes }]), parsed here by the C readers with every
+  // check, and split as a run would split them (so a set too small for the few-shot split is refused
+  // now, not at Train). On success the next Train uses them; a refused file throws a LabError naming
+  // it, and the data already chosen, the run, its model and mixture stay as they were.
+  // maxBytes: a lower cap on any one array unpacked (the tests use it; 0 is the C default).
+  async 'load-data'({ files, maxBytes = 0, options = {} }) {
+    refuseWhileTraining('loading data');
+    if (!Array.isArray(files) || files.length === 0) throw new LabError('no file was given');
+    const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f.file, f.name) })));
+    const set = await parseDataFiles(worker.lab, named, { maxBytes });
+    // The seed picks the held-out images; one the settings do not give yet is the default's.
+    const o = resolveOptions({ seed: Number.isSafeInteger(options.seed) && options.seed >= 0 ? options.seed : undefined });
+    try {
+      makeSplit(o, { data: { train: set } });
+    } catch (error) {
+      throw new LabError(`${set.name}: ${error.message}`);
+    }
+    const classes = set.labels ? [...new Set(set.labels)].sort((a, b) => a - b) : null;
+    trainer.userData = { set: { images: set.images, labels: set.labels, n: set.n }, name: set.name, format: set.format,
+      gzipped: set.gzipped, labelled: !!set.labels, classes };
+    return dataSummary(trainer.userData);
+  },
+
+  // After a crash, in a fresh trainer: the model the view worker still shows becomes the session (its
+  // parameters come over the workers' port, not through the page), as a loaded model does (hover
+  // decodes it; Save and Fit work on it), with the options it was trained with. afterRun: the page's
+  // last run id, so the new session's id follows it.
+  async restore({ options = {}, afterRun = 0, name = 'the restored model', data = null }) {
+    if (trainer.session) throw new LabError('restore is for a fresh worker');
+    await viewReady;
+    const { params } = await trainer.view.request('get-params');
+    let o;
+    try {
+      o = resolveOptions(options);
+    } catch {
+      o = resolveOptions({ seed: options.seed, deskew: typeof options.deskew === 'boolean' ? options.deskew : undefined });
+    }
+    // The page sends the deskew the model was trained with; 'auto' is resolved as a run would (its data
+    // files, if any, were sent again before this).
+    o.deskew = effectiveDeskew(o, !!trainer.userData);
+    const model = worker.lab.createModel({ seed: o.seed });
+    try {
+      model.setParams(params);
+    } catch (error) {
+      model.free();
+      throw error;
+    }
+    trainer.sessions = Math.max(trainer.sessions, afterRun);
+    const session = newSession({ model, options: o, data, restored: true, history: new LossHistory(),
+      loaded: { name, metadata: { deskew: String(o.deskew) }, loglik: null, pretrained: false } });
+    showParams(session, model.getParams(), { views: false });
+    setPhase(restingPhase(session));
+    return { run: session.id };
+  },
+
+  // Back to the bundled MNIST digits for the next Train.
+  'use-mnist'() {
+    refuseWhileTraining('changing the data');
+    trainer.userData = null;
+    return null;
+  },
+
+  // Resolves when training ends ({finished: true}) or is reset ({finished: false}).
+  async train({ options }) {
+    const o = resolveOptions(options);
+    if (trainer.session?.active) {
+      if (!trainer.session.stopped) throw new Error('already training');
+      await trainer.session.finished;   // a reset run stops after its current batch
+    }
+    let finish;
+    const session = newSession({ active: true, finished: new Promise((resolve) => { finish = resolve; }) });
+    try {
+      const result = await trainLoop(session, o);
+      session.active = false;
+      if (result.finished) setPhase('trained');
+      return result;
+    } catch (error) {
+      session.active = false;
+      if (trainer.session === session) setPhase(restingPhase(session));
+      throw error;
+    } finally {
+      session.active = false;
+      if (session.stopped && trainer.session === session) freeSession();   // a reset run's replicas stop now
+      finish();
+    }
+  },
+
+  pause() {
+    if (trainer.session?.active) trainer.session.paused = true;
+  },
+
+  resume() {
+    const session = trainer.session;
+    if (!session) return;
+    session.paused = false;
+    session.resume?.();
+    session.resume = null;
+  },
+
+  reset() {
+    const session = trainer.session;
+    if (session) {
+      session.stopped = true;
+      session.resume?.();
+      if (!session.active) freeSession();   // a running loop stops after its batch; the next train() frees it
+    }
+    setPhase('idle');
+  },
+
+  // The report's evaluation on the model as it is now: EM history, metrics, every test code. The
+  // mixture stays with the session (Save writes it).
+  async fit() {
+    const session = trainer.session;
+    if (!session?.model || session.stopped) throw new Error('train a model first');
+    if (!session.split && session.restored) session.split = (await splitFor(session.options)).split;   // its data, as a run splits it
+    if (!session.split || session.evaluating) throw new Error('the loaded model is still being measured: wait for it');
+    setPhase('fitting');
+    try {
+      // While training: the replicas' newest parameters first.
+      const { metrics, mixture, codes, predicted } = session.run ? await session.run.evaluate({ split: session.split })
+        : evaluateRun(worker.lab, session.model, session.split, session.options);
+      keepEvaluation(session, metrics, mixture);
+      return fitReply(session, { metrics, mixture, codes, predicted });
+    } finally {
+      setPhase(restingPhase(session));
+    }
+  },
+
+  // Loads a model from a .safetensors file (and its mixture from a .json file or, failing that, from
+  // the model's metadata). model and mixture: a File or Blob the page passed, or { url } of the site.
+  // Everything is checked on new objects first; a bad file throws with the current session untouched.
+  // Then the model replaces the session, the view worker gets its parameters at once (hover decodes
+  // it), and it is measured as a trained run is; the reply is what fit() replies.
+  async 'load-model'({ model: modelSource, mixture: mixtureSource = null, name = 'the model', mixtureName = 'the mixture',
+    digits: fallbackDigits, mixtureVariant, pretrained = false }) {
+    refuseWhileTraining('loading a model');
+    const [bytes, mixtureBytes] = await Promise.all([bytesOf(modelSource, name), mixtureSource && bytesOf(mixtureSource, mixtureName)]);
+    const mixtureText = mixtureBytes ? new TextDecoder().decode(mixtureBytes) : null;
+    const loaded = checkModelFile(worker.lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant });
+    const { model, mixture, options, info, metadata, digits, loglik, mixtureFrom } = loaded;
+    try {
+      if (trainer.session?.active) await trainer.session.finished;   // a reset run ends its batch first
+      await viewReady;   // on first open the view worker may still be starting
+    } catch (error) {
+      model.free();
+      mixture?.free();
+      throw error;
+    }
+    const session = newSession({ model, mixture, options, evaluating: true, loaded: { name, metadata, loglik, pretrained },
+      history: LossHistory.from({ epochs: info.lossHistory ?? [], curve: info.lossCurve ?? [] }) });
+    showParams(session, model.getParams(), { views: false });
+    post({ type: 'model-loaded', run: session.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
+      deskew: options.deskew,
+      info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
+        mixtureVariant: options.mixture, name: metadata.name ?? null },
+      lossHistory: info.lossHistory, lossCurve: info.lossCurve });
+    try {
+      return await measureLoaded(session);
+    } finally {
+      session.evaluating = false;
+    }
+  },
+
+  // The current model as safetensors (dtype 'f32' or 'f16'), its metadata saying how it was made and
+  // what it measured, its mixture (if fitted) both in the metadata and as JSON text.
+  async save({ dtype = 'f32' }) {
+    const session = trainer.session;
+    if (!session?.model || session.stopped || !(session.run || session.loaded)) throw new LabError('nothing to save yet: train or load a model first');
+    if (session.run) await session.run.syncParams();
+    const mixture = mixtureDocument(session);
+    let metadata;
+    if (session.loaded) {
+      // What the file said, with this page's measures and mixture where it has them.
+      metadata = { ...session.loaded.metadata, ...(session.metrics ? { metrics: session.metrics } : {}), ...(mixture ? { mixture } : {}) };
+    } else {
+      const { run } = session, loop = run.trainer;
+      metadata = run.metadata({ epochs: loop.epoch, mixture, metrics: session.metricsAt === loop.imagesSeen ? session.metrics : null,
+        extra: { images_seen: loop.imagesSeen, workers: run.workers, build: worker.lab.kind } });
+    }
+    const bytes = saveSafetensors(session.model, { dtype, metadata });
+    return { bytes, mixture: mixture && JSON.stringify(mixture) + '\n', digits: session.options.digits, seed: session.options.seed,
+      epochs: session.loaded ? Number(metadata.epochs ?? 0) : session.run.trainer.epoch, name: session.loaded?.name ?? null };
+  },
+
+  // The current mixture alone, as JSON text (what make train writes beside a model).
+  'save-mixture'() {
+    const session = trainer.session;
+    if (!session?.mixture || session.stopped) throw new LabError('no mixture yet: fit one first');
+    return { mixture: JSON.stringify(mixtureDocument(session)) + '\n' };
+  },
+};
+
+startWorker('trainer', handlers);

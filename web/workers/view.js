@@ -1,0 +1,161 @@
+// The view worker: holds a snapshot of the model's parameters and answers the page's interactive
+// questions: decode the hovered point (first, always), then encode the scatter sample, reconstruct
+// and decode the manifold in slices of a few milliseconds, so a hover never waits behind them; and
+// encode a drawn digit. The trainer sends it parameters and images over their port, never through
+// the page. Never touches the DOM.
+import { LabError, LATENT, PIXELS } from '../lib/latent-lab.js';
+import { deskewImage } from '../lib/data/deskew.js';
+import { toBytes, toFloats } from '../lib/data/images.js';
+import { normalQuantile } from '../lib/normal.js';
+import { serve } from '../lib/rpc.js';
+import { digitGridPixels } from '../draw/digits.js';
+import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
+
+const MANIFOLD = 20;             // the report's 20 x 20 grid
+const MANIFOLD_EVERY_MS = 5000;
+const SLICE_MS = 4;              // the longest stretch of work between two looks at the messages
+const GRID_QUANTILES = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile(0.05 + 0.9 * i / (MANIFOLD - 1)));
+
+const post = (message, transfer) => worker.post(message, transfer);
+const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, manifoldAt: -Infinity };
+
+// The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
+function latentBox(mu) {
+  const n = mu.length / LATENT;
+  const box = [];
+  for (let a = 0; a < LATENT; a++) {
+    const v = Float32Array.from({ length: n }, (_, i) => mu[i * LATENT + a]).sort();
+    const lo = v[Math.floor(0.02 * (n - 1))], hi = v[Math.ceil(0.98 * (n - 1))];
+    box.push({ center: (lo + hi) / 2, half: Math.max((hi - lo) / 2, 1e-3) });
+  }
+  return box;
+}
+
+// Runs fn(start, count) over [0, n) `step` items at a time, looking at the worker's messages every
+// SLICE_MS or so: a hover's decode waits at most one slice.
+async function sliced(n, step, fn) {
+  let sliceStart = performance.now();
+  for (let start = 0; start < n; start += step) {
+    fn(start, Math.min(step, n - start));
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await yieldToMessages();
+      sliceStart = performance.now();
+    }
+  }
+}
+
+// One refresh with the newest parameters: codes of the scatter sample, reconstructions, manifold.
+async function refreshViews() {
+  if (view.busy) return;
+  view.busy = true;
+  try {
+    while (view.params) {
+      const { params, version, run, final, views, deskew } = view.params;
+      view.params = null;
+      view.model.setParams(params);
+      view.deskew = deskew;   // how the model saw its images: a drawn digit is prepared the same way
+      view.version = version;
+      if (view.run !== run) post({ type: 'view-params', run });   // the page decodes its probe again
+      view.run = run;
+      await yieldToMessages();   // setParams copies 10 MB: a waiting hover goes first
+      if (!views) continue;   // parameters for hover only: the images for this run's views are on their way
+      if (view.scatter?.run === run) {
+        const { images, n } = view.scatter;
+        const mu = new Float32Array(n * LATENT);
+        await sliced(n, 2, (start, count) => {
+          mu.set(view.model.encode(images.subarray(start * PIXELS, (start + count) * PIXELS)).mu, start * LATENT);
+        });
+        view.box = latentBox(mu);   // before mu's buffer moves to the page
+        post({ type: 'codes', mu, version, run }, [mu.buffer]);
+      }
+      if (view.val?.run === run) {
+        const { n } = view.val;
+        const images = new Uint8Array(n * PIXELS);
+        await sliced(n, 2, (start, count) => {
+          images.set(toBytes(view.model.reconstruct(view.val.images.subarray(start * PIXELS, (start + count) * PIXELS))),
+            start * PIXELS);
+        });
+        post({ type: 'recons', images, version, run }, [images.buffer]);
+      }
+      // The manifold (400 decodes) is the dearest view: at most every few seconds while training.
+      if (view.box && (final || !(performance.now() - view.manifoldAt < MANIFOLD_EVERY_MS))) {
+        view.manifoldAt = performance.now();
+        const [bx, by] = view.box;
+        const xs = GRID_QUANTILES.map((q) => bx.center + q / GRID_QUANTILES.at(-1) * bx.half);
+        const ys = GRID_QUANTILES.map((q) => by.center + q / GRID_QUANTILES.at(-1) * by.half);
+        const z = new Float32Array(MANIFOLD * MANIFOLD * LATENT);
+        // Row r from the top holds the largest y, as on a plot.
+        for (let r = 0; r < MANIFOLD; r++) {
+          for (let c = 0; c < MANIFOLD; c++) {
+            z[(r * MANIFOLD + c) * 2] = xs[c];
+            z[(r * MANIFOLD + c) * 2 + 1] = ys[MANIFOLD - 1 - r];
+          }
+        }
+        const images = new Uint8Array(MANIFOLD * MANIFOLD * PIXELS);
+        await sliced(MANIFOLD * MANIFOLD, 2, (start, count) => {
+          images.set(toBytes(view.model.decode(z.subarray(start * 2, (start + count) * 2))), start * PIXELS);
+        });
+        // The page only puts these pixels on its canvas: the grid is laid out here.
+        const grid = digitGridPixels({ images, rows: MANIFOLD, cols: MANIFOLD, gap: 1, background: 228 });
+        post({ type: 'manifold', rgba: grid.data, width: grid.width, height: grid.height, xs, ys, size: MANIFOLD, version, run },
+          [grid.data.buffer]);
+      }
+    }
+  } finally {
+    view.busy = false;
+  }
+}
+
+// What the trainer sends over the port between the two workers.
+const portHandlers = {
+  // The images the views are made of: the scatter sample (test) and the labelled validation images.
+  data({ run, scatter, val }) {
+    view.scatter = { run, images: toFloats(scatter.images), n: scatter.n };
+    view.val = { run, images: toFloats(val.images), n: val.n };
+    view.box = null;
+    view.manifoldAt = -Infinity;
+  },
+
+  // A new snapshot; only the newest waiting one is used.
+  // views: false: for hover only, no refresh of the views (a loaded model before its images arrive).
+  params({ params, imagesSeen, run, final, views = true, deskew = false }) {
+    view.params = { params, version: imagesSeen, run, final, views, deskew };
+    refreshViews().catch((error) => post({ type: 'error', message: error.message }));
+  },
+
+  // The parameters on show (what hover decodes) and their run: after a crash, a fresh trainer takes
+  // the last good model from here.
+  'get-params'() {
+    return { params: view.model.getParams(), run: view.run, deskew: view.deskew ?? false };
+  },
+};
+
+const pageHandlers = {
+  ...debugHandlers,
+
+  // The port to the trainer (the page hands both ends out): its messages are answered here.
+  connect({ port }) {
+    serve(port, (message) => {
+      const handler = portHandlers[message.type];
+      if (!handler) throw new Error(`unknown message type "${message.type}" on the view port`);
+      return handler(message);
+    }, { onError: (error) => post({ type: 'error', message: error.message }) });
+  },
+
+  // Pixel probabilities (as bytes) for latent points, with the snapshot's version.
+  decode({ z }) {
+    const images = toBytes(view.model.decode(Float32Array.from(z)));
+    return { images, version: view.version, run: view.run };
+  },
+
+  // A drawn digit, centred as MNIST's are (the page did that), deskewed here if the model on show was
+  // trained deskewed. input: the 784 bytes the model saw, for the page to show.
+  'encode-drawing'({ image }) {
+    if (image?.length !== PIXELS) throw new LabError(`a drawn digit has ${PIXELS} pixels, got ${image?.length}`);
+    const x = view.deskew ? deskewImage(Float32Array.from(image)) : Float32Array.from(image);
+    const { mu, logvar } = view.model.encode(x);
+    return { mu, logvar, recon: toBytes(view.model.decode(mu)), input: toBytes(x), version: view.version, run: view.run };
+  },
+};
+
+startWorker('view', pageHandlers, { onReady: (lab) => { view.model = lab.createModel({ seed: 0 }); } });
