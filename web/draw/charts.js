@@ -1,6 +1,6 @@
 // Line charts: the loss curves (per batch, smoothed, and per epoch) and EM's log-likelihood per
 // iteration. One function, driven by the data: series of [x, y] points, optional dots and a marker.
-import { drawAxes, FONT, formatTick, INK, logTicks, MUTED, niceTicks, plotArea } from './common.js';
+import { drawAxes, drawNote, FONT, formatTick, INK, logTicks, MUTED, niceTicks, plotArea } from './common.js';
 
 const MARGIN = { left: 52, right: 14, top: 26, bottom: 34 };
 
@@ -13,11 +13,7 @@ export function drawLineChart(ctx, data) {
   ctx.fillRect(0, 0, width, height);
   const all = series.flatMap((s) => [...s.points, ...(s.dots ?? [])]).filter(([, y]) => Number.isFinite(y) && (!logY || y > 0));
   if (all.length === 0) {
-    ctx.fillStyle = MUTED;
-    ctx.font = FONT;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillText(data.empty ?? 'no data yet', width / 2, height / 2);
+    drawNote(ctx, data.empty ?? 'no data yet', width / 2, height / 2);
     return null;
   }
   let [x0, x1] = [data.xMin ?? Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];

@@ -24,6 +24,15 @@ export function niceTicks(lo, hi, n = 5) {
   return ticks;
 }
 
+// A line of grey text centred at (x, y): an empty panel's placeholder.
+export function drawNote(ctx, text, x, y, font = FONT) {
+  ctx.fillStyle = MUTED;
+  ctx.font = font;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, x, y);
+}
+
 // Ticks at 1, 2, 5 x 10^k inside [lo, hi] (both > 0); only powers of ten over a wide range.
 export function logTicks(lo, hi) {
   const ticks = [];

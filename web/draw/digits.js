@@ -1,7 +1,7 @@
 // Digit images: one enlarged digit, and grids of digits (the manifold, reconstructions beside their
 // originals). Pixels are probabilities or intensities as bytes 0..255 (n * 784); ink is drawn dark
 // on white, as on paper.
-import { FONT, MUTED } from './common.js';
+import { drawNote } from './common.js';
 
 const SIDE = 28;
 
@@ -64,9 +64,5 @@ export function drawEmpty(ctx, message) {
   const { width, height } = ctx.canvas;
   ctx.fillStyle = '#f5f7fa';
   ctx.fillRect(0, 0, width, height);
-  ctx.fillStyle = MUTED;
-  ctx.font = FONT;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.fillText(message, width / 2, height / 2);
+  drawNote(ctx, message, width / 2, height / 2);
 }

@@ -1,0 +1,46 @@
+// The buttons and fields the run's phase enables, and the phase itself as the trainer worker reports it
+// ('phase' messages): the worker owns the phase, the page only shows it.
+import { $ } from './dom.js';
+import { dirty, schedule } from './frames.js';
+import { state } from './state.js';
+import { report, reportOnce } from './test-hooks.js';
+
+const ENDED = ['trained', 'fitted', 'idle'];   // a run's training is over
+
+export function followPhase(trainer) {
+  trainer.on('phase', ({ phase }) => {
+    const was = state.phase;
+    state.phase = phase;
+    state.trainAsked = false;
+    report({ phase });
+    if (ENDED.includes(phase)) reportOnce('trainEndedAt', performance.now());
+    if ((was === 'idle') !== (phase === 'idle')) dirty.scatter = true;   // the empty plane's words depend on it
+    renderControls();
+  });
+}
+
+// Enables what the phase allows (and what the settings' checks and the run on show allow).
+export function renderControls() {
+  const { phase, settingsValid } = state;
+  // Train pressed and not yet answered counts as running: no double click, no Load in between.
+  const running = phase === 'training' || phase === 'paused' || phase === 'waiting-for-data' || state.trainAsked;
+  $('train').disabled = running || phase === 'fitting' || !settingsValid;
+  $('train').title = settingsValid ? '' : 'fix the settings marked in red first';
+  $('pause').disabled = !(phase === 'training' || phase === 'paused');
+  $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
+  $('reset').disabled = phase === 'idle';
+  $('fit').disabled = !state.run || phase === 'fitting' || phase === 'waiting-for-data' || phase === 'evaluating';
+  // A model saves once it has trained a batch or was loaded; loading waits while a run trains.
+  $('save').disabled = !state.run || !(state.loaded || state.progress) || phase === 'fitting' || phase === 'waiting-for-data';
+  $('save-mixture').disabled = !state.fit;
+  $('load-file').disabled = running || phase === 'fitting';
+  $('load-button').classList.toggle('disabled', $('load-file').disabled);
+  $('load-pretrained').disabled = running || phase === 'fitting';
+  $('data-file').disabled = running || phase === 'fitting';
+  $('data-button').classList.toggle('disabled', $('data-file').disabled);
+  $('use-mnist').disabled = running || phase === 'fitting' || !state.data;
+  $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
+  for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = running || phase === 'fitting';
+  dirty.progress = true;
+  schedule();
+}

@@ -1,0 +1,17 @@
+// What every page module shares of the document: an element by id, and the one error line under the buttons.
+import { record } from './test-hooks.js';
+
+export const $ = (id) => document.getElementById(id);
+
+// The error line (null hides it). The settings mark their own message (dataset.source = 'form').
+export function showError(message) {
+  $('error').hidden = !message;
+  $('error').textContent = message ?? '';
+  delete $('error').dataset.source;
+}
+
+// An error the user should see, kept for the tests too.
+export function reportError(message) {
+  record('errors', message);
+  showError(message);
+}

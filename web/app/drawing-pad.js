@@ -1,0 +1,154 @@
+// The drawing pad: a digit drawn with a mouse, pen or finger, centred as MNIST's digits were, encoded by
+// the view worker as it is drawn (its code marked on the plane, its reconstruction shown), and the
+// mixture's answer for it.
+import { mnistCentre } from '../lib/data/drawn-digit.js';
+import { digitColor } from '../draw/common.js';
+import { drawDigit, drawEmpty } from '../draw/digits.js';
+import { mixtureAnswer, mutedItem, renderBars } from './bars.js';
+import { $, reportError } from './dom.js';
+import { dirty, schedule } from './frames.js';
+import { state } from './state.js';
+import { report, tally } from './test-hooks.js';
+import { viewer, viewReady } from './workers.js';
+
+const DRAW_EVERY_MS = 60;         // a drawn digit is encoded at most this often while the pen moves
+
+// The pen's state. generation counts clears, so an answer for a cleared drawing is dropped.
+const drawing = { active: false, last: null, inked: false, timer: 0, sentAt: -Infinity, generation: 0 };
+let drawCanvas = null;
+let drawContext = null;
+
+// Something is drawn (to encode again when the model changes).
+export const drawingInked = () => drawing.inked;
+
+function penPosition(event) {
+  const rect = drawCanvas.getBoundingClientRect();
+  return { x: (event.clientX - rect.left) * drawCanvas.width / rect.width, y: (event.clientY - rect.top) * drawCanvas.height / rect.height };
+}
+
+// A stroke about 2 MNIST pixels wide once a digit-sized drawing is scaled into its 20-pixel box.
+function penTo(points) {
+  const ctx = drawContext;
+  ctx.lineWidth = 16;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  ctx.strokeStyle = '#111';
+  ctx.beginPath();
+  ctx.moveTo(drawing.last.x, drawing.last.y);
+  for (const p of points) ctx.lineTo(p.x, p.y);
+  if (points.length === 0) ctx.lineTo(drawing.last.x + 0.01, drawing.last.y);   // a dot
+  ctx.stroke();
+  if (points.length) drawing.last = points.at(-1);
+  drawing.inked = true;
+  scheduleDrawEncode();
+}
+
+function scheduleDrawEncode() {
+  if (drawing.timer) return;
+  const wait = Math.max(0, DRAW_EVERY_MS - (performance.now() - drawing.sentAt));
+  drawing.timer = setTimeout(() => { drawing.timer = 0; encodeDrawing(); }, wait);
+}
+
+// Centres the drawing as MNIST's digits were and asks the view worker for its code and
+// reconstruction; only the newest drawing is encoded (requestLatest drops the ones it replaces).
+export function encodeDrawing() {
+  if (!viewReady) return;
+  drawing.sentAt = performance.now();
+  const { width, height } = drawCanvas;
+  const { data } = drawContext.getImageData(0, 0, width, height);
+  const alpha = new Uint8ClampedArray(width * height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = data[4 * i + 3];
+  const image = mnistCentre(alpha, width, height);
+  if (!image) return clearDrawn();
+  const generation = drawing.generation;
+  viewer.requestLatest('encode-drawing', { image }).then((result) => {
+    if (!result || generation !== drawing.generation) return;
+    // input: what the model saw (deskewed by the view worker if the model was trained so).
+    state.drawn = { z: [result.mu[0], result.mu[1]], input: result.input, recon: result.recon };
+    tally('drawSeq');
+    dirty.probe = dirty.drawn = true;
+    schedule();
+    showDrawnResponsibilities();
+  }, (error) => reportError(error.message));
+}
+
+function clearDrawn() {
+  state.drawn = null;
+  dirty.probe = dirty.drawn = true;
+  schedule();
+  showDrawnResponsibilities();
+}
+
+function clearDrawing() {
+  drawContext.clearRect(0, 0, drawCanvas.width, drawCanvas.height);
+  drawing.inked = false;
+  drawing.generation++;
+  clearTimeout(drawing.timer);
+  drawing.timer = 0;
+  clearDrawn();
+}
+
+// The 'drawn' panel: the drawing as the model saw it, and its reconstruction.
+export function drawDrawnPanels() {
+  for (const [id, pixels] of [['draw-input', state.drawn?.input], ['draw-recon', state.drawn?.recon]]) {
+    const ctx = $(id).getContext('2d');
+    if (pixels) drawDigit(ctx, { pixels });
+    else drawEmpty(ctx, '');
+  }
+}
+
+// The drawn digit's code, and the mixture's responsibilities there: per digit, and per component
+// (the largest few, the rest summed).
+export function showDrawnResponsibilities() {
+  const z = state.drawn?.z, fitted = state.fit;
+  $('draw-z').textContent = z ? `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})` : 'z = –';
+  if (!z || !fitted) {
+    $('draw-resp').replaceChildren(mutedItem(z ? 'after the mixture is fitted' : 'draw a digit above'));
+    $('draw-comp').replaceChildren();
+    report({ drawn: z ? { z, respSum: null, classSum: null } : null });
+    return;
+  }
+  const { perComponent, byClass } = mixtureAnswer(fitted, z);
+  renderBars($('draw-resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+  const order = [...perComponent.keys()].sort((a, b) => perComponent[b] - perComponent[a]);
+  const shown = order.slice(0, 4);
+  const rest = order.slice(4).reduce((sum, j) => sum + perComponent[j], 0);
+  const digitOf = (j) => fitted.classes[fitted.componentClass[j] ?? j];
+  renderBars($('draw-comp'), [
+    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(digitOf(j)), tag: `#${j + 1}`,
+      label: `component ${j + 1} (predicts digit ${digitOf(j)})` })),
+    ...(order.length > 4 ? [{ p: rest, color: '#9aa5b1', tag: 'rest', label: `the other ${order.length - 4} components` }] : []),
+  ]);
+  report({ drawn: { z, k: perComponent.length, respSum: perComponent.reduce((a, b) => a + b, 0),
+    classSum: byClass.reduce((a, b) => a + b.p, 0), byClass: byClass.map((c) => c.p) } });
+}
+
+// Mouse, pen or finger (the canvas takes no touch scrolling: touch-action none).
+export function initDrawingPad() {
+  drawCanvas = $('draw');
+  drawContext = drawCanvas.getContext('2d', { willReadFrequently: true });
+  viewer.ready.then(() => { if (drawing.inked) encodeDrawing(); }, () => {});
+  drawCanvas.addEventListener('pointerdown', (event) => {
+    if (event.pointerType === 'mouse' && event.button !== 0) return;
+    event.preventDefault();
+    drawCanvas.setPointerCapture(event.pointerId);
+    drawing.active = true;
+    drawing.last = penPosition(event);
+    penTo([]);
+  });
+  drawCanvas.addEventListener('pointermove', (event) => {
+    if (!drawing.active) return;
+    const events = event.getCoalescedEvents?.() ?? [];
+    penTo((events.length ? events : [event]).map(penPosition));
+  });
+  for (const type of ['pointerup', 'pointercancel']) {
+    drawCanvas.addEventListener(type, () => {
+      if (!drawing.active) return;
+      drawing.active = false;
+      clearTimeout(drawing.timer);
+      drawing.timer = 0;
+      encodeDrawing();   // the finished stroke, at once
+    });
+  }
+  $('draw-clear').addEventListener('click', clearDrawing);
+}

@@ -1,0 +1,98 @@
+// The probe: a point of the plane chosen by hover, touch, the arrow keys or a click on the manifold,
+// decoded by the view worker (only the newest point) and drawn at once, with the mixture's answer there.
+import { digitColor } from '../draw/common.js';
+import { drawDigit, drawEmpty } from '../draw/digits.js';
+import { mixtureAnswer, renderBars } from './bars.js';
+import { $, reportError } from './dom.js';
+import { dirty, schedule } from './frames.js';
+import { state } from './state.js';
+import { hook, record, report, reportOnce, tally } from './test-hooks.js';
+import { viewer, viewReady } from './workers.js';
+
+function pointerToLatent(event) {
+  const area = state.area;
+  if (!area) return null;
+  const rect = $('latent').getBoundingClientRect();
+  const px = event.clientX - rect.left, py = event.clientY - rect.top;
+  if (px < area.left || px > area.right || py < area.top || py > area.bottom) return null;
+  return [area.invX(px), area.invY(py)];
+}
+
+// at: when the user asked (the pointer event's timeStamp), for the hover latency.
+export function setProbe(z, at = performance.now()) {
+  state.probe = z;
+  state.probeAt = at;
+  tally('probeSeq');
+  dirty.probe = true;
+  schedule();
+  if (!z) return;
+  $('probe-z').textContent = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
+  requestDecode();
+  showResponsibilities();
+}
+
+// Only the newest pointer position is decoded; superseded requests resolve to null.
+// The digit is drawn as soon as it arrives (a 196 x 196 putImageData), not at the next frame.
+export function requestDecode() {
+  if (!viewReady) return;
+  const z = state.probe, seq = hook('probeSeq'), at = state.probeAt;
+  viewer.requestLatest('decode', { z }).then((result) => {
+    if (!result) return;
+    state.decoded = result.images;
+    drawDecoded();
+    record('hoverMs', performance.now() - at);
+    let ink = 0;
+    for (const v of result.images) ink += v;
+    tally('decodes');
+    report({ decodedSeq: seq, decodedInk: ink / result.images.length / 255, decodedRun: result.run });
+    if (hook('loaded') && result.run === hook('loaded').run) reportOnce('firstLoadedDecodeAt', performance.now());
+  }, (error) => reportError(error.message));
+}
+
+export function drawDecoded() {
+  const ctx = $('decoded').getContext('2d');
+  if (state.decoded) drawDigit(ctx, { pixels: state.decoded });
+  else drawEmpty(ctx, 'hover the plane');
+}
+
+// Summed per digit: with several components per digit, what a user asks is "which digit is this?".
+export function showResponsibilities() {
+  const fitted = state.fit;
+  if (!fitted || !state.probe) return;
+  const { byClass } = mixtureAnswer(fitted, state.probe);
+  renderBars($('resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+}
+
+function onKey(event) {
+  const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  const step = steps[event.key];
+  if (!step || !state.view) return;
+  event.preventDefault();
+  const sx = (state.view.x[1] - state.view.x[0]) * (event.shiftKey ? 0.1 : 0.02);
+  const sy = (state.view.y[1] - state.view.y[0]) * (event.shiftKey ? 0.1 : 0.02);
+  const z = state.probe ?? [(state.view.x[0] + state.view.x[1]) / 2, (state.view.y[0] + state.view.y[1]) / 2];
+  const clamp = (v, [lo, hi]) => Math.max(lo, Math.min(hi, v));
+  setProbe([clamp(z[0] + step[0] * sx, state.view.x), clamp(z[1] + step[1] * sy, state.view.y)]);
+}
+
+export function initProbe() {
+  viewer.ready.then(() => { if (state.probe) requestDecode(); }, () => {});
+  const latent = $('latent');
+  latent.addEventListener('pointermove', (event) => { const z = pointerToLatent(event); if (z) setProbe(z, event.timeStamp); });
+  latent.addEventListener('pointerdown', (event) => {
+    const z = pointerToLatent(event);
+    if (z) setProbe(z, event.timeStamp);
+    if (event.pointerType !== 'mouse') latent.setPointerCapture(event.pointerId);
+  });
+  latent.addEventListener('keydown', onKey);
+  // A digit of the manifold clicked: the probe goes to its point.
+  $('manifold').addEventListener('click', (event) => {
+    const m = state.manifold;
+    if (!m) return;
+    const rect = event.currentTarget.getBoundingClientRect();
+    const c = Math.min(m.size - 1, Math.floor((event.clientX - rect.left) / rect.width * m.size));
+    const r = Math.min(m.size - 1, Math.floor((event.clientY - rect.top) / rect.height * m.size));
+    setProbe([m.xs[c], m.ys[m.size - 1 - r]]);
+    latent.focus({ preventScroll: true });
+  });
+}

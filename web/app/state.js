@@ -1,0 +1,38 @@
+// The run as the page knows it: the phase the trainer worker last reported, and what the workers sent
+// of the run (codes, mixture, views) for drawing. The workers own the run; nothing here decides it.
+import { report } from './test-hooks.js';
+
+export const state = {
+  phase: 'idle',        // as the trainer worker said ('phase' messages): idle | waiting-for-data | training | paused |
+                        // trained | fitting | fitted | evaluating (a loaded model)
+  trainAsked: false,    // Train was pressed and the trainer has not yet said a phase since
+  settingsValid: true,  // the settings form passes its checks (settings.js)
+  run: null,            // { classes, trainImages, totalImages, epochs, scatterClasses, valLabels, valPerClass }
+  losses: null,         // a LossHistory (lib/run/loss-history.js): smoothed per batch, and per epoch
+  progress: null,
+  codes: null,          // the live scatter: codes of the test sample
+  fit: null,            // { history, componentClass, metrics, testCodes, testClasses, classes }
+  emIter: 0,
+  view: null,           // the scatter's box { x, y }
+  area: null,           // the scatter's pixel mapping (from drawScatter)
+  probe: null,          // [z1, z2]
+  probeAt: 0,           // when the user asked for the probe (a pointer event's timeStamp)
+  manifold: null,
+  recons: null,
+  decoded: null,
+  loaded: null,         // the model came from a file: { run, name, info, pretrained, digits }
+  drawn: null,          // the drawn digit: { z, input (784 bytes), recon (784 bytes) }
+  trainedWith: null,    // the options of the run trained on this page (for file names)
+  data: null,           // the user's dataset the next Train uses ({ name, n, labelled, classes, format }); null: MNIST
+  dataFiles: null,      // its files ([{ name, file }]), sent again to a restarted trainer
+};
+
+// Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
+export function clearRun() {
+  Object.assign(state, { run: null, losses: null, progress: null, codes: null, fit: null, manifold: null, recons: null,
+    loaded: null });
+  report({ loaded: null });
+}
+
+// The view worker's answers carry the run their parameters came from; older runs' are dropped.
+export const current = (m) => !!state.run && m.run === state.run.id;

@@ -1,0 +1,52 @@
+// window.__lab, built here only: what the browser test (and a curious person in devtools) reads of the
+// page. The other modules report into it through report, tally, record and reportOnce; none touches window.__lab.
+import { resolveOptions } from '../lib/run/options.js';
+
+const lab = window.__lab = {
+  phase: 'idle', build: null, readyAt: null, dataReady: false, batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null,
+  // The plane: points drawn, code sets received, the mixture's ellipses and means in CSS pixels, the
+  // plot area, the digits' colours, two codes far apart (CSS px), the drawn digit's marker.
+  scatterPoints: 0, scatterUpdates: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, colors: [],
+  farCodes: [], drawnMarker: null,
+  emIterations: 0, emIter: 0, probeSeq: 0, decodedSeq: 0, decodes: 0, decodedInk: 0, manifolds: 0, recons: 0, metrics: null,
+  errors: [], workers: null, notes: [], fieldErrors: {},
+  // Hover latency: ms from the pointer event to the decoded digit on its canvas, one entry per decode.
+  hoverMs: [],
+  // performance.now() when the last run's training started and ended (for the long-task check).
+  trainStartedAt: null, trainEndedAt: null,
+  // Models from files: the loaded run ({ run, name, pretrained, at }), the view worker's run, the run of
+  // the last decoded digit, when the first hover decoded a loaded model (ms since the page opened).
+  loaded: null, viewRun: 0, decodedRun: 0, firstLoadedDecodeAt: null, loadErrors: [], downloads: 0,
+  // The drawn digit: encodes answered, its code, its marker on the overlay (CSS px), responsibilities.
+  drawn: null, drawSeq: 0,
+  // Users' data: what is selected (null: MNIST), the messages of refused files, and a lower cap on
+  // any one array unpacked that a test may set (0: the C default, 512 MiB).
+  data: null, dataErrors: [], dataMaxBytes: 0,
+  // A worker whose wasm trapped: its message until restarted, and how many restarts there were.
+  crashed: null, restarts: 0,
+  // Requests the tests make of the workers (addTestRequests): debugTrap, memory, selftest, paramsHash.
+};
+
+// Sets some hooks: report({ phase: 'training', batches: 0 }).
+export const report = (fields) => { Object.assign(lab, fields); };
+// Sets a hook unless it is set already (the first loss, when a run's training ended, ...).
+export const reportOnce = (key, value) => { lab[key] ??= value; };
+// Adds n to a counter.
+export const tally = (key, n = 1) => { lab[key] += n; };
+// Appends to a list (errors, notes, hover latencies, ...).
+export const record = (key, value) => { lab[key].push(value); };
+// Reads one back: what the page reported, or what a test set (dataMaxBytes).
+export const hook = (key) => lab[key];
+
+// The tests' own requests to the workers.
+export function addTestRequests(trainer, viewer) {
+  // A trap in the trainer's wasm (resolves to its message), and both modules' memory in bytes.
+  lab.debugTrap = () => trainer.request('debug-trap').catch((error) => error.message);
+  lab.memory = () => Promise.all([trainer.request('memory'), viewer.request('memory')])
+    .then(([t, v]) => ({ trainer: t.bytes, view: v.bytes }));
+  // For the determinism test: a few batches of a run in the trainer worker, and the SHA-256 of the
+  // parameters; options as for a run (workers included).
+  lab.selftest = ({ batches = 4, ...options }) => trainer.request('selftest', { options: resolveOptions(options), batches });
+  // For the save-and-load test: the SHA-256 of the current model's parameters, in the trainer.
+  lab.paramsHash = () => trainer.request('params-hash').then((r) => r.hash);
+}
