@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 
+import { toFloats } from '../web/lib/data/images.js';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { BUILD, loadMnist, parseFlags } from './common.js';
@@ -53,7 +54,7 @@ async function main() {
   // the scheduler gave to other processes is not counted (the ceiling likewise).
   if (flags.cpu) clock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   const { train } = await loadMnist();
-  const batches = Array.from({ length: 8 }, (_, b) => Float32Array.from(train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784), (v) => v / 255));
+  const batches = Array.from({ length: 8 }, (_, b) => toFloats(train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784)));
   const builds = [flags.a ?? path.join(BUILD, 'latent-simd.wasm')];
   if (flags.b) builds.push(flags.b);
   const sets = [];

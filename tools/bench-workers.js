@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
+import { toFloats } from '../web/lib/data/images.js';
 import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/run/parallel.js';
 import { loadMnist, loadNodeLab, parseFlags } from './common.js';
 
@@ -29,7 +30,7 @@ async function main() {
   const batch = flags.batch ?? 32, workers = flags.workers ?? 2, rounds = flags.rounds ?? 25;
   const share = Math.ceil(batch / workers);
   const { train } = await loadMnist();
-  const images = Float32Array.from(train.images.subarray(0, batch * 784), (v) => v / 255);
+  const images = toFloats(train.images.subarray(0, batch * 784));
   const lab = await loadNodeLab('simd');
   const model = lab.createModel({ seed: 42 });
   const N = lab.numParams, F = lab.factorFloats, slices = paramSlices(N, workers), [a, b] = slices[0];

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { toFloats } from '../web/lib/data/images.js';
 import { createReplicas } from '../web/lib/run/pipeline.js';
 import { BUILD, ROOT, loadMnist, loadNodeLab, nodeReplicas, parseFlags } from './common.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
@@ -225,8 +226,7 @@ async function main() {
   const q = flags.quick ? 0.4 : 1; // --quick: shorter windows, for a smoke test
   const started = performance.now();
   const { train } = await loadMnist();
-  const batches = Array.from({ length: 8 }, (_, b) => Float32Array.from(
-    train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784), (v) => v / 255));
+  const batches = Array.from({ length: 8 }, (_, b) => toFloats(train.images.subarray(b * BATCH * 784, (b + 1) * BATCH * 784)));
 
   const simd = await loadNodeLab('simd'), scalar = await loadNodeLab('scalar');
   const ceiling = makeCeiling(simd);
