@@ -69,6 +69,7 @@ DATA := $(addprefix $(BUILD)/data/,train-images-idx3-ubyte.gz train-labels-idx1-
 # models/index.json lists the files under models/ (web/models/, made by `make pretrained`), so the page
 # only asks for a pretrained model that is there (an empty list when there is none).
 $(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(DATA)
+	rm -rf $(SITE)
 	@mkdir -p $(SITE)/wasm $(SITE)/data $(SITE)/models
 	cp -r web/. $(SITE)/
 	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(SITE)/wasm/

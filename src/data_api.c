@@ -3,7 +3,7 @@
 // Use: f = ll_data_file_open(bytes, len, name, 0) for each file -> d = ll_data_build(f1, f2 or NULL) ->
 // read ll_data_count / has_labels / images / labels -> ll_data_free(d) -> ll_data_file_free(f...).
 // A file handle borrows the caller's bytes and a dataset borrows from its files: free in that order.
-// Also the single readers mnist.js is built on: ll_data_idx_parse and ll_data_gunzip.
+// Also the single readers (web/lib/data/data-files.js's parseIdxBytes, gunzipBytes): ll_data_idx_parse and ll_data_gunzip.
 #include <stdlib.h>
 #include <string.h>
 

@@ -188,7 +188,7 @@ EXPORT int ll_vae_add_grads(Vae *m, double i0, const float *g, double n) {
 }
 EXPORT int ll_vae_factored_weight_grads(Vae *m, const float *factors, int k, double i0, double i1) {
     if (check_slice(m, i0, i1)) return -1;
-    // The factors of a whole batch: up to 64 workers' shares (web/lib/parallel.js).
+    // The factors of a whole batch: up to 64 workers' shares (web/lib/run/parallel.js).
     if (!(k >= 1 && k <= 64 * MAX_BATCH))
         return ll_fail(LL_EINVAL, "factored weight gradients of %d images (1 to %d)", k, 64 * MAX_BATCH);
     if (!factors) return ll_fail(LL_EINVAL, "factors: null pointer");

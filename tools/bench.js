@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 
 import { toFloats } from '../web/lib/data/images.js';
 import { createReplicas } from '../web/lib/run/pipeline.js';
-import { BUILD, ROOT, loadMnist, loadNodeLab, nodeReplicas, parseFlags } from './common.js';
+import { BUILD, loadMnist, loadNodeLab, nodeReplicas, parseFlags } from './common.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 

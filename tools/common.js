@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
 import { parseDataFiles } from '../web/lib/data/data-files.js';
+import { MNIST_FILES } from '../web/lib/data/mnist.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
@@ -33,12 +34,11 @@ export async function loadDataFiles(paths, lab) {
 // The real MNIST files the build prepared: { train, test }, each { images, labels, n }.
 export async function loadMnist(dir = path.join(BUILD, 'data'), lab) {
   lab ??= await loadNodeLab('simd');
-  const set = async (images, labels) => {
-    const { images: i, labels: l, n } = await loadDataFiles([path.join(dir, images), path.join(dir, labels)], lab);
-    return { images: i, labels: l, n };
+  const set = async (files) => {
+    const { images, labels, n } = await loadDataFiles(files.map((f) => path.join(dir, f)), lab);
+    return { images, labels, n };
   };
-  return { train: await set('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
-    test: await set('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz') };
+  return { train: await set(MNIST_FILES.train), test: await set(MNIST_FILES.test) };
 }
 
 // --name value / --name=value / --flag. spec maps a flag to 'number', 'string' or 'boolean'.
@@ -86,7 +86,8 @@ export async function trainWithProgress(run, log) {
     const r = await run.next();
     const now = performance.now();
     if (r.epochDone) {
-      const e = history.epochs.at(-1) ?? { loss: NaN, bce: NaN, kl: NaN };
+      // The epoch's mean; NaN when none of its batches had a finite loss (LossHistory kept no entry).
+      const e = history.epochs.at(-1)?.epoch === r.epoch + 1 ? history.epochs.at(-1) : { loss: NaN, bce: NaN, kl: NaN };
       log(`\repoch ${r.epoch + 1}/${trainer.epochs}: loss ${e.loss.toFixed(2)} (bce ${e.bce.toFixed(2)}, kl ${e.kl.toFixed(2)})` +
         `                         \n`);
     } else if (now - lastPrint > 1000) {

@@ -14,15 +14,15 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 import { reconstructionScores } from '../web/lib/image-metrics.js';
-import { LATENT, PIXELS } from '../web/lib/latent-lab.js';
+import { PIXELS } from '../web/lib/latent-lab.js';
 import { toBytes, toFloats } from '../web/lib/data/images.js';
 import { subset } from '../web/lib/data/mnist.js';
-import { loadSafetensors, mixtureFromJSON, mixtureToJSON, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
-import { normalQuantile } from '../web/lib/normal.js';
+import { mixtureFromJSON, mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { gridPoints, MANIFOLD, manifoldQuantiles } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
 import { classIndices, evaluateRun, forEachChunk } from '../web/lib/run/evaluate.js';
 import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
-import { klWeight, PRESETS, resolveOptions } from '../web/lib/run/options.js';
+import { PRESETS, resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
@@ -38,7 +38,6 @@ const SHORT_RUN = { epochs: 2, limit: 4000 };
 
 export const PRETRAINED = path.join(ROOT, 'web', 'models', 'pretrained-148.safetensors');
 export const CHROMIUM = '/usr/bin/chromium';
-const MANIFOLD = 20;                 // the report's 20 x 20 grid
 const SNAPSHOT_ITERATIONS = [1, 5, 10, 20, 50];
 const HOST = 'http://figures.latent-lab.invalid';
 
@@ -282,9 +281,7 @@ async function main() {
     const bytes = await readFile(modelFile);
     metadata = readSafetensorsMetadata(lab, bytes);
     options = optionsFromMetadata(metadata, flags, variant);
-    model = lab.createModel({ seed: options.seed });
-    loadSafetensors(model, bytes);
-    model.setHyper({ lr: options.lr, beta: klWeight(options) });
+    ({ model } = modelFromFile(lab, bytes, options));
     losses = lossCurves(metadata);
     source = `\`${shown(modelFile)}\``;
     log(flags, `loaded ${modelFile}: digits ${options.digits.join(',')}, seed ${options.seed}` +
@@ -372,14 +369,8 @@ async function main() {
   const scores = reconstructionScores(originals, reconstructions, split.test.n);
   const valRecon = toBytes(model.reconstruct(toFloats(split.val.images)));
   // The manifold: the authors' grid, scipy's norm.ppf(linspace(0.05, 0.95, 20)) on both axes.
-  const quantiles = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile(0.05 + 0.9 * i / (MANIFOLD - 1)));
-  const z = new Float32Array(MANIFOLD * MANIFOLD * LATENT);
-  for (let r = 0; r < MANIFOLD; r++) {
-    for (let c = 0; c < MANIFOLD; c++) {
-      z[(r * MANIFOLD + c) * 2] = quantiles[c];
-      z[(r * MANIFOLD + c) * 2 + 1] = quantiles[MANIFOLD - 1 - r];   // row 0 at the top holds the largest z2
-    }
-  }
+  const quantiles = manifoldQuantiles(MANIFOLD);
+  const z = gridPoints(quantiles, quantiles);
   const manifold = toBytes(model.decode(z));
   t = lap('reconstructions', t);
 

@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 import { parseDigits } from '../web/lib/data/mnist.js';
-import { loadSafetensors, mixtureToJSON, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { loadDataFiles, loadMnist, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
@@ -63,8 +63,8 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
   let loaded = {}, model = null;
   if (load) {
-    model = lab.createModel({ seed: options.seed });
-    const metadata = loaded = loadSafetensors(model, loadBytes);
+    ({ model, metadata: loaded } = modelFromFile(lab, loadBytes, options));
+    const metadata = loaded;
     // The short entries (not the metrics, the loss curves or the mixture).
     const short = Object.entries(metadata).filter(([, v]) => v.length <= 40);
     log(`loaded ${load}${short.length ? ` (${short.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
@@ -78,7 +78,6 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
   const seconds = await trainWithProgress(run, log);
   const { metrics, mixture, codes } = await run.evaluate();
-  run.parallel?.terminate();
   // MNIST runs name their digits; --data runs their files and classes (null when unlabelled).
   const dataFields = data ? { data, test_data: testData ?? `${HOLD_OUT * 100}% held out`, labelled: split.labelled, classes: split.classes }
     : { digits: options.digits };

@@ -22,11 +22,6 @@ export function onRedrawAll(fn) {
   redrawAllHooks.push(fn);
 }
 
-export function markDirty(...keys) {
-  for (const key of keys) dirty[key] = true;
-  schedule();
-}
-
 export function markAllDirty() {
   for (const fn of redrawAllHooks) fn();
   for (const [key] of panels) dirty[key] = true;

@@ -4,6 +4,7 @@
 // Nothing here touches the network or the DOM: callers bring and take bytes.
 import { LabError } from './latent-lab.js';
 import { parseDigits } from './data/mnist.js';
+import { klWeight } from './run/options.js';
 
 // Written into every saved model's metadata; tests/safetensors.test.js checks it against package.json.
 export const LAB_VERSION = 'latent-lab 0.1.0';
@@ -98,6 +99,21 @@ export function loadSafetensors(model, bytes) {
     lab.check(lab.x.ll_safetensors_to_model(file, handle));
     return metadata;
   });
+}
+
+// A model of the options' seed (the seed draws its evaluation noise, so a reloaded model measures as
+// it did) holding the file's tensors (all or nothing, in C), with the options' learning rate and KL
+// weight: { model, metadata }. A refused file frees the model it made and throws.
+export function modelFromFile(lab, bytes, options) {
+  const model = lab.createModel({ seed: options.seed });
+  try {
+    const metadata = loadSafetensors(model, bytes);
+    model.setHyper({ lr: options.lr, beta: klWeight(options) });
+    return { model, metadata };
+  } catch (error) {
+    model.free();
+    throw error;
+  }
 }
 
 // --- what a saved model says about itself ------------------------------------------------------------

@@ -1,5 +1,6 @@
-// The standard normal distribution's quantile function (scipy's norm.ppf), for the manifold's grid
-// of latent points; shared by the page's worker and `make figures`. Nothing else of the distribution.
+// The standard normal distribution's quantile function (scipy's norm.ppf), and the manifold's grid of
+// latent points built on it; shared by the page's view worker and `make figures`. Nothing else of the
+// distribution.
 
 // Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
 export function normalQuantile(p) {
@@ -13,4 +14,22 @@ export function normalQuantile(p) {
   const q = p - 0.5, r = q * q;
   return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
     (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+// The report's manifold: the decoder at an n x n grid, the authors' norm.ppf(linspace(0.05, 0.95, n))
+// on each axis.
+export const MANIFOLD = 20;
+export const manifoldQuantiles = (n = MANIFOLD) => Array.from({ length: n }, (_, i) => normalQuantile(0.05 + 0.9 * i / (n - 1)));
+
+// The latent points of the grid xs by ys, row by row, Float32Array(n * n * 2): row 0 at the top holds
+// the largest y, as on a plot.
+export function gridPoints(xs, ys) {
+  const n = xs.length, z = new Float32Array(n * ys.length * 2);
+  for (let r = 0; r < ys.length; r++) {
+    for (let c = 0; c < n; c++) {
+      z[(r * n + c) * 2] = xs[c];
+      z[(r * n + c) * 2 + 1] = ys[ys.length - 1 - r];
+    }
+  }
+  return z;
 }

@@ -3,9 +3,9 @@
 // its JSON document. Reading and writing the formats themselves is web/lib/model-io.js's.
 import { LabError, LATENT } from '../lib/latent-lab.js';
 import { parseDigits } from '../lib/data/mnist.js';
-import { loadSafetensors, mixtureFromJSON, mixtureToJSON, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
+import { mixtureFromJSON, mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
 import { MIXTURES } from '../lib/run/mixture.js';
-import { klWeight, resolveOptions } from '../lib/run/options.js';
+import { resolveOptions } from '../lib/run/options.js';
 
 // The site's root: a { url } from the page names a file of the site.
 export const SITE = new URL('../', import.meta.url);
@@ -42,11 +42,9 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
     seed: info.seed ?? undefined, beta: info.beta ?? undefined, kl: info.kl ?? undefined, limit: info.limit ?? undefined,
     deskew: info.deskew ?? false,   // a file that does not say was not deskewed
     mixture: variant }));
-  const model = lab.createModel({ seed: options.seed });
+  const { model } = named(name, () => modelFromFile(lab, bytes, options));   // the test loss in the file's KL convention
   let mixture = null;
   try {
-    named(name, () => loadSafetensors(model, bytes));
-    model.setHyper({ lr: options.lr, beta: klWeight(options) });   // the test loss in the file's convention
     const text = mixtureText ?? info.mixture;
     if (!text) return { model, metadata, info, digits, options, mixture: null, loglik: null, mixtureFrom: null };
     const where = mixtureText ? mixtureName : `${name} (its mixture)`;

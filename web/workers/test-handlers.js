@@ -1,6 +1,7 @@
 // The trainer worker's test-only handlers, apart from the real ones: the SHA-256 of the model's
 // parameters (the page's tests compare a saved and reloaded model) and the determinism check's
 // self-test. The debug trap and the memory reading are common.js's.
+import { LabError } from '../lib/latent-lab.js';
 import { resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run } from '../lib/run/pipeline.js';
 import { worker } from './common.js';
@@ -13,7 +14,7 @@ export function trainerTestHandlers({ trainer, loadMnist, spawn }) {
   return {
     async 'params-hash'() {
       const session = trainer.session;
-      if (!session?.model) throw new Error('no model');
+      if (!session?.model) throw new LabError('no model');
       const params = session.run ? await session.run.syncParams() : session.model.getParams();
       return { hash: await sha256(params), run: session.id };
     },

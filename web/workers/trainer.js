@@ -4,22 +4,19 @@
 // parameter snapshots straight to the view worker, fits the mixture, loads a model from files
 // (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
 // shows it. Never touches the DOM.
-import { LabError, LATENT, PIXELS } from '../lib/latent-lab.js';
+import { LabError, LATENT } from '../lib/latent-lab.js';
 import { parseDataFiles } from '../lib/data/data-files.js';
-import { toFloats } from '../lib/data/images.js';
 import { subset } from '../lib/data/mnist.js';
 import { saveSafetensors } from '../lib/model-io.js';
 import { RpcClient } from '../lib/rpc.js';
-import { classIndices, evaluateRun } from '../lib/run/evaluate.js';
-import { LossHistory } from '../lib/run/loss-history.js';
-import { effectiveDeskew, resolveOptions } from '../lib/run/options.js';
+import { chunks, classIndices, evaluateRun } from '../lib/run/evaluate.js';
+import { effectiveDeskew, klWeight, resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run, trainedSubset } from '../lib/run/pipeline.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
-import { bytesOf, checkModelFile, mixtureDocument, SITE } from './model-files.js';
+import { downloadMnist } from './mnist-download.js';
+import { bytesOf, checkModelFile, mixtureDocument } from './model-files.js';
 import { trainerTestHandlers } from './test-handlers.js';
 
-const DATA_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
-  't10k-labels-idx1-ubyte.gz'];
 const SCATTER_IMAGES = 600;      // held-out images in the live scatter (their codes are recomputed often)
 const REPORT_EVERY_MS = 200;    // batch reports reach the page at most this often
 
@@ -48,42 +45,8 @@ function restingPhase(session) {
 
 // --- data --------------------------------------------------------------------------------------------
 
-// Reads a response's body, counting bytes as they arrive.
-async function readCounting(response, name, onBytes) {
-  if (!response.ok) throw new Error(`could not load ${name}: HTTP ${response.status}`);
-  const chunks = [];
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    onBytes(value.length);
-  }
-  return new Uint8Array(await new Blob(chunks).arrayBuffer());
-}
-
 function loadMnist() {
-  trainer.data ??= (async () => {
-    const responses = await Promise.all(DATA_FILES.map((name) => fetch(new URL(`data/${name}`, SITE))));
-    const total = responses.reduce((sum, r) => sum + Number(r.headers.get('content-length') || 0), 0);
-    let loaded = 0, lastPost = 0;
-    const onBytes = (n) => {
-      loaded += n;
-      const now = performance.now();
-      if (now - lastPost > 100) { lastPost = now; post({ type: 'data-progress', loaded, total }); }
-    };
-    const bytes = await Promise.all(responses.map((r, i) => readCounting(r, DATA_FILES[i], onBytes)));
-    post({ type: 'data-progress', loaded: total, total, unpacking: true });
-    // The C parsers in this worker's wasm module read the files (as they read a user's).
-    const set = async (i, j) => {
-      const { images, labels, n } = await parseDataFiles(worker.lab, [{ name: DATA_FILES[i], bytes: bytes[i] },
-        { name: DATA_FILES[j], bytes: bytes[j] }]);
-      return { images, labels, n };
-    };
-    const data = { train: await set(0, 1), test: await set(2, 3) };
-    post({ type: 'data-ready', train: data.train.n, test: data.test.n });
-    return data;
-  })();
+  trainer.data ??= downloadMnist(worker.lab, post);
   trainer.data.catch((error) => post({ type: 'error', message: `loading MNIST: ${error.message}` }));
   return trainer.data;
 }
@@ -145,7 +108,7 @@ async function trainLoop(session, resolved) {
   if (session.stopped) return { finished: false };
   const run = await Run.create(worker.lab, options, { split, workers: options.workers ?? 1, spawn: spawnGrad, fallbackToOne: true,
     dataName: trainer.userData?.name ?? null });
-  Object.assign(session, { run, model: run.model, options, history: run.history, data: trainer.userData ? dataSummary(trainer.userData) : null });
+  Object.assign(session, { run, model: run.model, options, data: trainer.userData ? dataSummary(trainer.userData) : null });
   if (session.stopped) return { finished: false };
   if (run.note) post({ type: 'note', message: run.note });
   const loop = run.trainer;
@@ -201,15 +164,13 @@ async function trainLoop(session, resolved) {
   return { finished: !session.stopped };
 }
 
-// Runs fn(images, start, count) over a set in chunks of floats in [0, 1], letting the worker's messages
-// in between chunks; stops (returns false) as soon as alive() says the session was replaced or reset.
-async function eachChunkSliced(set, alive, fn, chunk = 64) {
-  const buffer = new Float32Array(chunk * PIXELS);
-  for (let start = 0; start < set.n; start += chunk) {
+// Runs fn(images, start, count) over a set in chunks (evaluate.js's), letting the worker's messages in
+// between chunks; stops (returns false) as soon as alive() says the session was replaced or reset.
+async function eachChunkSliced(set, alive, fn, size = 64) {
+  for (const { images, start, count } of chunks(set, size)) {
     await yieldToMessages();
     if (!alive()) return false;
-    const count = Math.min(chunk, set.n - start);
-    fn(toFloats(set.images.subarray(start * PIXELS, (start + count) * PIXELS), buffer.subarray(0, count * PIXELS)), start, count);
+    fn(images, start, count);
   }
   return true;
 }
@@ -328,10 +289,15 @@ const handlers = {
 
   // After a crash, in a fresh trainer: the model the view worker still shows becomes the session (its
   // parameters come over the workers' port, not through the page), as a loaded model does (hover
-  // decodes it; Save and Fit work on it), with the options it was trained with. afterRun: the page's
-  // last run id, so the new session's id follows it.
+  // decodes it; Save and Fit work on it), with the options it was trained with. afterRun: the id of
+  // the page's run on show, so the new session's id follows it; 0: the page shows none, and nothing
+  // is restored.
   async restore({ options = {}, afterRun = 0, name = 'the restored model', data = null }) {
     if (trainer.session) throw new LabError('restore is for a fresh worker');
+    if (!(afterRun > 0)) {
+      setPhase('idle');
+      return { run: 0 };
+    }
     await viewReady;
     const { params } = await trainer.view.request('get-params');
     let o;
@@ -346,12 +312,13 @@ const handlers = {
     const model = worker.lab.createModel({ seed: o.seed });
     try {
       model.setParams(params);
+      model.setHyper({ lr: o.lr, beta: klWeight(o) });   // the test loss in the run's KL convention
     } catch (error) {
       model.free();
       throw error;
     }
     trainer.sessions = Math.max(trainer.sessions, afterRun);
-    const session = newSession({ model, options: o, data, restored: true, history: new LossHistory(),
+    const session = newSession({ model, options: o, data, restored: true,
       loaded: { name, metadata: { deskew: String(o.deskew) }, loglik: null, pretrained: false } });
     showParams(session, model.getParams(), { views: false });
     setPhase(restingPhase(session));
@@ -417,17 +384,21 @@ const handlers = {
   async fit() {
     const session = trainer.session;
     if (!session?.model || session.stopped) throw new Error('train a model first');
-    if (!session.split && session.restored) session.split = (await splitFor(session.options)).split;   // its data, as a run splits it
+    if (!session.split && session.restored) {
+      // Its data, split as a run splits it, with the options as they apply to that data.
+      ({ split: session.split, options: session.options } = await splitFor(session.options));
+    }
     if (!session.split || session.evaluating) throw new Error('the loaded model is still being measured: wait for it');
     setPhase('fitting');
     try {
-      // While training: the replicas' newest parameters first.
-      const { metrics, mixture, codes, predicted } = session.run ? await session.run.evaluate({ split: session.split })
-        : evaluateRun(worker.lab, session.model, session.split, session.options);
+      // While training: the replicas' newest parameters first (after it, the model has the last ones).
+      if (session.active) await session.run.syncParams();
+      if (trainer.session !== session || session.stopped) throw new LabError('the run was reset before its mixture was fitted');
+      const { metrics, mixture, codes, predicted } = evaluateRun(worker.lab, session.model, session.split, session.options);
       keepEvaluation(session, metrics, mixture);
       return fitReply(session, { metrics, mixture, codes, predicted });
     } finally {
-      setPhase(restingPhase(session));
+      if (trainer.session === session) setPhase(restingPhase(session));
     }
   },
 
@@ -451,8 +422,7 @@ const handlers = {
       mixture?.free();
       throw error;
     }
-    const session = newSession({ model, mixture, options, evaluating: true, loaded: { name, metadata, loglik, pretrained },
-      history: LossHistory.from({ epochs: info.lossHistory ?? [], curve: info.lossCurve ?? [] }) });
+    const session = newSession({ model, mixture, options, evaluating: true, loaded: { name, metadata, loglik, pretrained } });
     showParams(session, model.getParams(), { views: false });
     post({ type: 'model-loaded', run: session.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
       deskew: options.deskew,
@@ -461,6 +431,9 @@ const handlers = {
       lossHistory: info.lossHistory, lossCurve: info.lossCurve });
     try {
       return await measureLoaded(session);
+    } catch (error) {
+      if (trainer.session === session) setPhase(restingPhase(session));
+      throw error;
     } finally {
       session.evaluating = false;
     }
@@ -471,7 +444,8 @@ const handlers = {
   async save({ dtype = 'f32' }) {
     const session = trainer.session;
     if (!session?.model || session.stopped || !(session.run || session.loaded)) throw new LabError('nothing to save yet: train or load a model first');
-    if (session.run) await session.run.syncParams();
+    if (session.active) await session.run.syncParams();
+    if (trainer.session !== session || session.stopped) throw new LabError('the run was reset before it was saved');
     const mixture = mixtureDocument(session);
     let metadata;
     if (session.loaded) {

@@ -6,15 +6,14 @@
 import { LabError, LATENT, PIXELS } from '../lib/latent-lab.js';
 import { deskewImage } from '../lib/data/deskew.js';
 import { toBytes, toFloats } from '../lib/data/images.js';
-import { normalQuantile } from '../lib/normal.js';
+import { gridPoints, MANIFOLD, manifoldQuantiles } from '../lib/normal.js';
 import { serve } from '../lib/rpc.js';
 import { digitGridPixels } from '../draw/digits.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
 
-const MANIFOLD = 20;             // the report's 20 x 20 grid
 const MANIFOLD_EVERY_MS = 5000;
 const SLICE_MS = 4;              // the longest stretch of work between two looks at the messages
-const GRID_QUANTILES = Array.from({ length: MANIFOLD }, (_, i) => normalQuantile(0.05 + 0.9 * i / (MANIFOLD - 1)));
+const GRID_QUANTILES = manifoldQuantiles(MANIFOLD);
 
 const post = (message, transfer) => worker.post(message, transfer);
 const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, manifoldAt: -Infinity };
@@ -83,14 +82,7 @@ async function refreshViews() {
         const [bx, by] = view.box;
         const xs = GRID_QUANTILES.map((q) => bx.center + q / GRID_QUANTILES.at(-1) * bx.half);
         const ys = GRID_QUANTILES.map((q) => by.center + q / GRID_QUANTILES.at(-1) * by.half);
-        const z = new Float32Array(MANIFOLD * MANIFOLD * LATENT);
-        // Row r from the top holds the largest y, as on a plot.
-        for (let r = 0; r < MANIFOLD; r++) {
-          for (let c = 0; c < MANIFOLD; c++) {
-            z[(r * MANIFOLD + c) * 2] = xs[c];
-            z[(r * MANIFOLD + c) * 2 + 1] = ys[MANIFOLD - 1 - r];
-          }
-        }
+        const z = gridPoints(xs, ys);
         const images = new Uint8Array(MANIFOLD * MANIFOLD * PIXELS);
         await sliced(MANIFOLD * MANIFOLD, 2, (start, count) => {
           images.set(toBytes(view.model.decode(z.subarray(start * 2, (start + count) * 2))), start * PIXELS);
@@ -136,10 +128,11 @@ const pageHandlers = {
   // The port to the trainer (the page hands both ends out): its messages are answered here.
   connect({ port }) {
     serve(port, (message) => {
+      if (worker.crashed) throw new Error(`the view worker crashed (${worker.crashed})`);
       const handler = portHandlers[message.type];
       if (!handler) throw new Error(`unknown message type "${message.type}" on the view port`);
       return handler(message);
-    }, { onError: (error) => post({ type: 'error', message: error.message }) });
+    }, { onError: (error, message) => { if (message.id === undefined) post({ type: 'error', message: error.message }); } });
   },
 
   // Pixel probabilities (as bytes) for latent points, with the snapshot's version.

@@ -5,15 +5,19 @@ import { toFloats } from '../data/images.js';
 import { resolveOptions } from './options.js';
 import { fitMixture } from './mixture.js';
 
-// Runs fn over the set in chunks of floats in [0, 1]; fn(images, offset, count).
-export function forEachChunk(set, chunk, fn) {
-  const buffer = new Float32Array(chunk * PIXELS);
-  for (let start = 0; start < set.n; start += chunk) {
-    const count = Math.min(chunk, set.n - start);
-    const images = buffer.subarray(0, count * PIXELS);
-    toFloats(set.images.subarray(start * PIXELS, (start + count) * PIXELS), images);
-    fn(images, start, count);
+// The set in chunks of floats in [0, 1]: { images, start, count } for each (images: one buffer reused).
+export function* chunks(set, size) {
+  const buffer = new Float32Array(size * PIXELS);
+  for (let start = 0; start < set.n; start += size) {
+    const count = Math.min(size, set.n - start);
+    const images = toFloats(set.images.subarray(start * PIXELS, (start + count) * PIXELS), buffer.subarray(0, count * PIXELS));
+    yield { images, start, count };
   }
+}
+
+// Runs fn(images, start, count) over the set in chunks.
+export function forEachChunk(set, size, fn) {
+  for (const { images, start, count } of chunks(set, size)) fn(images, start, count);
 }
 
 // Encoder means and log-variances of a whole set: { mu, logvar }, Float32Array(n * 2) each.

@@ -147,6 +147,9 @@ export class ParallelModel {
   }
 
   terminate() {
-    for (const r of this.replicas) r.target.terminate();
+    for (const r of this.replicas) {
+      r.target.terminate();
+      r.failAll(new LabError('the training workers were stopped'));
+    }
   }
 }

@@ -71,9 +71,15 @@ export class Run {
       }
     }
     if (note && !fallbackToOne) { model.free(); throw new LabError(note); }
-    const run = new Run({ lab, options, split, model, parallel, workers: parallel ? workers : 1, note, dataName });
-    if (!train) run.trainer.epochs = 0;   // done before it starts: straight to the evaluation
-    return run;
+    try {
+      const run = new Run({ lab, options, split, model, parallel, workers: parallel ? workers : 1, note, dataName });
+      if (!train) run.trainer.epochs = 0;   // done before it starts: straight to the evaluation
+      return run;
+    } catch (error) {
+      parallel?.terminate();
+      model.free();
+      throw error;
+    }
   }
 
   constructor({ lab, options, split, model, parallel, workers, note, dataName }) {
@@ -92,8 +98,10 @@ export class Run {
   // The replicas' parameters and hyperparameters (or this thread's model's), copied into this
   // thread's model; returns the parameters (a copy the caller may transfer).
   async syncParams() {
+    if (!this.model) throw new LabError('the run was freed');
     if (!this.parallel) return this.model.getParams();
     const params = await this.parallel.getParams();
+    if (!this.model) throw new LabError('the run was freed');
     this.model.setParams(params);
     this.model.setHyper(this.parallel.hyper);
     return params;
