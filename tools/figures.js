@@ -22,7 +22,7 @@ import { gridPoints, MANIFOLD, manifoldQuantiles } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
 import { classIndices, evaluateRun, forEachChunk } from '../web/lib/run/evaluate.js';
 import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
-import { PRESETS, resolveOptions } from '../web/lib/run/options.js';
+import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
@@ -62,31 +62,6 @@ const shown = (file) => {
 const log = (flags, line) => { if (!flags.quiet) process.stderr.write(line); };
 
 // --- the model ----------------------------------------------------------------------------------
-
-// A metadata number, or undefined when absent or not a number.
-function metaNumber(metadata, key) {
-  const v = metadata[key];
-  return v !== undefined && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
-}
-
-// The recipe a loaded model was trained with, as far as its metadata says (preset, kl, beta, lr, batch,
-// warmup, mixture_variant: what make train --save writes); flags override the split's digits and seed.
-const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
-
-function optionsFromMetadata(metadata, flags, variant) {
-  const named = metadataVariant(metadata);
-  return resolveOptions({
-    preset: Object.hasOwn(PRESETS, metadata.preset ?? '') ? metadata.preset : undefined,
-    digits: flags.digits ?? metadata.digits, seed: flags.seed ?? metaNumber(metadata, 'seed'),
-    kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
-    beta: metaNumber(metadata, 'beta'), lr: metaNumber(metadata, 'lr'), batch: metaNumber(metadata, 'batch'),
-    warmup: metaNumber(metadata, 'warmup'),
-    deskew: metadata.deskew === 'true',   // a file that does not say was not deskewed
-    // The variant asked for; else the one the metadata names; else the authors' EM for the authors'
-    // KL convention (their recipe), the preset's for the rest.
-    mixture: variant ?? named ?? (metadata.kl === 'authors' && !metadata.preset ? 'authors' : undefined),
-  });
-}
 
 // The loss curves a model's metadata carries: loss_history (per epoch: [{epoch, loss, bce, kl}]) and
 // loss_curve (per batch, smoothed: [{x, loss, bce, kl}] as make train --save writes it; plain numbers
@@ -280,7 +255,7 @@ async function main() {
     // The model's seed also seeds its evaluation noise: the same test BCE as make train reported.
     const bytes = await readFile(modelFile);
     metadata = readSafetensorsMetadata(lab, bytes);
-    options = optionsFromMetadata(metadata, flags, variant);
+    options = optionsFromMetadata(metadata, { digits: flags.digits, seed: flags.seed, mixture: variant });
     ({ model } = modelFromFile(lab, bytes, options));
     losses = lossCurves(metadata);
     source = `\`${shown(modelFile)}\``;
@@ -451,7 +426,7 @@ async function main() {
   }
   timings.total = (performance.now() - t0) / 1000;
   const summary = { model: modelFile ? path.resolve(modelFile) : path.join(out, 'model.safetensors'), trained_here: !!trained,
-    digits, seed: options.seed, epochs: metaNumber(metadata, 'epochs') ?? null, mixture: mixtureFile ? path.resolve(mixtureFile) : loaded ? 'model metadata' : options.mixture,
+    digits, seed: options.seed, epochs: metadataNumber(metadata, 'epochs') ?? null, mixture: mixtureFile ? path.resolve(mixtureFile) : loaded ? 'model metadata' : options.mixture,
     mixture_components: mixture.k, train_images: split.train.n, test_images: split.test.n, eval_limit: evalLimit,
     ...metrics, recon_mse: scores.mse, recon_ssim: scores.ssim, recon_score: scores.score,
     loss_history: !!losses, figures: FIGURES.map(([f]) => f), seconds: timings };

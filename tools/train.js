@@ -18,8 +18,8 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 import { parseDigits } from '../web/lib/data/mnist.js';
-import { mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
-import { resolveOptions } from '../web/lib/run/options.js';
+import { mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
+import { optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { loadDataFiles, loadMnist, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
 
@@ -41,12 +41,11 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
   const { save, load, dtype: _, data, 'test-data': testData, 'lr-warmup': lrWarmup, ...trainFlags } = flags;
   const lab = await loadNodeLab(flags.build ?? 'simd');
-  // A loaded model sees its images as it was trained to: deskewed or not, as its metadata says.
+  // A loaded model is evaluated (or trained on) as it was trained: its recipe, seed, digits and
+  // deskewing as its metadata says, under the flags given.
   const loadBytes = load ? await readFile(load) : null;
-  // A file that does not say was not deskewed (PyTorch's, this lab's before the option).
-  const fileDeskew = loadBytes ? parseModelMetadata({ deskew: readSafetensorsMetadata(lab, loadBytes).deskew }).deskew ?? false : undefined;
-  const resolved = resolveOptions({ ...trainFlags, lrWarmup, deskew: trainFlags.deskew ?? fileDeskew,
-    epochs: evaluateOnly ? 1 : flags.epochs });
+  const given = { ...trainFlags, lrWarmup, epochs: evaluateOnly ? 1 : flags.epochs };
+  const resolved = loadBytes ? optionsFromMetadata(readSafetensorsMetadata(lab, loadBytes), given) : resolveOptions(given);
   let source, what;
   if (data) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);

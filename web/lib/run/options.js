@@ -72,3 +72,33 @@ export function effectiveDeskew(options, userData) {
 export function klWeight(options) {
   return options.kl === 'usual' ? options.beta / 2 : options.beta;
 }
+
+// A metadata value as a number, or undefined when absent or not a number (lenient: a file from
+// elsewhere may say anything; model-io.js's parseModelMetadata is the strict reader).
+export function metadataNumber(metadata, key) {
+  const v = metadata[key];
+  return v !== undefined && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+}
+
+// The mixture variant a saved model's metadata names, if this lab knows it.
+export const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
+
+// The options a saved model was trained with, as far as its metadata says (the keys make train --save
+// writes: preset, digits, seed, kl, beta, lr, batch, warm-ups, deskew, mixture_variant; a file from
+// elsewhere says less), under the options given explicitly (undefined: not given). Its seed and digits
+// give back its split, its KL convention its test loss. Not its image limit: the caller's.
+export function optionsFromMetadata(metadata, given = {}) {
+  const named = metadataVariant(metadata);
+  return resolveOptions({
+    preset: Object.hasOwn(PRESETS, metadata.preset ?? '') ? metadata.preset : undefined,
+    digits: metadata.digits, seed: metadataNumber(metadata, 'seed'),
+    kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
+    beta: metadataNumber(metadata, 'beta'), lr: metadataNumber(metadata, 'lr'), batch: metadataNumber(metadata, 'batch'),
+    warmup: metadataNumber(metadata, 'warmup'), lrWarmup: metadataNumber(metadata, 'lr_warmup'),
+    deskew: metadata.deskew === 'true',   // a file that does not say was not deskewed
+    // The one the metadata names; else the authors' EM for the authors' KL convention (their
+    // recipe), the preset's for the rest.
+    mixture: named ?? (metadata.kl === 'authors' && !metadata.preset ? 'authors' : undefined),
+    ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+  });
+}
