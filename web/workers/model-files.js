@@ -5,7 +5,7 @@ import { LabError, LATENT } from '../lib/latent-lab.js';
 import { parseDigits } from '../lib/data/mnist.js';
 import { mixtureFromJSON, mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
 import { MIXTURES } from '../lib/run/mixture.js';
-import { resolveOptions } from '../lib/run/options.js';
+import { metadataVariant, optionsFromMetadata } from '../lib/run/options.js';
 
 // The site's root: a { url } from the page names a file of the site.
 export const SITE = new URL('../', import.meta.url);
@@ -36,12 +36,10 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
   const info = named(name, () => parseModelMetadata(metadata));
   // A file without digits (one saved from PyTorch, say) is taken to be for the page's digits.
   const digits = info.digits ?? named('the digits chosen on the page', () => parseDigits(fallbackDigits));
+  // The recipe the file records (as make train --load reads it), for its digits and its image limit.
   // For a refit: the variant the file names (if this lab knows it), else the page's choice.
-  const variant = [info.mixtureVariant, mixtureVariant].find((v) => v && Object.hasOwn(MIXTURES, v)) ?? undefined;
-  const options = named(name, () => resolveOptions({ preset: info.kl === 'authors' ? 'authors' : 'default', digits,
-    seed: info.seed ?? undefined, beta: info.beta ?? undefined, kl: info.kl ?? undefined, limit: info.limit ?? undefined,
-    deskew: info.deskew ?? false,   // a file that does not say was not deskewed
-    mixture: variant }));
+  const pageVariant = metadataVariant(metadata) || !Object.hasOwn(MIXTURES, mixtureVariant ?? '') ? undefined : mixtureVariant;
+  const options = named(name, () => optionsFromMetadata(metadata, { digits, limit: info.limit ?? undefined, mixture: pageVariant }));
   const { model } = named(name, () => modelFromFile(lab, bytes, options));   // the test loss in the file's KL convention
   let mixture = null;
   try {
