@@ -6,7 +6,7 @@
 import { LabError } from './latent-lab.js';
 
 // A browser Worker, a worker's own scope, a MessagePort, a Node Worker or parentPort: one shape for all.
-export function endpoint(target) {
+function endpoint(target) {
   const node = typeof target.on === 'function';
   return {
     post: (message, transfer = []) => target.postMessage(message, transfer),
@@ -17,14 +17,14 @@ export function endpoint(target) {
 
 // The error a 'failed' reply stands for: a LabError (a refusal with its message, e.g. a bad file)
 // stays one; any other keeps its name.
-export function errorFrom({ message, name = 'Error' }) {
+function errorFrom({ message, name = 'Error' }) {
   if (name === 'LabError') return new LabError(message);
   return Object.assign(new Error(message), { name });
 }
 
 // The typed arrays at the top of a result (or the result itself), whose buffers a reply transfers.
 // Results are made for the reply: nothing here is used again after it is sent.
-export function transferablesOf(result) {
+function transferablesOf(result) {
   if (ArrayBuffer.isView(result)) return [result.buffer];
   if (!result || typeof result !== 'object') return [];
   return [...new Set(Object.values(result).filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer))];

@@ -21,7 +21,7 @@ export function forEachChunk(set, size, fn) {
 }
 
 // Encoder means and log-variances of a whole set: { mu, logvar }, Float32Array(n * 2) each.
-export function encodeSet(model, set, chunk = 512) {
+function encodeSet(model, set, chunk = 512) {
   const mu = new Float32Array(set.n * LATENT), logvar = new Float32Array(set.n * LATENT);
   forEachChunk(set, chunk, (images, start) => {
     const out = model.encode(images);
@@ -32,7 +32,7 @@ export function encodeSet(model, set, chunk = 512) {
 }
 
 // Per-image means { loss, bce, kl } over the set, one sampled code per image as in training.
-export function evaluateLoss(model, set, chunk = 512) {
+function evaluateLoss(model, set, chunk = 512) {
   let loss = 0, bce = 0, kl = 0;
   forEachChunk(set, chunk, (images, start, count) => {
     const r = model.evaluate(images, start);

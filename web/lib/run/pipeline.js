@@ -113,10 +113,11 @@ export class Run {
     return trainedSubset(this.split, this.options);
   }
 
-  // The report's evaluation (evaluateRun) of the model as it is now. The caller frees result.mixture.
-  async evaluate({ split = this.split, given } = {}) {
+  // The report's evaluation (evaluateRun) of the model as it is now, on every training image of its
+  // classes. The caller frees result.mixture.
+  async evaluate() {
     await this.syncParams();
-    return evaluateRun(this.lab, this.model, split, this.options, given);
+    return evaluateRun(this.lab, this.model, this.split, this.options);
   }
 
   // The metadata the model is saved with: the settings, the metrics, the loss history (when trained
