@@ -1,11 +1,13 @@
 // The mixture as JSON: a fitted mixture saved and loaded predicts exactly as before (same parameters,
-// same component classes), its log-likelihood trace and class labels come back, and a document with a
+// same component classes), its log-likelihood trace, class labels and EM history come back (so the page
+// replays a loaded mixture), and a document (or one of its history's iterations) with a
 // wrong shape, a non-symmetric or indefinite covariance, a non-positive weight, a non-finite number, an
 // unknown field or a foreign format is refused with a message naming what is wrong.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { mixtureFromJSON, mixtureToJSON } from '../web/lib/model-io.js';
+import { nearestMahalanobis2, UNLIKE_MAHALANOBIS2 } from '../web/lib/mixture-math.js';
 import { makeRng } from '../web/lib/rng.js';
 import { lab } from './helpers.js';
 
@@ -96,5 +98,52 @@ describe('the mixture as JSON', () => {
     assert.ok(bare.loglik.every(Number.isFinite));
     mixtureFromJSON(L, JSON.stringify(bare)).mixture.free();
     mixture.free();
+  });
+
+  it('keeps EM\'s history: every iteration back as fitted, saved again as loaded; a broken iteration is refused', async () => {
+    const L = await lab('simd');
+    const { x } = sample(600, 2);
+    const g = L.createMixture({ k: 4 });   // one more component than clusters: EM takes a few iterations
+    g.initKmeansPlusPlus(x, 7);
+    g.fit(x);
+    g.componentClasses = [0, 1, 2, 0];
+    const doc = JSON.parse(JSON.stringify(mixtureToJSON(g, { classLabels: [1, 4, 8] })));
+    assert.ok(g.historyLength >= 3, `EM ran (${g.historyLength - 1} iterations)`);
+    assert.equal(doc.history.length, g.historyLength);
+    const { mixture, loglik, history } = mixtureFromJSON(L, doc);
+    assert.equal(history.length, g.historyLength);
+    for (let t = 0; t < g.historyLength; t++) {
+      const was = g.snapshot(t);
+      assert.deepEqual(history[t].means, was.means, `iteration ${t}: means`);
+      assert.deepEqual(history[t].covs, was.covs, `iteration ${t}: covariances`);
+      assert.ok(history[t].weights.every((w, j) => Math.abs(w - was.weights[j]) < 1e-7), `iteration ${t}: weights`);
+      assert.ok(Number.isFinite(was.loglik) ? history[t].loglik === was.loglik : Number.isNaN(history[t].loglik), `iteration ${t}: loglik`);
+    }
+    // The page saves a loaded mixture again: the same document.
+    assert.deepEqual(JSON.parse(JSON.stringify(mixtureToJSON(mixture, { classLabels: [1, 4, 8], loglik, history }))), doc);
+
+    const edit = (change) => { const d = structuredClone(doc); change(d); return d; };
+    const cases = [
+      ['a history of one entry', (d) => { d.history = d.history.slice(0, 1); }, /history must be an array of 2 to 1001 iterations/],
+      ['a negative weight at iteration 1', (d) => { d.history[1].weights[0] = -d.history[1].weights[0]; }, /history\[1\]\.weights\[0\] must be positive/],
+      ['an indefinite covariance at iteration 2', (d) => { d.history[2].covariances[1] = [[1, 2], [2, 1]]; }, /history\[2\]\.covariances\[1\] is not positive definite/],
+      ['an unknown field in an iteration', (d) => { d.history[0].resp = []; }, /history\[0\]: unknown field "resp"/],
+      ['a text log-likelihood', (d) => { d.history[1].loglik = 'high'; }, /history\[1\]\.loglik must be a finite number or null/],
+      ['a last iteration that is not the mixture', (d) => { d.history.at(-1).means[0][0] += 0.5; }, /the last entry of history must be the mixture's own parameters/],
+    ];
+    for (const [what, change, message] of cases) {
+      assert.throws(() => mixtureFromJSON(L, edit(change)), (error) => error.name === 'LabError' && message.test(error.message), what);
+    }
+    g.free(); mixture.free();
+  });
+
+  it('calls a point unlike anything when it lies outside every component\'s 99% ellipse', () => {
+    // Two components: a round one at the origin (variance 1) and a long one along x at (10, 0).
+    const snapshot = { means: [0, 0, 10, 0], covs: [1, 0, 0, 1, 4, 0, 0, 0.25] };
+    assert.ok(Math.abs(UNLIKE_MAHALANOBIS2 - 9.2103) < 1e-4);
+    assert.equal(nearestMahalanobis2(snapshot, [0, 3]), 9);                // 3 sigma from the round one
+    assert.ok(nearestMahalanobis2(snapshot, [0, 3.1]) > UNLIKE_MAHALANOBIS2);
+    assert.ok(nearestMahalanobis2(snapshot, [16, 0]) < UNLIKE_MAHALANOBIS2);  // 3 sigma along the long one's axis
+    assert.ok(nearestMahalanobis2(snapshot, [10, 1.6]) > UNLIKE_MAHALANOBIS2); // 3.2 sigma across it
   });
 });

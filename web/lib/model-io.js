@@ -204,28 +204,39 @@ export const MIXTURE_FORMAT = 'latent-lab-mixture';
 
 const fail = (message) => { throw new LabError(`mixture JSON: ${message}`); };
 
-// The latest parameters of a fitted mixture, which class each component predicts, and the
-// log-likelihood trace of its EM history (entry 0 is the start). classLabels optionally names the
-// classes (the digits, say: [1, 4, 8]); loglik replaces the trace (a mixture loaded from JSON has no
-// EM history of its own: pass the trace it was loaded with). Entries that are not finite (the start
-// of a mixture given its parameters directly has none) are left out: the document always loads back.
-export function mixtureToJSON(mixture, { classLabels, loglik } = {}) {
+// The latest parameters of a fitted mixture, which class each component predicts, the log-likelihood
+// trace of its EM history (entry 0 is the start) and, when EM ran, that history itself (every
+// iteration's parameters, so a loaded mixture replays as it was fitted). classLabels optionally names
+// the classes (the digits, say: [1, 4, 8]); loglik and history replace the mixture's own (a mixture
+// loaded from JSON has no EM history of its own: pass the ones it was loaded with). Entries that are not
+// finite (the start of a mixture given its parameters directly has none) are left out of the trace: the
+// document always loads back.
+export function mixtureToJSON(mixture, { classLabels, loglik, history: given } = {}) {
   const { k, d } = mixture;
-  const history = mixture.history();
-  if (history.length === 0) throw new LabError('the mixture has no parameters yet: initialise it first');
-  const { weights, means, covs } = history.at(-1);
+  const own = mixture.history();
+  if (own.length === 0) throw new LabError('the mixture has no parameters yet: initialise it first');
+  const history = given ?? own;
+  const { weights, means, covs } = own.at(-1);
   const rows = (flat, n, size) => Array.from({ length: n }, (_, i) => Array.from(flat.subarray(i * size, (i + 1) * size)));
+  const params = (s) => ({ weights: Array.from(s.weights), means: rows(s.means, k, d),
+    covariances: rows(s.covs, k, d * d).map((c) => rows(Float32Array.from(c), d, d)) });
   const json = {
     format: MIXTURE_FORMAT, version: 1, k, d,
-    weights: Array.from(weights),
-    means: rows(means, k, d),
-    covariances: rows(covs, k, d * d).map((c) => rows(Float32Array.from(c), d, d)),
+    ...params({ weights, means, covs }),
     componentClasses: mixture.componentClasses,
     loglik: (loglik ?? history.map((h) => h.loglik)).filter((v) => Number.isFinite(v)),
   };
   if (classLabels !== undefined) json.classLabels = Array.from(classLabels);
+  if (history.length > 1 && history.length <= MAX_HISTORY) {
+    json.history = history.map((s) => ({ ...params(s), loglik: Number.isFinite(s.loglik) ? s.loglik : null }));
+    // An iteration that would not load back (a component's weight underflowed to 0) drops the history, not the mixture.
+    try { checkHistory(json, k, d); } catch { delete json.history; }
+  }
   return json;
 }
+
+// EM's history kept in a document: at most this many entries (the start and 1000 iterations).
+const MAX_HISTORY = 1001;
 
 const isFiniteNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 
@@ -256,12 +267,56 @@ function positiveDefinite(c, d) {
   return true;
 }
 
+// A mixture's parameters (the document's own, or one entry of its history, named by prefix): k positive
+// weights summing to 1, k finite means, k symmetric positive definite covariances.
+function checkParams(p, k, d, prefix) {
+  checkNumbers(p.weights, k, `${prefix}weights`);
+  p.weights.forEach((w, j) => { if (!(w > 0)) fail(`${prefix}weights[${j}] must be positive, got ${w}`); });
+  const total = p.weights.reduce((a, b) => a + b, 0);
+  if (Math.abs(total - 1) > 1e-3) fail(`${prefix}weights must sum to 1, got ${total}`);
+
+  if (!Array.isArray(p.means) || p.means.length !== k) fail(`${prefix}means must be an array of ${k} points`);
+  p.means.forEach((m, j) => checkNumbers(m, d, `${prefix}means[${j}]`));
+
+  if (!Array.isArray(p.covariances) || p.covariances.length !== k) fail(`${prefix}covariances must be an array of ${k} matrices`);
+  p.covariances.forEach((c, j) => {
+    if (!Array.isArray(c) || c.length !== d) fail(`${prefix}covariances[${j}] must be a ${d}x${d} matrix`);
+    c.forEach((row, r) => checkNumbers(row, d, `${prefix}covariances[${j}][${r}]`));
+    for (let r = 0; r < d; r++) {
+      for (let s = 0; s < r; s++) {
+        if (Math.abs(c[r][s] - c[s][r]) > 1e-6 * Math.max(1, Math.abs(c[r][s]))) fail(`${prefix}covariances[${j}] is not symmetric`);
+      }
+    }
+    if (!positiveDefinite(c, d)) fail(`${prefix}covariances[${j}] is not positive definite`);
+  });
+}
+
+// EM's history as saved: 2..MAX_HISTORY entries of parameters and a log-likelihood (null at the start),
+// the last one the document's own parameters. Returns it as Mixture.snapshot() gives it.
+function checkHistory(doc, k, d) {
+  const h = doc.history;
+  if (!Array.isArray(h) || h.length < 2 || h.length > MAX_HISTORY) fail(`history must be an array of 2 to ${MAX_HISTORY} iterations`);
+  h.forEach((entry, t) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(`history[${t}] must be an object`);
+    for (const key of Object.keys(entry)) if (!HISTORY_FIELDS.has(key)) fail(`history[${t}]: unknown field "${key}"`);
+    checkParams(entry, k, d, `history[${t}].`);
+    if (entry.loglik !== null && !isFiniteNumber(entry.loglik)) fail(`history[${t}].loglik must be a finite number or null`);
+  });
+  const last = h.at(-1), same = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  const flat = (p) => [...p.weights, ...p.means.flat(), ...p.covariances.flat(2)];
+  const mine = flat(doc);
+  if (!flat(last).every((v, i) => same(v, mine[i]))) fail('the last entry of history must be the mixture\'s own parameters');
+  return h.map((entry) => ({ weights: Float32Array.from(entry.weights), means: Float32Array.from(entry.means.flat()),
+    covs: Float32Array.from(entry.covariances.flat(2)), loglik: entry.loglik ?? NaN }));
+}
+
 const KNOWN_FIELDS = new Set(['format', 'version', 'k', 'd', 'weights', 'means', 'covariances', 'componentClasses', 'loglik',
-  'classLabels']);
+  'classLabels', 'history']);
+const HISTORY_FIELDS = new Set(['weights', 'means', 'covariances', 'loglik']);
 
 // Checks a mixture document (an object or its JSON text) and builds the mixture it describes.
-// Returns { mixture, loglik, classLabels }: the trace and labels as saved (EM history restarts at the
-// loaded parameters). Throws a LabError naming the first thing wrong; nothing is created then.
+// Returns { mixture, loglik, classLabels, history }: the trace, labels and EM history as saved (null when
+// the document has none; the mixture's own history restarts at the loaded parameters). Throws a LabError naming the first thing wrong; nothing is created then.
 export function mixtureFromJSON(lab, json, { maxIter = 50 } = {}) {
   let doc = json;
   if (typeof json === 'string') {
@@ -275,26 +330,7 @@ export function mixtureFromJSON(lab, json, { maxIter = 50 } = {}) {
   checkInteger(doc.d, 'd', 1, 16);
   const { k, d } = doc;
 
-  checkNumbers(doc.weights, k, 'weights');
-  doc.weights.forEach((w, j) => { if (!(w > 0)) fail(`weights[${j}] must be positive, got ${w}`); });
-  const total = doc.weights.reduce((a, b) => a + b, 0);
-  if (Math.abs(total - 1) > 1e-3) fail(`weights must sum to 1, got ${total}`);
-
-  if (!Array.isArray(doc.means) || doc.means.length !== k) fail(`means must be an array of ${k} points`);
-  doc.means.forEach((m, j) => checkNumbers(m, d, `means[${j}]`));
-
-  if (!Array.isArray(doc.covariances) || doc.covariances.length !== k) fail(`covariances must be an array of ${k} matrices`);
-  doc.covariances.forEach((c, j) => {
-    if (!Array.isArray(c) || c.length !== d) fail(`covariances[${j}] must be a ${d}x${d} matrix`);
-    c.forEach((row, r) => checkNumbers(row, d, `covariances[${j}][${r}]`));
-    for (let r = 0; r < d; r++) {
-      for (let s = 0; s < r; s++) {
-        if (Math.abs(c[r][s] - c[s][r]) > 1e-6 * Math.max(1, Math.abs(c[r][s]))) fail(`covariances[${j}] is not symmetric`);
-      }
-    }
-    if (!positiveDefinite(c, d)) fail(`covariances[${j}] is not positive definite`);
-  });
-
+  checkParams(doc, k, d, '');
   if (!Array.isArray(doc.componentClasses) || doc.componentClasses.length !== k) fail(`componentClasses must be an array of ${k} class indices`);
   doc.componentClasses.forEach((c, j) => checkInteger(c, `componentClasses[${j}]`, 0, 255));
   if (!Array.isArray(doc.loglik)) fail('loglik must be an array of numbers');
@@ -303,6 +339,7 @@ export function mixtureFromJSON(lab, json, { maxIter = 50 } = {}) {
     const classes = Math.max(...doc.componentClasses) + 1;
     if (!Array.isArray(doc.classLabels) || doc.classLabels.length < classes) fail(`classLabels must name at least ${classes} classes`);
   }
+  const history = doc.history === undefined ? null : checkHistory(doc, k, d);
 
   const mixture = lab.createMixture({ k, d, maxIter });
   try {
@@ -312,5 +349,5 @@ export function mixtureFromJSON(lab, json, { maxIter = 50 } = {}) {
     mixture.free();
     throw error;
   }
-  return { mixture, loglik: doc.loglik.slice(), classLabels: doc.classLabels?.slice() };
+  return { mixture, loglik: doc.loglik.slice(), classLabels: doc.classLabels?.slice(), history };
 }

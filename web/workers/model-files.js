@@ -44,18 +44,18 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
   let mixture = null;
   try {
     const text = mixtureText ?? info.mixture;
-    if (!text) return { model, metadata, info, digits, options, mixture: null, loglik: null, mixtureFrom: null };
+    if (!text) return { model, metadata, info, digits, options, mixture: null, loglik: null, history: null, mixtureFrom: null };
     const where = mixtureText ? mixtureName : `${name} (its mixture)`;
     const parsed = named(where, () => mixtureFromJSON(lab, text));
     mixture = parsed.mixture;
-    const { loglik, classLabels } = parsed;
+    const { loglik, classLabels, history } = parsed;
     if (classLabels && classLabels.join(',') !== digits.join(',')) {
       throw new LabError(`${where}: it is for digits ${classLabels.join(', ')}, the model for ${digits.join(', ')}`);
     }
     const top = Math.max(...mixture.componentClasses);
     if (top >= digits.length) throw new LabError(`${where}: a component predicts class ${top}, the model has ${digits.length} digits`);
     if (mixture.d !== LATENT) throw new LabError(`${where}: it is ${mixture.d}-dimensional, the latent space ${LATENT}`);
-    return { model, metadata, info, digits, options, mixture, loglik, mixtureFrom: mixtureText ? 'file' : 'metadata' };
+    return { model, metadata, info, digits, options, mixture, loglik, history, mixtureFrom: mixtureText ? 'file' : 'metadata' };
   } catch (error) {
     model.free();
     mixture?.free();
@@ -63,11 +63,18 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
   }
 }
 
+// The EM history and log-likelihood trace a mixture loaded from a file came with, while it is the
+// session's mixture (never refitted); null where the file had none.
+export function loadedMixtureHistory(session) {
+  const loaded = session.loaded && session.mixture?.historyLength === 1;
+  return { history: loaded ? session.loaded.history : null, loglik: loaded ? session.loaded.loglik : null };
+}
+
 // A session's mixture as its JSON document (null when none is fitted). A mixture loaded from a file,
-// never refitted, keeps the log-likelihood trace it came with.
+// never refitted, keeps the EM history and log-likelihood trace it came with.
 export function mixtureDocument(session) {
   if (!session.mixture) return null;
-  const loadedTrace = session.loaded && session.mixture.historyLength === 1 ? session.loaded.loglik : undefined;
+  const { history, loglik } = loadedMixtureHistory(session);
   const classLabels = session.split?.labelled === false ? undefined : session.split?.classes ?? session.options.digits;
-  return mixtureToJSON(session.mixture, { classLabels, loglik: loadedTrace ?? undefined });
+  return mixtureToJSON(session.mixture, { classLabels, loglik: loglik ?? undefined, history: history ?? undefined });
 }
