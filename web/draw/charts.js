@@ -5,7 +5,8 @@ import { drawAxes, drawNote, FONT, formatTick, INK, logTicks, MUTED, niceTicks, 
 const MARGIN = { left: 52, right: 14, top: 26, bottom: 34 };
 
 // data: { width, height, series: [{ name, color, points: [[x, y]], dots?: [[x, y]], dashed? }],
-//   xLabel, yLabel, logY?, xMin?, marker?: { x, label }, empty?: string }
+//   xLabel, yLabel, logY?, xMin?, integerX? (whole-number ticks), marker?: { x, label }, empty?: string }
+// Returns the plot area (null when empty), with the x ticks drawn as area.xTicks.
 export function drawLineChart(ctx, data) {
   const { width, height, series, logY = false } = data;
   ctx.clearRect(0, 0, width, height);
@@ -26,7 +27,8 @@ export function drawLineChart(ctx, data) {
   ctx.font = FONT;
   const labelWidth = Math.max(...yTicks.map((t) => ctx.measureText(formatTick(t, yTicks.step)).width));
   const area = plotArea(width, height, { ...MARGIN, left: Math.max(MARGIN.left, labelWidth + 30) }, [x0, x1], [y0, y1], { logY });
-  drawAxes(ctx, area, { xTicks: niceTicks(x0, x1, 6), yTicks, xLabel: data.xLabel, yLabel: data.yLabel });
+  area.xTicks = niceTicks(x0, x1, 6, { integer: !!data.integerX });
+  drawAxes(ctx, area, { xTicks: area.xTicks, yTicks, xLabel: data.xLabel, yLabel: data.yLabel });
   ctx.save();
   ctx.beginPath();
   ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);

@@ -12,12 +12,13 @@ export const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-ser
 // The colour of digit d: fixed per digit, so a 4 is the same colour whatever subset is trained.
 export const digitColor = (d) => PALETTE[d % PALETTE.length];
 
-// About n round-numbered ticks covering [lo, hi].
-export function niceTicks(lo, hi, n = 5) {
+// About n round-numbered ticks covering [lo, hi]; integer: whole numbers only (an axis of iterations
+// or epochs has no tick between two of them).
+export function niceTicks(lo, hi, n = 5, { integer = false } = {}) {
   if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / n;
+  const raw = integer ? Math.max(1, (hi - lo) / n) : (hi - lo) / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = (integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10]).map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks = [];
   for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i === 0 ? 0 : i * step);
   ticks.step = step;
