@@ -142,9 +142,9 @@ test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
 
 test: test-native test-fuzz test-node
 
-# The fast tier: every Node test but the two that drive Chromium (the page, make figures), and the
+# The fast tier: every Node test but those that drive Chromium (tests/browser*.test.js, make figures), and the
 # native sanitizer drivers.
-FAST_TESTS := $(filter-out tests/browser.test.js tests/figures.test.js,$(wildcard tests/*.test.js))
+FAST_TESTS := $(filter-out tests/browser%.test.js tests/figures.test.js,$(wildcard tests/*.test.js))
 check: all $(NPM_STAMP) test-native
 	node --test --test-concurrency=1 $(FAST_TESTS)
 

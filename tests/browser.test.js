@@ -29,17 +29,13 @@
 // leaves build/screenshot.png for a person to look at.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-
-import { chromium } from 'playwright-core';
 
 import { BUILD, loadMnist, ROOT } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
@@ -47,57 +43,12 @@ import { loadLab } from '../web/lib/latent-lab.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
+import { canvasPixels, CHROMIUM, frames, openGuardedPage, SITE, siteWithPretrained } from './browser-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SITE = path.join(BUILD, 'site');
 // ~250 Adam steps: the model leaves the "mean image" plateau and the codes spread out by digit.
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
 const RUN_QUERY = `?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`;
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-// Headless Chromium with the guards every suite keeps: a request to another host is aborted and
-// recorded, as are console errors, uncaught exceptions and failed requests (ERR_ABORTED: a download
-// cut short by leaving the page, not a failure). Returns { browser, context, page }.
-async function openGuardedPage(problems, { acceptDownloads = true } = {}) {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads });
-  // Every request, from the page or its workers, must stay on this machine.
-  await context.route('**/*', (route) => {
-    const { hostname, protocol } = new URL(route.request().url());
-    if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
-      problems.push(`request to another host: ${route.request().url()}`);
-      return route.abort();
-    }
-    return route.continue();
-  });
-  const page = await context.newPage();
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-  page.on('requestfailed', (req) => {
-    if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
-  });
-  return { browser, context, page };
-}
 const LONG_TASK_MS = 50;
-
-// Reads a canvas's pixels in the page: { width, height, data: number[] (RGBA) } of a region.
-async function canvasPixels(page, id, region) {
-  return page.evaluate(([id, region]) => {
-    const canvas = document.getElementById(id);
-    const r = region ?? { x: 0, y: 0, width: canvas.width, height: canvas.height };
-    const { data } = canvas.getContext('2d').getImageData(r.x, r.y, r.width, r.height);
-    return { width: r.width, height: r.height, data: Array.from(data) };
-  }, [id, region]);
-}
-
-// Two animation frames: whatever was marked dirty has been drawn (draw() may need several frames).
-const frames = (page, n = 2) => page.evaluate((n) => new Promise((resolve) => {
-  const step = (left) => (left ? requestAnimationFrame(() => step(left - 1)) : resolve());
-  step(n);
-}), n);
 
 const hexToRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -217,7 +168,8 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.deepEqual(await page.$$eval('input[name="digit"]:checked', (els) => els.map((e) => e.value)), ['1', '4', '8']);
     assert.match(await page.textContent('#build-chip'), /SIMD/);
     assert.deepEqual(await page.$$eval('#preset option', (els) => els.map((e) => e.textContent)).then((t) => t.slice(0, 2)),
-      ["Authors' recipe", 'Lab default (deskew, LR warm-up, k-means groups)']);
+      ["Authors' recipe", 'Lab default']);
+    assert.match(await page.textContent('#preset-about'), /deskewed digits, a 2-epoch learning-rate warm-up/, 'what the recipe is, under its menu');
     assert.equal(await page.inputValue('#deskew'), 'auto', 'the default recipe deskews MNIST\'s digits');
     const goodUrl = await page.evaluate(() => location.search);
 
@@ -505,33 +457,10 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const reloaded = await page.evaluate(() => window.__lab.metrics);
     for (const key of ['test_accuracy', 'test_macro_f1', 'knn_accuracy']) assert.equal(reloaded[key], lab.metrics[key], key);
     assert.ok(Math.abs(reloaded.test_bce - lab.metrics.test_bce) < 1e-6 * lab.metrics.test_bce, 'the same test BCE');
-    assert.match(await page.textContent('#model-status'), /Loaded saved\.safetensors: digits 1, 4, 8, 2 epochs, seed 3; mixture from its metadata/);
+    assert.match(await page.textContent('#model-status'), /On show: saved\.safetensors, digits 1, 4, 8, the lab default recipe, 2 epochs, seed 3; mixture \(10 by k-means\+\+, in groups\) from its metadata/);
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 });
-
-// The pretrained model the page shows on first open: the real one (web/models/, made by `make pretrained`)
-// when the site has it; otherwise a short run of the same tool (1 epoch of 2,000 images, about a minute,
-// kept in build/test-pretrained/) in a copy of the site, so build/site itself never offers a test model.
-const PRETRAINED = 'pretrained-148';
-const run = promisify(execFile);
-
-async function siteWithPretrained() {
-  const listed = JSON.parse(await readFile(path.join(SITE, 'models', 'index.json'), 'utf8').catch(() => '[]'));
-  if (listed.includes(`${PRETRAINED}.safetensors`)) return { root: SITE, real: true };
-  const cache = path.join(BUILD, 'test-pretrained');
-  if (!existsSync(path.join(cache, `${PRETRAINED}.safetensors`))) {
-    await run('node', [path.join(ROOT, 'tools/pretrained.js'), '--epochs', '1', '--limit', '2000', '--quiet', '--out', cache],
-      { maxBuffer: 1 << 24 });
-  }
-  const root = path.join(BUILD, 'test-site');
-  await rm(root, { recursive: true, force: true });
-  await cp(SITE, root, { recursive: true });
-  await mkdir(path.join(root, 'models'), { recursive: true });
-  for (const name of await readdir(cache)) await cp(path.join(cache, name), path.join(root, 'models', name));
-  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
-  return { root, real: false };
-}
 
 // A canvas's pixel at (x, y) in CSS pixels (device scale 1 here).
 const pixelAt = (page, id, { x, y }) => canvasPixels(page, id, { x: Math.round(x), y: Math.round(y), width: 1, height: 1 }).then((p) => p.data);

@@ -1,41 +1,63 @@
-// The mixture's answer at a point of the plane (responsibilities per component and per digit), and the
-// rows of bars that show such answers beside the probe and the drawing pad.
-import { responsibilities } from '../lib/mixture-math.js';
+// The mixture's answer at a point of the plane (responsibilities per component and per class), the
+// rows of bars that show such answers beside the probe and the drawing pad, and the answer in words.
+import { digitColor } from '../draw/common.js';
+import { nearestMahalanobis2, responsibilities, UNLIKE_MAHALANOBIS2 } from '../lib/mixture-math.js';
 import { state } from './state.js';
 
 // The mixture's responsibilities at z, at the iteration on show: per component (k, summing to 1) and
-// summed per digit ([{ p, digit }] in the order of the classes).
-export function mixtureAnswer(fitted, z) {
-  const perComponent = responsibilities(fitted.history[state.emIter], z);
+// summed per class ([{ p, digit }] in the order of the classes); unlike: z lies outside the 99%
+// ellipse of every component (mixture-math.js), so the model has seen nothing like it.
+export function mixtureAnswer(mixture, z) {
+  const snapshot = mixture.history[Math.min(state.emIter, mixture.history.length - 1)];
+  const perComponent = responsibilities(snapshot, z);
   const sums = new Map();
   perComponent.forEach((p, j) => {
-    const c = fitted.componentClass[j] ?? j;
+    const c = mixture.componentClass[j] ?? j;
     sums.set(c, (sums.get(c) ?? 0) + p);
   });
-  const byClass = [...sums].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: fitted.classes[c] ?? c }));
-  return { perComponent, byClass };
+  const byClass = [...sums].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: mixture.classes[c] ?? c }));
+  const unlike = nearestMahalanobis2(snapshot, z) > UNLIKE_MAHALANOBIS2;
+  return { perComponent, byClass, unlike };
 }
 
-// Rows of [swatch or tag] [bar] [percentage] in a list, reusing its rows when their number is unchanged.
+const percent = (p) => `${(100 * p).toFixed(p > 0.995 || p < 0.005 ? 0 : 1)}%`;
+
+// One bar per class, named in text ("8", then its share): colour is never the only cue.
+export const classBars = (byClass) => byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), name: String(digit) }));
+
+// The answer in a few words, for the eye and for a screen reader: "most likely 8 (91.6%)".
+export function answerInWords({ byClass, unlike }) {
+  const best = byClass.reduce((a, b) => (b.p > a.p ? b : a));
+  return unlike ? `unlike anything it was trained on (nearest: ${best.digit}, ${percent(best.p)})`
+    : `most likely ${best.digit} (${percent(best.p)})`;
+}
+
+// Rows of [swatch] [name] [bar] [percentage] in a list, reusing its rows when their number is unchanged.
+// A row reads "8 · 91.6%" as text; the swatch and the bar are decoration.
 export function renderBars(list, items) {
   if (list.children.length !== items.length || list.firstElementChild?.classList.contains('muted')) {
     list.replaceChildren(...items.map(() => {
       const li = document.createElement('li');
-      const dot = document.createElement('span'), bar = document.createElement('span'), pct = document.createElement('span');
-      dot.className = 'dot'; bar.className = 'bar'; pct.className = 'pct';
+      const dot = document.createElement('span'), name = document.createElement('span'), bar = document.createElement('span');
+      const pct = document.createElement('span');
+      dot.className = 'dot'; name.className = 'name'; bar.className = 'bar'; pct.className = 'pct';
+      dot.setAttribute('aria-hidden', 'true');
+      bar.setAttribute('aria-hidden', 'true');
       bar.append(document.createElement('span'));
-      li.append(dot, bar, pct);
+      const dotSep = document.createElement('span');
+      dotSep.className = 'sep';
+      dotSep.textContent = ' · ';
+      li.append(dot, name, dotSep, bar, pct);
       return li;
     }));
   }
-  items.forEach(({ p, color, label, tag = '' }, j) => {
+  items.forEach(({ p, color, name, title = '' }, j) => {
     const li = list.children[j];
     li.style.setProperty('--swatch', color);
-    li.title = label;
-    li.children[1].firstElementChild.style.width = `${(100 * p).toFixed(1)}%`;
-    li.children[2].textContent = `${(100 * p).toFixed(p > 0.995 || p < 0.005 ? 0 : 1)}%`;
-    li.children[0].textContent = tag;
-    li.firstElementChild.setAttribute('aria-label', label);
+    li.title = title;
+    li.querySelector('.name').textContent = name;
+    li.querySelector('.bar').firstElementChild.style.width = `${(100 * p).toFixed(1)}%`;
+    li.querySelector('.pct').textContent = percent(p);
   });
 }
 

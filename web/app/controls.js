@@ -36,6 +36,8 @@ export function renderControls() {
   $('load-file').disabled = running || phase === 'fitting';
   $('load-button').classList.toggle('disabled', $('load-file').disabled);
   $('load-pretrained').disabled = running || phase === 'fitting';
+  // Offered when the site has it and it is not already on show.
+  $('load-pretrained').hidden = !state.pretrainedOffered || !!state.loaded?.pretrained;
   $('data-file').disabled = running || phase === 'fitting';
   $('data-button').classList.toggle('disabled', $('data-file').disabled);
   $('use-mnist').disabled = running || phase === 'fitting' || !state.data;

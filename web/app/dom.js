@@ -1,4 +1,5 @@
-// What every page module shares of the document: an element by id, and the one error line under the buttons.
+// What every page module shares of the document: an element by id, the one error line under the buttons,
+// and the word for pointing (hover or tap).
 import { record } from './test-hooks.js';
 
 export const $ = (id) => document.getElementById(id);
@@ -15,3 +16,7 @@ export function reportError(message) {
   record('errors', message);
   showError(message);
 }
+
+// Words for pointing at the plane: "hover" where a pointer hovers, "tap" on touch screens, where nothing does.
+export const HOVERS = window.matchMedia('(hover: hover)').matches;
+export const pointWord = HOVERS ? 'hover' : 'tap';

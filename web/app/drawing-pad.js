@@ -4,7 +4,7 @@
 import { mnistCentre } from '../lib/data/drawn-digit.js';
 import { digitColor } from '../draw/common.js';
 import { drawDigit, drawEmpty } from '../draw/digits.js';
-import { mixtureAnswer, mutedItem, renderBars } from './bars.js';
+import { answerInWords, classBars, mixtureAnswer, mutedItem, renderBars } from './bars.js';
 import { $, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { state } from './state.js';
@@ -97,29 +97,49 @@ export function drawDrawnPanels() {
   }
 }
 
-// The drawn digit's code, and the mixture's responsibilities there: per digit, and per component
-// (the largest few, the rest summed).
+// "1, 4 and 8"
+const listed = (names) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : String(names[0]));
+
+// What the model on show knows, said above the pad: whatever is drawn, the mixture answers with one of
+// these classes, so a drawing of another digit is forced into one of them.
+export function showKnownClasses() {
+  const classes = state.mixture?.classes ?? state.run?.classes;
+  const unlabelled = state.run?.unlabelled;
+  $('draw-knows').textContent = !classes?.length ? 'Train or load a model: then it says what it makes of your drawing.'
+    : unlabelled ? `This model's mixture has ${classes.length} clusters and no labels: a drawing is put in one of them.`
+    : `This model knows ${listed(classes)}: other digits are forced into one of them.`;
+}
+
+// The drawn digit's code, and the mixture's answer there: in words (a polite live region), per digit,
+// and per component (the largest few, the rest summed). A drawing outside every component's 99%
+// ellipse is said to be unlike anything the model was trained on.
 export function showDrawnResponsibilities() {
-  const z = state.drawn?.z, fitted = state.fit;
-  $('draw-z').textContent = z ? `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})` : 'z = –';
-  if (!z || !fitted) {
+  const z = state.drawn?.z, mixture = state.mixture;
+  showKnownClasses();
+  const where = z ? `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})` : '';
+  if (!z || !mixture) {
+    $('draw-z').textContent = z ? `${where}: the mixture's answer comes once it is fitted` : 'nothing drawn yet';
     $('draw-resp').replaceChildren(mutedItem(z ? 'after the mixture is fitted' : 'draw a digit above'));
     $('draw-comp').replaceChildren();
+    $('draw-col').classList.remove('unlike');
     report({ drawn: z ? { z, respSum: null, classSum: null } : null });
     return;
   }
-  const { perComponent, byClass } = mixtureAnswer(fitted, z);
-  renderBars($('draw-resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+  const answer = mixtureAnswer(mixture, z);
+  const { perComponent, byClass, unlike } = answer;
+  $('draw-z').textContent = `${where}: ${answerInWords(answer)}`;
+  $('draw-col').classList.toggle('unlike', unlike);
+  renderBars($('draw-resp'), classBars(byClass));
   const order = [...perComponent.keys()].sort((a, b) => perComponent[b] - perComponent[a]);
   const shown = order.slice(0, 4);
   const rest = order.slice(4).reduce((sum, j) => sum + perComponent[j], 0);
-  const digitOf = (j) => fitted.classes[fitted.componentClass[j] ?? j];
+  const digitOf = (j) => mixture.classes[mixture.componentClass[j] ?? j];
   renderBars($('draw-comp'), [
-    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(digitOf(j)), tag: `#${j + 1}`,
-      label: `component ${j + 1} (predicts digit ${digitOf(j)})` })),
-    ...(order.length > 4 ? [{ p: rest, color: '#9aa5b1', tag: 'rest', label: `the other ${order.length - 4} components` }] : []),
+    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(digitOf(j)), name: `#${j + 1} → ${digitOf(j)}`,
+      title: `component ${j + 1}, which predicts ${digitOf(j)}` })),
+    ...(order.length > 4 ? [{ p: rest, color: '#9aa5b1', name: 'the rest', title: `the other ${order.length - 4} components` }] : []),
   ]);
-  report({ drawn: { z, k: perComponent.length, respSum: perComponent.reduce((a, b) => a + b, 0),
+  report({ drawn: { z, k: perComponent.length, respSum: perComponent.reduce((a, b) => a + b, 0), unlike,
     classSum: byClass.reduce((a, b) => a + b.p, 0), byClass: byClass.map((c) => c.p) } });
 }
 

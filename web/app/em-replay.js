@@ -20,16 +20,24 @@ export function setEmIter(t) {
   schedule();
 }
 
+// The button's text is its accessible name: it says what pressing it does now.
+function playLabel(playing) {
+  const glyph = document.createElement('span');
+  glyph.setAttribute('aria-hidden', 'true');
+  glyph.textContent = playing ? '■' : '▶';
+  $('play').replaceChildren(glyph, playing ? ' Stop replay' : ' Replay EM');
+}
+
 export function stopReplay() {
   clearInterval(replayTimer);
   replayTimer = null;
-  $('play').textContent = '▶ Replay';
+  playLabel(false);
 }
 
 function replay() {
   if (replayTimer) return stopReplay();
   if (!state.fit) return;
-  $('play').textContent = '■ Stop';
+  playLabel(true);
   setEmIter(0);
   // About four seconds whatever the number of iterations, at least 120 ms per step.
   const steps = state.fit.history.length - 1;
@@ -39,24 +47,34 @@ function replay() {
   }, Math.max(120, 4000 / Math.max(steps, 1)));
 }
 
-// No mixture to replay (a run starts, a model is loaded, Reset).
-export function resetEmControls() {
-  $('em-iter').disabled = true;
-  $('play').disabled = true;
+// The EM controls: enabled only with a history to replay, and a sentence saying why not otherwise.
+function enableReplay(enabled, why) {
+  $('em-iter').disabled = !enabled;
+  $('play').disabled = !enabled;
+  $('em-controls').classList.toggle('off', !enabled);
+  $('em-status').textContent = why;
+}
+
+// No mixture to replay (a run starts, a model is loaded, Reset). measuring: a loaded model whose
+// mixture comes with the measurement.
+export function resetEmControls({ measuring = false } = {}) {
+  enableReplay(false, measuring ? 'Replay comes once the loaded model is measured (see the progress under Train).'
+    : 'EM is replayed here once a mixture is fitted: after training, or with “Fit mixture”.');
   $('em-iter-out').textContent = '–';
   $('latent-sub').textContent = 'held-out test images, coloured by digit';
 }
 
-// A fitted mixture's history: the slider spans it, on its last iteration; Replay when there is one to replay.
+// A fitted mixture's history: the slider spans it, on its last iteration; Replay when there is one to
+// replay (a mixture file saved without its history has only its parameters and log-likelihood trace).
 export function showEmHistory(history) {
   state.emIter = history.length - 1;
   report({ emIter: state.emIter, emIterations: history.length - 1 });
   const slider = $('em-iter');
   slider.max = String(history.length - 1);
   slider.value = String(state.emIter);
-  // A loaded mixture has no EM history to replay: only its parameters (and its log-likelihood trace).
-  slider.disabled = history.length < 2;
-  $('play').disabled = history.length < 2;
+  enableReplay(history.length >= 2, history.length >= 2
+    ? `EM ran ${history.length - 1} iteration${history.length === 2 ? '' : 's'}: press Replay EM, or drag the slider, to watch the ellipses move.`
+    : 'This mixture was saved without its EM history: “Refit mixture” runs EM again, and then it can be replayed.');
 }
 
 export function initEmReplay() {

@@ -9,10 +9,12 @@ export function formatTime(seconds) {
   return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`;
 }
 
+const RECIPES = { authors: 'the authors\' recipe', default: 'the lab default recipe' };
+
 // "digits 1, 4, 8, the authors' recipe, 8 epochs, seed 42", from what a file says about itself.
 export function describeModel({ digits, info }) {
   const parts = [`digits ${digits.join(', ')}`];
-  if (info.preset === 'authors') parts.push('the authors\' recipe');
+  if (info.preset) parts.push(RECIPES[info.preset] ?? `the ${info.preset} recipe`);
   if (info.epochs !== null && info.epochs !== undefined) parts.push(`${info.epochs} epoch${info.epochs === 1 ? '' : 's'}`);
   if (info.seed !== null && info.seed !== undefined) parts.push(`seed ${info.seed}`);
   return parts.join(', ');

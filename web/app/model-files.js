@@ -2,14 +2,16 @@
 // files dropped on the page), and the pretrained model shown on first open. The trainer worker reads,
 // checks and writes the files; a refused file changes nothing.
 import { LossHistory } from '../lib/run/loss-history.js';
-import { $, reportError } from './dom.js';
+import { renderControls } from './controls.js';
+import { $, pointWord, reportError } from './dom.js';
 import { loadData } from './data-files.js';
 import { download, modelTag } from './downloads.js';
+import { showDrawnResponsibilities } from './drawing-pad.js';
 import { resetEmControls, stopReplay } from './em-replay.js';
 import { describeModel } from './format.js';
-import { markAllDirty } from './frames.js';
+import { dirty, markAllDirty, schedule } from './frames.js';
 import { showMetrics } from './panels.js';
-import { requestDecode } from './probe.js';
+import { requestDecode, showResponsibilities } from './probe.js';
 import { showFit } from './run.js';
 import { readForm } from './settings.js';
 import { clearRun, state } from './state.js';
@@ -110,25 +112,33 @@ async function loadPretrained(files, prefetched = null) {
 function showLoadedModel(m) {
   stopReplay();
   clearRun();
-  resetEmControls();
+  resetEmControls({ measuring: true });
   state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0, deskew: m.deskew };
   state.loaded = { run: m.run, name: m.name, info: m.info, pretrained: m.pretrained, digits: m.digits };
+  // The file's mixture answers at once (probe, drawing), on its last iteration; the codes come with the measurement.
+  state.mixture = m.mixture;
+  if (m.mixture) state.emIter = m.mixture.history.length - 1;
   state.losses = LossHistory.from({ epochs: m.lossHistory ?? [], curve: m.lossCurve ?? [] });
   report({ loaded: { run: m.run, name: m.name, pretrained: m.pretrained, at: performance.now() }, metrics: null });
   showMetrics(m.info.metrics?.test_bce !== undefined ? m.info.metrics : null, { recorded: true });
   const what = describeModel(m);
-  $('model-status').textContent = `Loaded ${m.pretrained ? 'the pretrained model' : m.name}: ${what}` +
-    (m.mixtureFrom === 'file' ? '; mixture from its .json file' : m.mixtureFrom === 'metadata' ? '; mixture from its metadata' : '; no mixture in it: fitting one') +
+  // The variant in the words of the Mixture menu ("10 from k-means++, named by groups").
+  const variant = [...$('mixture').options].find((o) => o.value === m.info.mixtureVariant)?.textContent ?? m.info.mixtureVariant;
+  $('model-status').textContent = `On show: ${m.pretrained ? 'the pretrained model' : m.name}, ${what}` +
+    (m.mixtureFrom === 'file' ? `; mixture (${variant}) from its .json file` : m.mixtureFrom === 'metadata'
+      ? `; mixture (${variant}) from its metadata` : '; no mixture in it: fitting one') +
     (m.usedFallbackDigits ? '. The file does not say its digits: taken to be the ones chosen under Training.' : '.');
   if (m.pretrained) {
-    $('banner-text').textContent = `This is the pretrained model (${what}), loaded for you: hover the plane to decode, ` +
+    $('banner-text').textContent = `This is the pretrained model (${what}), loaded for you: ${pointWord} the plane to decode, ` +
       'draw a digit, or press Train to make your own.';
     $('banner').hidden = false;
   } else {
     $('banner').hidden = true;
   }
   markAllDirty();
-  if (state.probe) requestDecode();
+  if (state.probe) { requestDecode(); showResponsibilities(); }
+  showDrawnResponsibilities();
+  renderControls();
 }
 
 // Files dropped on the page: a model (.safetensors, with or without its .json mixture), else data.
@@ -158,11 +168,18 @@ export function initModelFiles() {
   // Once the trainer is ready: on first open the pretrained model goes first (measuring it then loads
   // MNIST); else MNIST now.
   trainer.ready.then(() => pretrainedFiles.then(async (files) => {
-    $('load-pretrained').hidden = !files;
+    state.pretrainedOffered = !!files;
+    renderControls();
     if (files && FIRST_OPEN) loadPretrained(files, await pretrainedPrefetch).finally(() => trainer.send('load'));
     else trainer.send('load');
   }), () => {});
   trainer.on('model-loaded', showLoadedModel);
+  trainer.on('measuring', (m) => {
+    if (!state.run || m.run !== state.run.id) return;
+    state.measuring = m;
+    dirty.progress = true;
+    schedule();
+  });
   $('save').addEventListener('click', saveModel);
   $('save-mixture').addEventListener('click', saveMixture);
   $('load-file').addEventListener('change', (event) => {

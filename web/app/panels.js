@@ -12,6 +12,7 @@ import { dirty, onRedrawAll, prepare } from './frames.js';
 import { drawLatent, drawMarkers } from './latent.js';
 import { drawDecoded } from './probe.js';
 import { state } from './state.js';
+import { report } from './test-hooks.js';
 
 const SNAP_ITERS = [1, 5, 10, 20, 50];
 
@@ -21,7 +22,7 @@ function drawLoss() {
   const col = (key) => (L ? L.batches.map((p) => [p.x, p[key]]) : []);
   const dots = (key) => (L ? L.epochs.map((p) => [p.epoch, p[key]]) : []);
   drawLineChart(ctx, {
-    width, height, logY: true, xMin: 0, xLabel: 'epoch', yLabel: 'nats per image (log scale)',
+    width, height, logY: true, xMin: 0, xLabel: 'epoch', yLabel: 'nats per image (log scale)', integerX: (L?.epochs.length ?? 0) >= 2,
     empty: 'The loss appears here as soon as training starts.',
     series: [
       { name: 'total', color: '#1f2933', points: col('loss'), dots: dots('loss') },
@@ -38,13 +39,14 @@ function drawEm() {
   // brings the trace of the EM that fitted it, and is its last iteration.
   const trace = state.fit?.loadedLoglik ?? h.map((s) => s.loglik);
   const points = trace.map((y, t) => [t, y]).filter(([t, y]) => t > 0 && Number.isFinite(y));
-  drawLineChart(ctx, {
-    width, height, xMin: 0, xLabel: 'EM iteration', yLabel: 'mean log-likelihood',
+  const area = drawLineChart(ctx, {
+    width, height, xMin: 0, xLabel: 'EM iteration', yLabel: 'mean log-likelihood', integerX: true,
     empty: 'Fitted after training: EM on the training codes.',
     series: [{ name: 'log-likelihood per point', color: '#3b5bdb', points, dots: points.length <= 60 ? points : [] }],
     marker: state.fit?.loadedLoglik ? { x: trace.length - 1, label: 'the loaded mixture' }
       : state.fit ? { x: state.emIter, label: `iteration ${state.emIter} of ${h.length - 1}` } : null,
   });
+  report({ emTicks: area?.xTicks ?? [] });
   $('em-iter-out').textContent = state.fit ? `${state.emIter} / ${h.length - 1}` : '–';
 }
 
@@ -76,6 +78,9 @@ function drawSnaps() {
         : fitted && t === last && t < 50 ? `iteration ${t} (converged)` : `iteration ${t}`;
     });
     highlightSnap();
+    $('snaps-sub').textContent = !fitted ? 'iterations 1, 5, 10, 20 and 50, once a mixture is fitted'
+      : fitted.loadedLoglik ? 'the loaded mixture only: its file has no EM history to show'
+      : `iteration${its.length > 1 ? 's' : ''} ${its.join(', ')}${last < 50 ? ` (EM converged after ${last})` : ''}`;
     snapsTodo = its.map((t, i) => i);
   }
   const i = snapsTodo.shift();
@@ -162,10 +167,23 @@ function drawProgress() {
     idle: 'Press Train: the data loads meanwhile.', 'waiting-for-data': 'Waiting for the data…',
     training: 'Training', paused: 'Paused', trained: 'Trained', fitting: 'Fitting the mixture by EM…',
     fitted: state.loaded ? `Loaded ${loadedName}` : 'Done: trained and fitted',
-    evaluating: `Loaded ${loadedName}: measuring it on the test set…`,
+    evaluating: `Loaded ${loadedName}: measuring it…`,
   }[state.phase] ?? state.phase;
   let detail = '';
   let fraction = 0;
+  const m = state.measuring;
+  if (state.phase === 'evaluating') {
+    // What measuring a loaded model does, and how long it has left at the rate so far.
+    fraction = m ? m.done / m.total : 0;
+    const left = m && m.done > 0 ? ` · about ${formatTime(m.seconds / m.done * (m.total - m.done))} left` : '';
+    $('progress-text').textContent = m ? `Loaded ${loadedName}: measuring it, ${(100 * fraction).toFixed(0)}%` : phaseText;
+    $('progress-detail').textContent = m
+      ? `Encoding ${count(m.done)} of ${count(m.total)} MNIST images: the test set for the plane and its metrics, the training set for kNN${left}`
+      : 'Loading MNIST to measure it: the plane, the test-set metrics and kNN come next. Decoding a point and the mixture’s answers already work.';
+    $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
+    $('progress-fill').classList.remove('done');
+    return;
+  }
   if (r && run) {
     fraction = r.imagesSeen / r.totalImages;
     const rate = r.imagesSeen / Math.max(r.seconds, 1e-3);

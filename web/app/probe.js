@@ -1,9 +1,8 @@
 // The probe: a point of the plane chosen by hover, touch, the arrow keys or a click on the manifold,
 // decoded by the view worker (only the newest point) and drawn at once, with the mixture's answer there.
-import { digitColor } from '../draw/common.js';
 import { drawDigit, drawEmpty } from '../draw/digits.js';
-import { mixtureAnswer, renderBars } from './bars.js';
-import { $, reportError } from './dom.js';
+import { answerInWords, classBars, mixtureAnswer, renderBars } from './bars.js';
+import { $, HOVERS, pointWord, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { state } from './state.js';
 import { hook, record, report, reportOnce, tally } from './test-hooks.js';
@@ -26,7 +25,6 @@ export function setProbe(z, at = performance.now()) {
   dirty.probe = true;
   schedule();
   if (!z) return;
-  $('probe-z').textContent = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
   requestDecode();
   showResponsibilities();
 }
@@ -52,15 +50,23 @@ export function requestDecode() {
 export function drawDecoded() {
   const ctx = $('decoded').getContext('2d');
   if (state.decoded) drawDigit(ctx, { pixels: state.decoded });
-  else drawEmpty(ctx, 'hover the plane');
+  else drawEmpty(ctx, `${pointWord} the plane`);
 }
 
-// Summed per digit: with several components per digit, what a user asks is "which digit is this?".
+// The probe's point and the mixture's answer there, in words (a polite live region says it to a screen
+// reader), and as bars summed per digit: with several components per digit, what a user asks is
+// "which digit is this?".
 export function showResponsibilities() {
-  const fitted = state.fit;
-  if (!fitted || !state.probe) return;
-  const { byClass } = mixtureAnswer(fitted, state.probe);
-  renderBars($('resp'), byClass.map(({ p, digit }) => ({ p, color: digitColor(digit), label: `digit ${digit}` })));
+  const z = state.probe;
+  if (!z) return;
+  const where = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
+  if (!state.mixture) {
+    $('probe-z').textContent = `${where}: the mixture's answer comes once it is fitted`;
+    return;
+  }
+  const answer = mixtureAnswer(state.mixture, z);
+  $('probe-z').textContent = `${where}: ${answerInWords(answer)}`;
+  renderBars($('resp'), classBars(answer.byClass));
 }
 
 function onKey(event) {
@@ -76,6 +82,8 @@ function onKey(event) {
 }
 
 export function initProbe() {
+  $('latent-how').textContent = HOVERS ? 'Hover, or focus the plane and use the arrow keys, to decode a point.'
+    : 'Tap or drag on the plane to decode a point.';
   viewer.ready.then(() => { if (state.probe) requestDecode(); }, () => {});
   const latent = $('latent');
   latent.addEventListener('pointermove', (event) => { const z = pointerToLatent(event); if (z) setProbe(z, event.timeStamp); });

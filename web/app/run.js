@@ -60,6 +60,7 @@ export async function fit() {
 export function showFit(result) {
   if (!result || result.replaced || !state.run || result.run !== state.run.id) return;   // a run since replaced
   state.fit = result;
+  state.mixture = { history: result.history, componentClass: result.componentClass, classes: result.classes };
   state.view = viewAround(result.testCodes);
   showEmHistory(result.history);
   report({ metrics: result.metrics });

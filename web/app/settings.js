@@ -152,8 +152,34 @@ function showFieldErrors(errors) {
   if (errors.form) $('error').dataset.source = 'form';
 }
 
+// What each recipe is, under its menu (the menu's words stay short enough to read whole on a phone).
+const RECIPE_NOTES = {
+  authors: 'The report\'s code: beta weighs twice the usual KL; one Gaussian per digit.',
+  default: 'Usual KL, deskewed digits, a 2-epoch learning-rate warm-up, 10 k-means++ components named by groups.',
+  'usual-kl': 'The authors\' network with the usual KL; 10 k-means++ components.',
+  'usual-kl-warmup': 'Usual KL, its weight ramped up over 2 epochs; 10 k-means++ components.',
+  'usual-kl-deskew': 'Usual KL, deskewed digits; 10 k-means++ components.',
+};
+const MIXTURE_NOTES = {
+  authors: 'Gaussian components, one per digit, started from the labelled codes (the report\'s EM).',
+  semi: 'One Gaussian per digit; the labelled codes stay with their digit through EM.',
+  'per-class-2': 'Two Gaussians per digit; the labelled codes stay with their digit.',
+  'per-class-3': 'Three Gaussians per digit; the labelled codes stay with their digit.',
+  'kmeans-6': '6 Gaussians started by k-means++, each named by the labelled codes it claims.',
+  'kmeans-10': '10 Gaussians started by k-means++, each named by the labelled codes it claims.',
+  'kmeans-16': '16 Gaussians started by k-means++, each named by the labelled codes it claims.',
+  'kmeans-6-groups': '6 Gaussians started by k-means++, named together, so that every digit gets some.',
+  'kmeans-10-groups': '10 Gaussians started by k-means++, named together, so that every digit gets some.',
+  'kmeans-16-groups': '16 Gaussians started by k-means++, named together, so that every digit gets some.',
+};
+const describeRecipe = () => {
+  $('preset-about').textContent = RECIPE_NOTES[$('preset').value] ?? '';
+  $('mixture-about').textContent = MIXTURE_NOTES[$('mixture').value] ?? '';
+};
+
 // A recipe fills in its values; digits, seed, limit and workers stay as they are.
 function applyPreset(name) {
+  describeRecipe();
   delete urlErrors.preset;
   if (!Object.hasOwn(PRESETS, name)) return validate();
   const recipe = PRESETS[name];
@@ -170,9 +196,11 @@ export function initSettings() {
   const fromUrl = readUrl();
   urlErrors = fromUrl.urlErrors;
   writeForm(fromUrl.options);
+  describeRecipe();
   validate();
   $('settings').addEventListener('input', (event) => {
     if (event.target.id === 'preset') return applyPreset(event.target.value);
+    if (event.target.id === 'mixture') describeRecipe();
     delete urlErrors[event.target.name];
     validate();
   });

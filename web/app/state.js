@@ -10,8 +10,11 @@ export const state = {
   run: null,            // { classes, trainImages, totalImages, epochs, scatterClasses, valLabels, valPerClass }
   losses: null,         // a LossHistory (lib/run/loss-history.js): smoothed per batch, and per epoch
   progress: null,
+  measuring: null,      // a loaded model being measured: { done, total, seconds } (images)
   codes: null,          // the live scatter: codes of the test sample
   fit: null,            // { history, componentClass, metrics, testCodes, testClasses, classes }
+  mixture: null,        // the mixture that answers at a point: { history, componentClass, classes } (the fit's,
+                        // or a loaded file's from the moment it is read, before the model is measured)
   emIter: 0,
   view: null,           // the scatter's box { x, y }
   area: null,           // the scatter's pixel mapping (from drawScatter)
@@ -21,6 +24,7 @@ export const state = {
   recons: null,
   decoded: null,
   loaded: null,         // the model came from a file: { run, name, info, pretrained, digits }
+  pretrainedOffered: false,   // the site has a pretrained model (models/index.json lists it)
   drawn: null,          // the drawn digit: { z, input (784 bytes), recon (784 bytes) }
   trainedWith: null,    // the options of the run trained on this page (for file names)
   data: null,           // the user's dataset the next Train uses ({ name, n, labelled, classes, format }); null: MNIST
@@ -29,8 +33,8 @@ export const state = {
 
 // Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
 export function clearRun() {
-  Object.assign(state, { run: null, losses: null, progress: null, codes: null, fit: null, manifold: null, recons: null,
-    loaded: null });
+  Object.assign(state, { run: null, losses: null, progress: null, measuring: null, codes: null, fit: null, mixture: null, manifold: null,
+    recons: null, loaded: null });
   report({ loaded: null });
 }
 

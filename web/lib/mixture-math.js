@@ -20,3 +20,18 @@ export function responsibilities({ weights, means, covs }, z) {
   for (let j = 0; j < k; j++) logp[j] /= sum;
   return logp;
 }
+
+// A point the mixture has not seen the like of: outside the 99% ellipse of every component (in 2-D, a
+// component puts 1% of its own points beyond squared Mahalanobis distance -2 ln 0.01 = 9.21).
+export const UNLIKE_MAHALANOBIS2 = -2 * Math.log(0.01);
+
+// The squared Mahalanobis distance from z to the nearest component (by that distance, not by weight).
+export function nearestMahalanobis2({ means, covs }, z) {
+  let best = Infinity;
+  for (let j = 0; j < means.length / 2; j++) {
+    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
+    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
+    best = Math.min(best, (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / (a * c - b * b));
+  }
+  return best;
+}

@@ -14,7 +14,7 @@ import { effectiveDeskew, klWeight, resolveOptions } from '../lib/run/options.js
 import { makeSplit, Run, trainedSubset } from '../lib/run/pipeline.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
 import { downloadMnist } from './mnist-download.js';
-import { bytesOf, checkModelFile, mixtureDocument } from './model-files.js';
+import { bytesOf, checkModelFile, loadedMixtureHistory, mixtureDocument } from './model-files.js';
 import { trainerTestHandlers } from './test-handlers.js';
 
 const SCATTER_IMAGES = 600;      // held-out images in the live scatter (their codes are recomputed often)
@@ -193,16 +193,28 @@ async function measureLoaded(session) {
 
   let loss = 0, bce = 0, kl = 0;
   const codes = {};
+  // How far it is, for the page's progress line: images encoded (every set) and evaluated (the test set).
+  const progress = { done: 0, total: split.test.n * 2 + split.val.n + split.train.n, started: performance.now(), postedAt: 0 };
+  const advance = (count) => {
+    progress.done += count;
+    const now = performance.now();
+    if (now - progress.postedAt < 250 && progress.done < progress.total) return;
+    progress.postedAt = now;
+    post({ type: 'measuring', run: session.id, done: progress.done, total: progress.total, seconds: (now - progress.started) / 1000 });
+  };
   for (const part of ['test', 'val', 'train']) {
     const set = split[part];
     const mu = codes[part] = new Float32Array(set.n * LATENT);
-    if (!await eachChunkSliced(set, alive, (images, start) => mu.set(session.model.encode(images).mu, start * LATENT))) {
-      return { replaced: true, run: session.id };
-    }
+    const encoded = await eachChunkSliced(set, alive, (images, start, count) => {
+      mu.set(session.model.encode(images).mu, start * LATENT);
+      advance(count);
+    });
+    if (!encoded) return { replaced: true, run: session.id };
   }
   const measured = await eachChunkSliced(split.test, alive, (images, start, count) => {
     const r = session.model.evaluate(images, start);
     loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
+    advance(count);
   });
   if (!measured) return { replaced: true, run: session.id };
   const n = split.test.n;
@@ -223,10 +235,12 @@ function keepEvaluation(session, metrics, mixture) {
 }
 
 // What the page draws of an evaluation: EM's history, component classes, every test code, metrics.
-// A loaded mixture has one history entry (its parameters) and the log-likelihood trace it was saved with.
+// A loaded mixture replays the EM history it was saved with; one saved without has one entry (its
+// parameters) and the log-likelihood trace it was saved with.
 function fitReply(session, { metrics, mixture, codes, predicted }) {
-  const history = mixture.history().map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
-  const loaded = session.loaded && mixture.historyLength === 1 ? session.loaded.loglik : null;
+  const saved = loadedMixtureHistory(session);
+  const history = (saved.history ?? mixture.history()).map((s) => ({ weights: s.weights, means: s.means, covs: s.covs, loglik: s.loglik }));
+  const loaded = saved.history ? null : saved.loglik;
   if (session.split.labelled === false) {
     // Unlabelled: the clusters are the classes; each test code is coloured by its component.
     const clusters = Array.from({ length: mixture.k }, (_, j) => j);
@@ -413,7 +427,7 @@ const handlers = {
     const [bytes, mixtureBytes] = await Promise.all([bytesOf(modelSource, name), mixtureSource && bytesOf(mixtureSource, mixtureName)]);
     const mixtureText = mixtureBytes ? new TextDecoder().decode(mixtureBytes) : null;
     const loaded = checkModelFile(worker.lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant });
-    const { model, mixture, options, info, metadata, digits, loglik, mixtureFrom } = loaded;
+    const { model, mixture, options, info, metadata, digits, loglik, history, mixtureFrom } = loaded;
     try {
       if (trainer.session?.active) await trainer.session.finished;   // a reset run ends its batch first
       await viewReady;   // on first open the view worker may still be starting
@@ -422,10 +436,13 @@ const handlers = {
       mixture?.free();
       throw error;
     }
-    const session = newSession({ model, mixture, options, evaluating: true, loaded: { name, metadata, loglik, pretrained } });
+    const session = newSession({ model, mixture, options, evaluating: true, loaded: { name, metadata, loglik, history, pretrained } });
     showParams(session, model.getParams(), { views: false });
+    // The mixture answers on the page at once; measuring the model (the codes, the metrics) takes longer.
+    const answers = mixture && { history: (history ?? [mixture.snapshot(0)]).map(({ weights, means, covs, loglik }) => ({ weights, means, covs, loglik })),
+      componentClass: mixture.componentClasses, classes: digits };
     post({ type: 'model-loaded', run: session.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
-      deskew: options.deskew,
+      deskew: options.deskew, mixture: answers,
       info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
         mixtureVariant: options.mixture, name: metadata.name ?? null },
       lossHistory: info.lossHistory, lossCurve: info.lossCurve });

@@ -1,0 +1,83 @@
+// What the browser suites share: Chromium launched headless with the guards every suite keeps, the
+// site (build/site, or a copy with a short pretrained model when web/models/ has none), and reading a
+// canvas's pixels or waiting for frames in the page.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { chromium } from 'playwright-core';
+
+import { BUILD, ROOT } from '../tools/common.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SITE = path.join(BUILD, 'site');
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+// Headless Chromium with the guards every suite keeps: a request to another host is aborted and
+// recorded, as are console errors, uncaught exceptions and failed requests (ERR_ABORTED: a download
+// cut short by leaving the page, not a failure). Returns { browser, context, page }.
+export async function openGuardedPage(problems, { acceptDownloads = true, viewport = { width: 1440, height: 1000 }, touch = false } = {}) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  // touch: a phone's screen (touch, no hover, a coarse pointer), as Chromium emulates one.
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads, ...(touch ? { isMobile: true, hasTouch: true } : {}) });
+  // Every request, from the page or its workers, must stay on this machine.
+  await context.route('**/*', (route) => {
+    const { hostname, protocol } = new URL(route.request().url());
+    if ((protocol === 'http:' || protocol === 'https:') && !LOCAL_HOSTS.has(hostname)) {
+      problems.push(`request to another host: ${route.request().url()}`);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  const page = await context.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+  });
+  return { browser, context, page };
+}
+// Reads a canvas's pixels in the page: { width, height, data: number[] (RGBA) } of a region.
+export async function canvasPixels(page, id, region) {
+  return page.evaluate(([id, region]) => {
+    const canvas = document.getElementById(id);
+    const r = region ?? { x: 0, y: 0, width: canvas.width, height: canvas.height };
+    const { data } = canvas.getContext('2d').getImageData(r.x, r.y, r.width, r.height);
+    return { width: r.width, height: r.height, data: Array.from(data) };
+  }, [id, region]);
+}
+
+// Two animation frames: whatever was marked dirty has been drawn (draw() may need several frames).
+export const frames = (page, n = 2) => page.evaluate((n) => new Promise((resolve) => {
+  const step = (left) => (left ? requestAnimationFrame(() => step(left - 1)) : resolve());
+  step(n);
+}), n);
+
+// The pretrained model the page shows on first open: the real one (web/models/, made by `make pretrained`)
+// when the site has it; otherwise a short run of the same tool (1 epoch of 2,000 images, about a minute,
+// kept in build/test-pretrained/) in a copy of the site, so build/site itself never offers a test model.
+export const PRETRAINED = 'pretrained-148';
+const run = promisify(execFile);
+
+export async function siteWithPretrained() {
+  const listed = JSON.parse(await readFile(path.join(SITE, 'models', 'index.json'), 'utf8').catch(() => '[]'));
+  if (listed.includes(`${PRETRAINED}.safetensors`)) return { root: SITE, real: true };
+  const cache = path.join(BUILD, 'test-pretrained');
+  if (!existsSync(path.join(cache, `${PRETRAINED}.safetensors`))) {
+    await run('node', [path.join(ROOT, 'tools/pretrained.js'), '--epochs', '1', '--limit', '2000', '--quiet', '--out', cache],
+      { maxBuffer: 1 << 24 });
+  }
+  const root = path.join(BUILD, 'test-site');
+  await rm(root, { recursive: true, force: true });
+  await cp(SITE, root, { recursive: true });
+  await mkdir(path.join(root, 'models'), { recursive: true });
+  for (const name of await readdir(cache)) await cp(path.join(cache, name), path.join(root, 'models', name));
+  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
+  return { root, real: false };
+}
+
