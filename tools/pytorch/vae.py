@@ -60,6 +60,10 @@ class VAE(nn.Module):
         kl_raw = torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
         return bce, kl_raw
 
+    def forward(self, x, eps):
+        """The training sums: what DistributedDataParallel calls (its forward readies the gradient all-reduce)."""
+        return self.training_sums(x, eps)
+
 
 # --- safetensors by hand -------------------------------------------------------------------------------
 DTYPES = {'F32': np.dtype('<f4'), 'F16': np.dtype('<f2')}
