@@ -235,7 +235,7 @@ def train(plan, where, log):
 def format_time(seconds):
     if not math.isfinite(seconds):
         return '?'
-    m, s = int(seconds // 60), round(seconds % 60)
+    m, s = divmod(round(seconds), 60)
     return f'{m}m{s:02d}s' if m > 0 else f'{s}s'
 
 
