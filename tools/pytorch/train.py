@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -156,7 +155,7 @@ class Rank:
 
 
 def train(plan, where, log):
-    """Trains the recipe; returns (the module, the loss history, images trained per epoch, seconds)."""
+    """Trains the recipe -> (the module, its LossHistory, the options as applied, the split, training images, seconds)."""
     split, options = split_for(plan)
     batch, epochs, seed = options['batch'], options['epochs'], options['seed']
     indices = training_indices(split['train']['n'], seed, options['limit'])
@@ -173,17 +172,18 @@ def train(plan, where, log):
     images = torch.from_numpy(split['train']['images'])   # bytes; floats one share at a time, as ours
     weight, warmup, lr_warmup = kl_weight(options), options['warmup'], options['lr_warmup']
     history = LossHistory()
-    data_name = plan['flags'].get('data')
-    log(f'training on {n} images of {f"{data_name}" if data_name else "digits " + ",".join(map(str, options["digits"]))} '
-        f'(PyTorch {torch.__version__}, {where.world} process{"es" if where.world > 1 else ""}, {where.device.type}, {where.backend if where.distributed else "no backend"}), '
-        f'testing on {split["test"]["n"]}; {epochs} epochs of {batches_per_epoch} batches of {batch}\n')
+    what = plan['flags'].get('data') or 'digits ' + ','.join(map(str, options['digits']))
+    processes = f'{where.world} process{"es" if where.world > 1 else ""}'
+    log(f'training on {n} images of {what} (PyTorch {torch.__version__}, {processes}, {where.device.type}, '
+        f'{where.backend if where.distributed else "no backend"}), testing on {split["test"]["n"]}; '
+        f'{epochs} epochs of {batches_per_epoch} batches of {batch}\n')
     start = time.perf_counter()
     last_print = start
     seen = 0
     for epoch in range(epochs):
         order = epoch_order(indices, seed, epoch)
         sums = torch.zeros(batches_per_epoch, 2, dtype=torch.float64, device=where.device)   # this rank's BCE, KL sums
-        betas = []
+        betas, mine_so_far = [], 0
         for b in range(batches_per_epoch):
             count = min(batch, n - b * batch)
             share = math.ceil(count / where.world)   # contiguous shares, as web/lib/run/parallel.js cuts a batch
@@ -208,10 +208,13 @@ def train(plan, where, log):
             sums[b, 0], sums[b, 1] = bce.detach(), kl_raw.detach()
             betas.append(beta_now)
             seen += count
+            mine_so_far += len(mine)
             now = time.perf_counter()
             if now - last_print > 1 and b + 1 < batches_per_epoch:
                 rate = seen / (now - start)
-                mean = (sums[:b + 1, 0].sum() + weight * sums[:b + 1, 1].sum()).item() / max(1, (b + 1) * batch / where.world)
+                # This rank's share of the epoch so far (one sync a second, not one a step).
+                beta_so_far = torch.tensor(betas, dtype=torch.float64, device=where.device)
+                mean = (sums[:b + 1, 0] + beta_so_far * sums[:b + 1, 1]).sum().item() / max(1, mine_so_far)
                 log(f'\repoch {epoch + 1}/{epochs}  batch {b + 1}/{batches_per_epoch}  {rate:.0f} images/s  '
                     f'loss {mean:.2f}  {format_time((n * epochs - seen) / rate)} left   ')
                 last_print = now
@@ -306,11 +309,12 @@ def finish(module, history, options, split, n, seconds, where, plan, log):
         save_safetensors(partial, tensors_of(module, plan['dtype']), metadata)
         os.replace(partial, final)
         log(f'saved {final} ({plan["dtype"]}, not measured: make train ARGS="--load {final} --epochs 0 --save {final}" measures it)\n')
-        settings = {k: options[k] for k in ('preset', 'digits', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lr_warmup', 'deskew', 'mixture', 'seed')}
+        keys = ('preset', 'digits', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lr_warmup', 'deskew', 'mixture', 'seed')
+        settings = {k: options[k] for k in keys}
         return plain({**settings, **speed, **where_trained})
     raw = final[:-len('.safetensors')] + '.unmeasured.safetensors'
     save_safetensors(raw, tensors_of(module, 'f32'), metadata)
-    log(f'measuring with our trainer (tools/train.js --load --epochs 0: our mixture on its codes)...\n')
+    log('measuring with our trainer (tools/train.js --load --epochs 0: our mixture on its codes)...\n')
     result = measure(raw, plan)
     os.remove(raw)
     result.update(speed)
