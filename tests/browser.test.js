@@ -836,3 +836,48 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 });
+
+// A model trained in PyTorch on 2 processes (make test-pytorch, before the Node tests: gloo, CPU, 300
+// images, one epoch of the default recipe, measured by our trainer) opens in the page as one of ours.
+describe('the page with a model trained in PyTorch', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)` }, () => {
+  it('loads it with its loss curve, its mixture and its metrics', { timeout: 300_000 }, async () => {
+    const file = path.join(BUILD, 'test', 'pytorch-2proc.safetensors');
+    assert.ok(existsSync(file), `${file} is missing: make test-pytorch makes it (make test runs it first)`);
+    const recorded = JSON.parse((await readFile(file.replace(/\.safetensors$/, '.json'), 'utf8')).trim().split('\n').at(-1));
+    const problems = [];
+    const server = await startServer({ root: SITE, port: 0 });
+    const { browser, page } = await openGuardedPage(problems, { acceptDownloads: false });
+    try {
+      await page.goto(`${server.url}?seed=42`);   // settings in the link: no pretrained model on open
+      await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
+      // Pixels of the BCE curve's colour (#4e79a7) on the loss chart: none before, a curve after.
+      const curvePixels = async () => {
+        const { data } = await canvasPixels(page, 'loss');
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 78) + Math.abs(data[i + 1] - 121) + Math.abs(data[i + 2] - 167) < 30) n++;
+        return n;
+      };
+      assert.equal(await curvePixels(), 0, 'the loss chart starts empty');
+      await page.setInputFiles('#load-file', { name: 'pytorch-2proc.safetensors', mimeType: 'application/octet-stream', buffer: await readFile(file) });
+      await page.waitForFunction(() => window.__lab.loaded?.name === 'pytorch-2proc.safetensors', null, { timeout: 60_000 });
+      await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 1000 });
+      await frames(page, 6);
+      const lab = await page.evaluate(() => ({ ...window.__lab }));
+      assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
+      assert.match(await page.textContent('#model-status'),
+        /Loaded pytorch-2proc\.safetensors: digits 1, 4, 8, 1 epoch, seed 42; mixture from its metadata/);
+      assert.ok(await curvePixels() > 50, 'the loss curve PyTorch recorded is drawn');
+      assert.equal(lab.meanPoints.length, 10, 'the mixture our trainer fitted on its codes (kmeans-10-groups) is drawn');
+      assert.equal(lab.ellipses, 20);
+      assert.ok(lab.scatterPoints > 3000, 'every test code is on the plane');
+      assert.equal(lab.metrics.test_accuracy, recorded.test_accuracy, 'its mixture classifies the test codes as when it was measured');
+      assert.ok(Math.abs(lab.metrics.test_bce - recorded.test_bce) < 1e-6 * recorded.test_bce, 'the same test BCE');
+      assert.ok(Number.isFinite(lab.metrics.knn_accuracy));
+      assert.notEqual(await page.textContent('#m-accuracy'), '–');
+      assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

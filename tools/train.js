@@ -5,7 +5,8 @@
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
 // mixture beside it (model.mixture.json); --load model.safetensors starts from a saved model, and with
-// --epochs 0 only evaluates it. A saved model's metadata carries the settings, the metrics, the loss
+// --epochs 0 only evaluates it (with --save: the same file measured, its account of its training kept;
+// how tools/pytorch/train.py brings a PyTorch run back). A saved model's metadata carries the settings, the metrics, the loss
 // per epoch and per batch (loss_history, loss_curve) and the mixture. tools/pretrained.js runs this
 // same code (runTraining) for the page's pretrained model.
 // --data FILE[,FILE] trains on a user's files instead of MNIST (an npz, or IDX images with or without
@@ -93,8 +94,9 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     // same bytes.
     const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
     const mixtureJson = mixtureToJSON(mixture, split.classes ? { classLabels: split.classes } : {});
-    const metadata = run.metadata({ epochs: before + result.epochs, metrics, mixture: mixtureJson, history: !evaluateOnly,
-      extra: { workers, build: lab.kind, ...(load ? { continued_from: load } : {}), ...extraMetadata } });
+    const measured = run.metadata({ epochs: before + result.epochs, metrics, mixture: mixtureJson, history: !evaluateOnly,
+      extra: evaluateOnly ? extraMetadata : { workers, build: lab.kind, ...(load ? { continued_from: load } : {}), ...extraMetadata } });
+    const metadata = evaluateOnly ? keptTraining(loaded, measured) : measured;
     await writeFile(save, saveSafetensors(run.model, { dtype, metadata }));
     const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');
     await writeFile(mixturePath, JSON.stringify(mixtureJson) + '\n');
@@ -110,6 +112,15 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
       val: set('val'), test: set('test') }));
   }
   return { result, written, history };
+}
+
+// --epochs 0 --save trains nothing, so what the loaded file says of its training stays: its loss history
+// and curve, its image limit and count, its workers and build, or a PyTorch run's trainer, world size
+// and device (tools/pytorch/train.py). The settings, metrics and mixture are this evaluation's.
+function keptTraining(loaded, measured) {
+  const training = new Set(['limit', 'train_images']);
+  const fresh = Object.entries(measured).filter(([key]) => !(training.has(key) && key in loaded));
+  return { ...loaded, ...Object.fromEntries(fresh) };
 }
 
 async function main() {

