@@ -865,7 +865,7 @@ describe('the page with a model trained in PyTorch', { skip: !existsSync(CHROMIU
       const lab = await page.evaluate(() => ({ ...window.__lab }));
       assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
       assert.match(await page.textContent('#model-status'),
-        /Loaded pytorch-2proc\.safetensors: digits 1, 4, 8, 1 epoch, seed 42; mixture from its metadata/);
+        /On show: pytorch-2proc\.safetensors, digits 1, 4, 8, the lab default recipe, 1 epoch, seed 42; mixture \(10 by k-means\+\+, in groups\) from its metadata/);
       assert.ok(await curvePixels() > 50, 'the loss curve PyTorch recorded is drawn');
       assert.equal(lab.meanPoints.length, 10, 'the mixture our trainer fitted on its codes (kmeans-10-groups) is drawn');
       assert.equal(lab.ellipses, 20);
