@@ -21,6 +21,23 @@ export function responsibilities({ weights, means, covs }, z) {
   return logp;
 }
 
+// log p(z) under the mixture: the density the EM fitted, in nats (log-sum-exp over the components).
+export function logDensity({ weights, means, covs }, z) {
+  let max = -Infinity;
+  const terms = [];
+  for (let j = 0; j < weights.length; j++) {
+    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
+    const det = a * c - b * b;
+    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
+    const t = Math.log(weights[j]) - 0.5 * (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det - 0.5 * Math.log(det) - Math.log(2 * Math.PI);
+    terms.push(t);
+    max = Math.max(max, t);
+  }
+  let sum = 0;
+  for (const t of terms) sum += Math.exp(t - max);
+  return max + Math.log(sum);
+}
+
 // A point the mixture has not seen the like of: outside the 99% ellipse of every component (in 2-D, a
 // component puts 1% of its own points beyond squared Mahalanobis distance -2 ln 0.01 = 9.21).
 export const UNLIKE_MAHALANOBIS2 = -2 * Math.log(0.01);
