@@ -58,10 +58,11 @@ async function splitFor(options) {
 }
 
 // An even share of each digit's test images, in test-set order (unlabelled: the first ones, all class 0).
+// index: each one's place in the test set (a code picked on the live scatter is that test image).
 function scatterSample(test, classes) {
   if (!test.labels) {
-    const sample = subset(test, Array.from({ length: Math.min(test.n, SCATTER_IMAGES) }, (_, i) => i));
-    return { ...sample, labels: new Uint8Array(sample.n) };
+    const index = Int32Array.from({ length: Math.min(test.n, SCATTER_IMAGES) }, (_, i) => i);
+    return { ...subset(test, index), labels: new Uint8Array(index.length), index };
   }
   const per = Math.ceil(SCATTER_IMAGES / classes.length);
   const counts = new Map(classes.map((c) => [c, 0]));
@@ -70,7 +71,7 @@ function scatterSample(test, classes) {
     const label = test.labels[i];
     if (counts.get(label) < per) { counts.set(label, counts.get(label) + 1); chosen.push(i); }
   }
-  return subset(test, chosen);
+  return { ...subset(test, chosen), index: Int32Array.from(chosen) };
 }
 
 // What the page shows of a loaded dataset.
@@ -83,7 +84,8 @@ function sendViewData(session, split) {
   const scatter = scatterSample(split.test, split.classes);
   // Unlabelled data: the views show a few test images as its "validation" row, all of class 0.
   const val = split.val ?? { ...subset(split.test, Array.from({ length: Math.min(5, split.test.n) }, (_, i) => i)), labels: null };
-  trainer.view?.send('data', { run: session.id, scatter: { images: scatter.images, n: scatter.n }, val: { images: val.images, n: val.n } });
+  trainer.view?.send('data', { run: session.id, scatter: { images: scatter.images, n: scatter.n }, val: { images: val.images, n: val.n },
+    test: { images: split.test.images, n: split.test.n } });
   return { scatter, val };
 }
 
@@ -116,8 +118,8 @@ async function trainLoop(session, resolved) {
   const { scatter, val } = sendViewData(session, split);
   post({ type: 'run-start', run: session.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
     testImages: split.test.n, epochs: options.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
-    workers: run.workers, scatterLabels: scatter.labels, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
-    data: session.data, deskew: options.deskew }, [scatter.labels.buffer]);
+    workers: run.workers, scatterLabels: scatter.labels, scatterIndex: scatter.index, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
+    data: session.data, deskew: options.deskew }, [scatter.labels.buffer, scatter.index.buffer]);
   setPhase('training');
   // Parameters go to the view worker every few hundred images (and at the start and end).
   const refreshEvery = Math.max(320, options.batch * 8);
@@ -189,7 +191,7 @@ async function measureLoaded(session) {
   showParams(session, session.model.getParams());
   post({ type: 'run-start', run: session.id, loaded: true, classes: split.classes, trainImages: split.train.n,
     testImages: split.test.n, epochs: Number(session.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
-    scatterLabels: scatter.labels, val: split.val, deskew: o.deskew }, [scatter.labels.buffer]);
+    scatterLabels: scatter.labels, scatterIndex: scatter.index, val: split.val, deskew: o.deskew }, [scatter.labels.buffer, scatter.index.buffer]);
 
   let loss = 0, bce = 0, kl = 0;
   const codes = {};

@@ -1,12 +1,13 @@
 // The view worker: holds a snapshot of the model's parameters and answers the page's interactive
 // questions: decode the hovered point (first, always), then encode the scatter sample, reconstruct
-// and decode the manifold in slices of a few milliseconds, so a hover never waits behind them; and
-// encode a drawn digit. The trainer sends it parameters and images over their port, never through
+// and decode the manifold in slices of a few milliseconds, so a hover never waits behind them; encode
+// a drawn digit or a test image with samples of its distribution; decode a path's or a region's points. The trainer sends it parameters and images over their port, never through
 // the page. Never touches the DOM.
 import { LabError, LATENT, PIXELS } from '../lib/latent-lab.js';
 import { deskewImage } from '../lib/data/deskew.js';
 import { toBytes, toFloats } from '../lib/data/images.js';
-import { gridPoints, MANIFOLD, manifoldQuantiles } from '../lib/normal.js';
+import { gridPoints, MANIFOLD, manifoldQuantiles, normalQuantile } from '../lib/normal.js';
+import { makeRng } from '../lib/rng.js';
 import { serve } from '../lib/rpc.js';
 import { digitGridPixels } from '../draw/digits.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
@@ -14,9 +15,17 @@ import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js
 const MANIFOLD_EVERY_MS = 5000;
 const SLICE_MS = 4;              // the longest stretch of work between two looks at the messages
 const GRID_QUANTILES = manifoldQuantiles(MANIFOLD);
+const MAX_POINTS = 1024;         // points one decode-points request may ask for (a 32 x 32 region)
+// Fixed standard-normal draws for the samples of an encoded distribution: the same noise for every
+// drawing, so the samples move with the pen instead of flickering.
+const SAMPLES = 6;
+const SAMPLE_NOISE = (() => {
+  const uniform = makeRng(2024, 7);
+  return Float32Array.from({ length: SAMPLES * LATENT }, () => normalQuantile(0.001 + 0.998 * uniform()));
+})();
 
 const post = (message, transfer) => worker.post(message, transfer);
-const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, manifoldAt: -Infinity };
+const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, test: null, manifoldAt: -Infinity };
 
 // The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
 function latentBox(mu) {
@@ -101,9 +110,11 @@ async function refreshViews() {
 // What the trainer sends over the port between the two workers.
 const portHandlers = {
   // The images the views are made of: the scatter sample (test) and the labelled validation images.
-  data({ run, scatter, val }) {
+  // test: every test image as bytes (a test image picked on the plane is encoded from here).
+  data({ run, scatter, val, test }) {
     view.scatter = { run, images: toFloats(scatter.images), n: scatter.n };
     view.val = { run, images: toFloats(val.images), n: val.n };
+    view.test = test ? { run, images: test.images, n: test.n } : null;
     view.box = null;
     view.manifoldAt = -Infinity;
   },
@@ -141,14 +152,51 @@ const pageHandlers = {
     return { images, version: view.version, run: view.run };
   },
 
+  // A path's and a region's points, decoded a few at a time (two kinds: the page keeps the newest
+  // request of each).
+  'decode-path': decodePoints,
+  'decode-region': decodePoints,
+
   // A drawn digit, centred as MNIST's are (the page did that), deskewed here if the model on show was
   // trained deskewed. input: the 784 bytes the model saw, for the page to show.
   'encode-drawing'({ image }) {
     if (image?.length !== PIXELS) throw new LabError(`a drawn digit has ${PIXELS} pixels, got ${image?.length}`);
-    const x = view.deskew ? deskewImage(Float32Array.from(image)) : Float32Array.from(image);
-    const { mu, logvar } = view.model.encode(x);
-    return { mu, logvar, recon: toBytes(view.model.decode(mu)), input: toBytes(x), version: view.version, run: view.run };
+    return encoded(view.deskew ? deskewImage(Float32Array.from(image)) : Float32Array.from(image));
+  },
+
+  // Test image `index` of run `run`, as the model saw it (prepared as its training images were).
+  'encode-test'({ index, run }) {
+    const test = view.test;
+    if (!test || test.run !== run) throw new LabError('the test images of this run are not here yet');
+    if (!Number.isInteger(index) || index < 0 || index >= test.n) throw new LabError(`no test image ${index} (there are ${test.n})`);
+    return encoded(toFloats(test.images.subarray(index * PIXELS, (index + 1) * PIXELS)));
   },
 };
+
+// Pixel probabilities (as bytes) for up to MAX_POINTS latent points, decoded two at a time so a hover's
+// decode goes between them.
+async function decodePoints({ z }) {
+  const n = z?.length / LATENT;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_POINTS) throw new LabError(`a path or region has 1..${MAX_POINTS} points, got ${n}`);
+  if (!Array.prototype.every.call(z, Number.isFinite)) throw new LabError('a point of the path or region is not a finite number');
+  const points = Float32Array.from(z), images = new Uint8Array(n * PIXELS);
+  const { version, run } = view;
+  await sliced(n, 2, (start, count) => {
+    images.set(toBytes(view.model.decode(points.subarray(start * LATENT, (start + count) * LATENT))), start * PIXELS);
+  });
+  return { images, version, run };
+}
+
+// An image's encoded distribution: its mean and log-variance, the decode of the mean, and SAMPLES
+// decodes of z = mu + sigma * eps (fixed eps), with the image as the model saw it.
+function encoded(x) {
+  const { mu, logvar } = view.model.encode(x);
+  const z = new Float32Array(SAMPLES * LATENT);
+  for (let i = 0; i < SAMPLES; i++) {
+    for (let a = 0; a < LATENT; a++) z[i * LATENT + a] = mu[a] + Math.exp(0.5 * logvar[a]) * SAMPLE_NOISE[i * LATENT + a];
+  }
+  return { mu, logvar, recon: toBytes(view.model.decode(mu)), input: toBytes(x), samples: toBytes(view.model.decode(z)), sampleZ: z,
+    version: view.version, run: view.run };
+}
 
 startWorker('view', pageHandlers, { onReady: (lab) => { view.model = lab.createModel({ seed: 0 }); } });
