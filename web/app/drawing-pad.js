@@ -3,7 +3,7 @@
 // mixture's answer for it.
 import { mnistCentre } from '../lib/data/drawn-digit.js';
 import { digitColor } from '../draw/common.js';
-import { drawDigit, drawEmpty } from '../draw/digits.js';
+import { drawDigit, drawDigitGrid, drawEmpty } from '../draw/digits.js';
 import { answerInWords, classBars, mixtureAnswer, mutedItem, renderBars } from './bars.js';
 import { $, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
@@ -13,8 +13,9 @@ import { viewer, viewReady } from './workers.js';
 
 const DRAW_EVERY_MS = 60;         // a drawn digit is encoded at most this often while the pen moves
 
-// The pen's state. generation counts clears, so an answer for a cleared drawing is dropped.
-const drawing = { active: false, last: null, inked: false, timer: 0, sentAt: -Infinity, generation: 0 };
+// The pen's state. generation counts clears, so an answer for a cleared drawing is dropped. picked: the
+// test image put on the pad ({ index, run }) until the pen touches it.
+const drawing = { active: false, last: null, inked: false, timer: 0, sentAt: -Infinity, generation: 0, picked: null };
 let drawCanvas = null;
 let drawContext = null;
 
@@ -40,6 +41,7 @@ function penTo(points) {
   ctx.stroke();
   if (points.length) drawing.last = points.at(-1);
   drawing.inked = true;
+  drawing.picked = null;   // the pen drew on it: from now on it is a drawing
   scheduleDrawEncode();
 }
 
@@ -53,6 +55,7 @@ function scheduleDrawEncode() {
 // reconstruction; only the newest drawing is encoded (requestLatest drops the ones it replaces).
 export function encodeDrawing() {
   if (!viewReady) return;
+  if (drawing.picked) return encodePicked();
   drawing.sentAt = performance.now();
   const { width, height } = drawCanvas;
   const { data } = drawContext.getImageData(0, 0, width, height);
@@ -63,13 +66,52 @@ export function encodeDrawing() {
   const generation = drawing.generation;
   viewer.requestLatest('encode-drawing', { image }).then((result) => {
     if (!result || generation !== drawing.generation) return;
-    // input: what the model saw (deskewed by the view worker if the model was trained so).
-    state.drawn = { z: [result.mu[0], result.mu[1]], input: result.input, recon: result.recon };
-    tally('drawSeq');
-    dirty.probe = dirty.drawn = true;
-    schedule();
-    showDrawnResponsibilities();
+    showEncoded(result, { source: 'drawing' });
   }, (error) => reportError(error.message));
+}
+
+// An encoded image on show: its distribution (mean, sigma), what the model saw (deskewed by the view
+// worker if the model was trained so), its reconstruction and samples.
+function showEncoded(result, { source, testIndex = null }) {
+  state.drawn = { z: [result.mu[0], result.mu[1]], sigma: [Math.exp(0.5 * result.logvar[0]), Math.exp(0.5 * result.logvar[1])],
+    input: result.input, recon: result.recon, samples: result.samples, sampleZ: result.sampleZ, source, testIndex };
+  tally('drawSeq');
+  dirty.probe = dirty.drawn = true;
+  schedule();
+  showDrawnResponsibilities();
+}
+
+// Test image `index` of the run on show, put on the pad (faint, so a pen can write over it) and
+// encoded as the model saw it.
+export async function pickTestImage(index) {
+  clearDrawing();
+  drawing.picked = { index, run: state.run?.id };
+  await encodePicked();
+}
+
+async function encodePicked() {
+  const { index, run } = drawing.picked, generation = drawing.generation;
+  if (run !== state.run?.id) return clearDrawing();   // a test image of a run no longer on show
+  const result = await viewer.requestLatest('encode-test', { index, run });
+  if (!result || generation !== drawing.generation) return;
+  paintOnPad(result.input);
+  showEncoded(result, { source: 'test', testIndex: index });
+}
+
+// 28 x 28 bytes drawn on the pad as ink (its alpha), each pixel a block.
+function paintOnPad(pixels) {
+  const { width, height } = drawCanvas;
+  const image = drawContext.createImageData(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = pixels[Math.floor(y * 28 / height) * 28 + Math.floor(x * 28 / width)];
+      const o = 4 * (y * width + x);
+      image.data[o] = image.data[o + 1] = image.data[o + 2] = 17;
+      image.data[o + 3] = v;
+    }
+  }
+  drawContext.putImageData(image, 0, 0);
+  drawing.inked = true;
 }
 
 function clearDrawn() {
@@ -82,19 +124,29 @@ function clearDrawn() {
 function clearDrawing() {
   drawContext.clearRect(0, 0, drawCanvas.width, drawCanvas.height);
   drawing.inked = false;
+  drawing.picked = null;
   drawing.generation++;
   clearTimeout(drawing.timer);
   drawing.timer = 0;
   clearDrawn();
 }
 
-// The 'drawn' panel: the drawing as the model saw it, and its reconstruction.
+// The 'drawn' panel: the drawing as the model saw it, its reconstruction, samples of its code, and
+// where it came from.
 export function drawDrawnPanels() {
-  for (const [id, pixels] of [['draw-input', state.drawn?.input], ['draw-recon', state.drawn?.recon]]) {
+  const drawn = state.drawn;
+  for (const [id, pixels] of [['draw-input', drawn?.input], ['draw-recon', drawn?.recon]]) {
     const ctx = $(id).getContext('2d');
     if (pixels) drawDigit(ctx, { pixels });
     else drawEmpty(ctx, '');
   }
+  const samples = $('draw-samples').getContext('2d');
+  if (drawn?.samples) drawDigitGrid(samples, { images: drawn.samples, rows: 2, cols: 3, scale: 2, gap: 14 });
+  else drawEmpty(samples, '');
+  $('draw-anchor').disabled = !drawn;
+  $('draw-source').textContent = drawn?.source === 'test'
+    ? `Test image ${drawn.testIndex}, as the model saw it; draw on it to change it. Marked ◆ on the plane.`
+    : 'Centred as MNIST\u2019s digits were, encoded as you draw, marked ◆ on the plane.';
 }
 
 // "1, 4 and 8"

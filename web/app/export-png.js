@@ -45,6 +45,8 @@ const PNG = {
     return { canvas: compose(figures.map((f) => f.querySelector('canvas')),
       { captions: figures.map((f) => f.querySelector('figcaption').textContent) }), name: 'em-snapshots' };
   },
+  path: () => ({ canvas: compose([$('strip')]), name: 'path' }),
+  region: () => ({ canvas: compose([$('region')]), name: 'region' }),
   draw: () => ({ canvas: compose([$('draw'), $('draw-input'), $('draw-recon')], { height: $('draw').height, pixelated: true,
     captions: ['drawn', 'model input (28 x 28)', 'reconstruction'] }), name: 'drawn-digit' }),
 };

@@ -3,6 +3,7 @@
 import { digitColor, drawNote } from '../draw/common.js';
 import { covarianceAxes, drawDrawnMarker, drawProbe, drawScatterBase, drawScatterOverlay } from '../draw/scatter.js';
 import { $ } from './dom.js';
+import { drawExploreMarks } from './explore.js';
 import { dirty, prepare } from './frames.js';
 import { readForm } from './settings.js';
 import { state } from './state.js';
@@ -49,13 +50,14 @@ export function drawLatent() {
     drawNote(ctx, state.phase === 'idle' ? 'Press Train: the codes appear here as the model learns.' : 'Encoding the first codes…',
       (state.area.left + state.area.right) / 2, (state.area.top + state.area.bottom) / 2, '13px system-ui, sans-serif');
   }
-  dirty.probe = true;
+  dirty.probe = dirty.strip = true;   // the strip's names follow the mixture on show
 }
 
-// The overlay: the probe's cross-hair and the drawn digit's marker.
+// The overlay: the probe's cross-hair, the explorer's marks (explore.js) and the drawn digit's marker.
 export function drawMarkers() {
   const { ctx, width, height } = prepare($('probe'));
   drawProbe(ctx, { width, height, area: state.area, z: state.probe });
+  drawExploreMarks(ctx);
   report({ drawnMarker: drawDrawnMarker(ctx, { area: state.area, z: state.drawn?.z ?? null }) });
 }
 

@@ -9,6 +9,7 @@ import { $ } from './dom.js';
 import { drawDrawnPanels } from './drawing-pad.js';
 import { count, describeModel, formatTime } from './format.js';
 import { dirty, onRedrawAll, prepare } from './frames.js';
+import { drawRegionPanel, drawStripPanel } from './explore.js';
 import { drawLatent, drawMarkers } from './latent.js';
 import { drawDecoded } from './probe.js';
 import { state } from './state.js';
@@ -229,6 +230,8 @@ export const PANELS = [
   ['decoded', drawDecoded],
   ['probe', drawMarkers],
   ['drawn', drawDrawnPanels],
+  ['strip', drawStripPanel],
+  ['region', drawRegionPanel],
   ['progress', drawProgress],
   ['scatter', drawLatent],
   ['loss', drawLoss],

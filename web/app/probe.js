@@ -2,7 +2,7 @@
 // decoded by the view worker (only the newest point) and drawn at once, with the mixture's answer there.
 import { drawDigit, drawEmpty } from '../draw/digits.js';
 import { answerInWords, classBars, mixtureAnswer, renderBars } from './bars.js';
-import { $, HOVERS, pointWord, reportError } from './dom.js';
+import { $, pointWord, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { state } from './state.js';
 import { hook, record, report, reportOnce, tally } from './test-hooks.js';
@@ -42,7 +42,7 @@ export function requestDecode() {
     let ink = 0;
     for (const v of result.images) ink += v;
     tally('decodes');
-    report({ decodedSeq: seq, decodedInk: ink / result.images.length / 255, decodedRun: result.run });
+    report({ decodedSeq: seq, decodedInk: ink / result.images.length / 255, decodedRun: result.run, decodedAt: performance.now() });
     if (hook('loaded') && result.run === hook('loaded').run) reportOnce('firstLoadedDecodeAt', performance.now());
   }, (error) => reportError(error.message));
 }
@@ -82,8 +82,6 @@ function onKey(event) {
 }
 
 export function initProbe() {
-  $('latent-how').textContent = HOVERS ? 'Hover, or focus the plane and use the arrow keys, to decode a point.'
-    : 'Tap or drag on the plane to decode a point.';
   viewer.ready.then(() => { if (state.probe) requestDecode(); }, () => {});
   const latent = $('latent');
   latent.addEventListener('pointermove', (event) => { const z = pointerToLatent(event); if (z) setProbe(z, event.timeStamp); });

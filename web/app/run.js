@@ -6,6 +6,7 @@ import { renderControls } from './controls.js';
 import { $, reportError } from './dom.js';
 import { drawingInked, encodeDrawing, showDrawnResponsibilities } from './drawing-pad.js';
 import { resetEmControls, showEmHistory, stopReplay } from './em-replay.js';
+import { refreshExplore } from './explore.js';
 import { count } from './format.js';
 import { dirty, markAllDirty, schedule } from './frames.js';
 import { showMetrics } from './panels.js';
@@ -113,7 +114,7 @@ function listenToTrainer() {
     state.run = {
       id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
       batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
-      scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)),
+      scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)), scatterIndex: m.scatterIndex,
       valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data, deskew: m.deskew,
     };
     report({ workers: m.workers });
@@ -136,6 +137,7 @@ function listenToViewer() {
     report({ viewRun: run });
     if (state.probe) requestDecode();
     if (state.drawn || drawingInked()) encodeDrawing();
+    refreshExplore();
   });
 
   viewer.on('codes', ({ mu, run }) => {

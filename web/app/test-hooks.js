@@ -19,6 +19,11 @@ const lab = window.__lab = {
   loaded: null, viewRun: 0, decodedRun: 0, firstLoadedDecodeAt: null, loadErrors: [], downloads: 0,
   // The drawn digit: encodes answered, its code, its marker on the overlay (CSS px), responsibilities.
   drawn: null, drawSeq: 0,
+  // The explorer (explore.js): the plane's tool, decoded strips and regions (how many, the last one, when
+  // a region arrived and how many hover decodes had arrived by then), the test image picked, the marks on
+  // the overlay (the drawn digit's ellipses, the anchors, the rectangle).
+  tool: 'probe', strips: 0, strip: null, regions: 0, region: null, regionAt: null, decodesAtRegion: 0, decodedAt: null, picked: null,
+  spread: null, pathMarks: null, regionMarks: null,
   // Users' data: what is selected (null: MNIST), the messages of refused files, and a lower cap on
   // any one array unpacked that a test may set (0: the C default, 512 MiB).
   data: null, dataErrors: [], dataMaxBytes: 0,
@@ -49,4 +54,6 @@ export function addTestRequests(trainer, viewer) {
   lab.selftest = ({ batches = 4, ...options }) => trainer.request('selftest', { options: resolveOptions(options), batches });
   // For the save-and-load test: the SHA-256 of the current model's parameters, in the trainer.
   lab.paramsHash = () => trainer.request('params-hash').then((r) => r.hash);
+  // For the explorer's tests: the view worker's decode of latent points, as hover gets it.
+  lab.decode = (z) => viewer.request('decode', { z }).then((r) => Array.from(r.images));
 }
