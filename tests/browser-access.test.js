@@ -43,8 +43,8 @@ function targetsOnPage(page) {
     const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
     const els = new Set();
     for (const el of document.querySelectorAll('button, a[href], select, input, [tabindex="0"]')) {
-      // A hidden input inside its label (file pickers, check boxes, digit boxes) is aimed at through the label.
-      const target = el.matches('input[type="file"], input[type="checkbox"]') ? el.closest('label') : el;
+      // An input inside its label (file pickers, check boxes, digit boxes, radio buttons) is aimed at through the label.
+      const target = el.matches('input[type="file"], input[type="checkbox"], input[type="radio"]') ? el.closest('label') : el;
       if (target && visible(target) && !target.closest('[hidden]')) els.add(target);
     }
     return [...els].map((el) => {
@@ -93,6 +93,7 @@ function cutOptions(page) {
 
 // Hovers (or taps) the plane until the probe has the mixture's answer; returns its rows' text.
 async function probeAnswer(page, { tap = false } = {}) {
+  await page.locator('#latent').scrollIntoViewIfNeeded();   // a tap lands only on what is on screen
   const box = await page.locator('#latent').boundingBox();
   for (let i = 0; ; i++) {
     const [x, y] = [box.x + box.width * (0.45 + 0.01 * (i % 3)), box.y + box.height * 0.5];
