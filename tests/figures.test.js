@@ -4,6 +4,8 @@
 // reconstruction MSE, SSIM and score as numbers in range, and the model it drew, with its loss history.
 // That model, loaded back without its loss history, is drawn again with the "no loss history" note.
 // Also: the loss curves read from metadata, and the manifold's grid at scipy's norm.ppf values.
+// --interpolate on the pretrained model: the strip's end images are the decoder's at the two points,
+// each image is named, and a bad --interpolate or --steps is refused in one line with nothing written.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +17,10 @@ import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 
 import { ROOT } from '../tools/common.js';
-import { CHROMIUM, FIGURES, lossCurves } from '../tools/figures.js';
+import { CHROMIUM, FIGURES, lossCurves, PRETRAINED } from '../tools/figures.js';
+import { INTERPOLATION_FILE, stripSize } from '../tools/figures/interpolation.js';
+import { stripLayout } from '../web/draw/strip.js';
+import { toBytes } from '../web/lib/data/images.js';
 import { loadSafetensors, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { normalQuantile } from '../web/lib/normal.js';
 import { lab } from './helpers.js';
@@ -192,6 +197,64 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     assert.match(report, /No loss history in this model/);
     assert.match(report, /loaded from `.*bare\.mixture\.json` \(3 components\)/);
     await assert.rejects(figures(['--load', bare, '--epochs', '2', '--out', again]), /training flags do not apply to a loaded model/);
+  });
+
+  it('draws the strip between two points with --interpolate: its end images are the decoder\'s at them, each named', async () => {
+    // The pretrained mixture's heaviest 1 and 8 components (docs/figures.md); its mixture is loaded, so
+    // --eval-limit only shortens the metrics, not the strip.
+    const a = [-0.052, -1.429], b = [-0.128, -0.148], steps = 7;
+    const dir = path.join(tmp, 'interpolated');
+    const { summary } = await figures(['--interpolate', `${a}:${b}`, '--steps', String(steps), '--eval-limit', '300',
+      '--out', dir, '--quiet']);
+    assert.deepEqual(summary.figures.at(-1), INTERPOLATION_FILE);
+    const png = decodePng(await readFile(path.join(dir, INTERPOLATION_FILE)));
+    const { width, height } = stripSize(steps);
+    assert.deepEqual([png.width, png.height], [2 * width, 2 * (height + 40)], 'size');
+
+    // Cell i of the PNG as 784 greys: the centre of each image pixel's square (2 x layout.scale wide).
+    const layout = stripLayout(width, height, steps);
+    const block = 2 * layout.scale;
+    const cell = (i) => Uint8Array.from({ length: 784 }, (_, p) => {
+      const x = 2 * (layout.left + i * layout.step) + (p % 28) * block + (block >> 1);
+      const y = 2 * (40 + layout.top) + Math.floor(p / 28) * block + (block >> 1);
+      const o = (y * png.width + x) * png.channels;
+      assert.ok(png.pixels[o] === png.pixels[o + 1] && png.pixels[o + 1] === png.pixels[o + 2], `cell ${i}: pixel ${p} is not grey`);
+      return 255 - png.pixels[o];
+    });
+    const L = await lab('simd');
+    const model = L.createModel({ seed: 0 });
+    loadSafetensors(model, await readFile(PRETRAINED));
+    const ends = toBytes(model.decode(Float32Array.from([...a, ...b])));
+    model.free();
+    const largestDifference = (p, q) => p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
+    const meanDifference = (p, q) => p.reduce((s, v, i) => s + Math.abs(v - q[i]), 0) / p.length;
+    const first = cell(0), last = cell(steps - 1), middle = cell(steps >> 1);
+    assert.ok(largestDifference(first, ends.subarray(0, 784)) <= 1, 'the first image is not the decoder\'s at A');
+    assert.ok(largestDifference(last, ends.subarray(784)) <= 1, 'the last image is not the decoder\'s at B');
+    // A 1 turning into an 8: the middle image is neither end (mean differences of 18 and 34 greys measured).
+    assert.ok(meanDifference(middle, first) > 10 && meanDifference(middle, last) > 10, 'the middle image is one of the ends');
+
+    assert.deepEqual(summary.interpolation.from, a);
+    assert.equal(summary.interpolation.digits.length, steps);
+    const report = await readFile(path.join(dir, 'report.md'), 'utf8');
+    assert.ok(report.includes(`](${INTERPOLATION_FILE})`), 'report.md does not embed the strip');
+    assert.match(report, /From A \(-0\.052, -1\.429\) to B \(-0\.128, -0\.148\) in 7 images, the mixture's most likely digit at each: 1, (\d, ){5}8; the path (stays inside|crosses)/);
+  });
+
+  it('refuses a bad --interpolate or --steps in one line, with exit code 2 and nothing written', async () => {
+    const dir = path.join(tmp, 'refused');
+    const cases = [['1,2:1,2', /both ends are the point \(1, 2\)/], ['1,2', /expected two points/], ['1,2,3:4,5', /point A "1,2,3" needs two numbers/],
+      ['NaN,0:1,1', /"NaN": a point needs finite numbers/], ['1e999,0:1,1', /"1e999" is not a finite number/], ['1,2:3,four', /"four" is not a number/],
+      ['1,2:3,4 --steps 41', /--steps must be a whole number from 2 to 40/], ['1,2:3,4 --steps 1', /--steps must be/], ['1,2:3,4 --steps 2.5', /--steps must be/]];
+    await Promise.all(cases.map(async ([value, message]) => {
+      const [anchors, ...rest] = value.split(' ');
+      const error = await figures(['--interpolate', anchors, ...rest, '--out', dir]).then(() => null, (e) => e);
+      assert.ok(error, `--interpolate ${value} was accepted`);
+      assert.equal(error.code, 2, `--interpolate ${value}: exit code`);
+      assert.match(error.stderr, message);
+      assert.equal(error.stderr.trim().split('\n').length, 1, `--interpolate ${value}: more than one line: ${error.stderr}`);
+    }));
+    assert.ok(!existsSync(dir), 'a refused run wrote its folder');
   });
 
   it('reads loss curves from metadata: loss_history per epoch, loss_curve per batch in any of three shapes', () => {

@@ -5,7 +5,8 @@
 // (tools/figures/figures-page.js), served from this checkout with every other request refused.
 // Without --load it uses web/models/pretrained-148.safetensors if it is there and no training flag is
 // given, else trains a short model (--epochs, --limit, --seed, --digits, ... as tools/train.js) and
-// saves it beside the figures.
+// saves it beside the figures. --interpolate "x1,y1:x2,y2" [--steps N] adds interpolation.png, the
+// strip between two latent points (tools/figures/interpolation.js).
 // Not a training tool: a loaded model is drawn as it is.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -26,10 +27,11 @@ import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } 
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
+import { INTERPOLATION_FILE, interpolationFigure, interpolationRequest, UsageError } from './figures/interpolation.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
   seed: 'number', batch: 'number', lr: 'number', beta: 'number', kl: 'string', warmup: 'number', 'lr-warmup': 'number', deskew: 'boolean', preset: 'string',
-  build: 'string', scale: 'number', quiet: 'boolean', 'eval-limit': 'number' };
+  build: 'string', scale: 'number', quiet: 'boolean', 'eval-limit': 'number', interpolate: 'string', steps: 'string' };
 // Flags that only shape a training run: meaningless for a loaded model, which is drawn as it is.
 const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lr-warmup', 'deskew', 'preset'];
 // What this tool trains when it has no model: a minute or two on one core; the digits' clusters begin
@@ -167,7 +169,7 @@ async function openRenderer() {
 
 const fmt = (v, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
 
-function reportMarkdown({ full, source, options, metadata, metrics, scores, mixtureNote, lossNote, snapshotNotes, classes, timings }) {
+function reportMarkdown({ full, source, options, metadata, metrics, scores, mixtureNote, lossNote, snapshotNotes, classes, timings, strip }) {
   const lines = ['# latent-lab: the report\'s figures, reproduced', ''];
   lines.push(`Model: ${source}.`, '');
   lines.push('| recipe | value |', '|---|---|');
@@ -204,6 +206,7 @@ function reportMarkdown({ full, source, options, metadata, metrics, scores, mixt
     if (snapshotNotes[file]) note = ` ${snapshotNotes[file]}`;
     lines.push(`![${caption}](${file})`, '', `*${file}*: ${caption}${note}`, '');
   }
+  if (strip) lines.push(`![${strip.caption}](${INTERPOLATION_FILE})`, '', `*${INTERPOLATION_FILE}*: ${strip.caption} ${strip.line}`, '');
   lines.push(`Made in ${timings.total.toFixed(1)} s (${Object.entries(timings).filter(([k]) => k !== 'total')
     .map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}).`, '');
   return lines.join('\n');
@@ -216,6 +219,7 @@ async function main() {
   const timings = {};
   const lap = (name, since) => { timings[name] = (performance.now() - since) / 1000; return performance.now(); };
   const flags = parseFlags(process.argv.slice(2), FLAGS);
+  const interpolation = interpolationRequest(flags);   // checked before anything is read or written
   const out = path.resolve(flags.out ?? path.join(BUILD, 'figures'));
   const scale = flags.scale ?? 2;
   const evalLimit = flags['eval-limit'] ?? 0;
@@ -398,6 +402,11 @@ async function main() {
       data: { xMin: 0, xLabel: 'EM iteration', yLabel: 'mean log-likelihood',
         series: [{ name: 'log-likelihood per point', color: '#3b5bdb', points: llPoints, dots: llPoints.length <= 60 ? llPoints : [] }] } },
   };
+  // The strip between the two points, under the mixture's final parameters.
+  const strip = interpolation && interpolationFigure({ model, snapshot: mixture.snapshot(mixture.historyLength - 1),
+    componentClass: mixture.componentClasses, digits }, interpolation);
+  if (strip) specs[INTERPOLATION_FILE] = strip.spec;
+  const files = [...FIGURES.map(([file]) => file), ...(strip ? [INTERPOLATION_FILE] : [])];
   for (const it of SNAPSHOT_ITERATIONS) {
     const at = Math.min(it, lastIteration);
     const file = `em-iteration-${String(it).padStart(2, '0')}.png`;
@@ -410,7 +419,7 @@ async function main() {
   await mkdir(out, { recursive: true });
   const renderer = await openRenderer();
   try {
-    for (const [file] of FIGURES) await writeFile(path.join(out, file), await renderer.render({ scale, ...specs[file] }));
+    for (const file of files) await writeFile(path.join(out, file), await renderer.render({ scale, ...specs[file] }));
   } finally {
     await renderer.close();
   }
@@ -429,15 +438,15 @@ async function main() {
     digits, seed: options.seed, epochs: metadataNumber(metadata, 'epochs') ?? null, mixture: mixtureFile ? path.resolve(mixtureFile) : loaded ? 'model metadata' : options.mixture,
     mixture_components: mixture.k, train_images: split.train.n, test_images: split.test.n, eval_limit: evalLimit,
     ...metrics, recon_mse: scores.mse, recon_ssim: scores.ssim, recon_score: scores.score,
-    loss_history: !!losses, figures: FIGURES.map(([f]) => f), seconds: timings };
+    loss_history: !!losses, figures: files, ...(strip && { interpolation: strip.summary }), seconds: timings };
   await writeFile(path.join(out, 'metrics.json'), JSON.stringify(summary, null, 1) + '\n');
   await writeFile(path.join(out, 'report.md'), reportMarkdown({ full, source, options, metadata, metrics: { ...metrics,
-    test_images: split.test.n, train_images: split.train.n }, scores, mixtureNote, lossNote, snapshotNotes, classes: digits, timings }));
+    test_images: split.test.n, train_images: split.train.n }, scores, mixtureNote, lossNote, snapshotNotes, classes: digits, timings, strip }));
   if (history !== mixture) history.free();
   mixture.free();
   if (trained) trained.free();
   else model.free();
-  log(flags, `wrote ${FIGURES.length} figures, report.md and metrics.json to ${path.relative(process.cwd(), out) || '.'} ` +
+  log(flags, `wrote ${files.length} figures, report.md and metrics.json to ${path.relative(process.cwd(), out) || '.'} ` +
     `in ${timings.total.toFixed(1)} s: accuracy ${fmt(metrics.test_accuracy, 3)}, MSE ${fmt(scores.mse, 4)}, ` +
     `SSIM ${fmt(scores.ssim, 3)}, score ${fmt(scores.score, 3)}\n`);
   process.stdout.write(JSON.stringify(summary) + '\n');
@@ -446,6 +455,11 @@ async function main() {
 // Run as a program (not when a test imports FIGURES or lossCurves).
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((error) => {
+    // A mistake in the flags is one line (nothing was written) and exit code 2, as a usage error.
+    if (error instanceof UsageError) {
+      process.stderr.write(`figures: ${error.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`\nfigures: ${error.message}\n`);
     process.exit(1);
   });
