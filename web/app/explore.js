@@ -19,7 +19,7 @@ import { viewer, viewReady } from './workers.js';
 
 export const PATH_STEPS = 10;     // decoded images along a path, both anchors included
 export const REGION_CELLS = 12;   // a region's grid is REGION_CELLS x REGION_CELLS decodes
-const GRAB_PX = 12;               // a press this close to an anchor drags it
+const GRAB_PX = 12;               // a press this close to an anchor drags it (twice that by touch)
 const PICK_PX = 16;               // a click this close to a code picks its test image (twice that by touch)
 const SNAP_PX = 6;                // an anchor placed this close to a code is that test image's code
 const MIN_REGION_PX = 6;          // a drag shorter than this is a click, not a region
@@ -215,7 +215,8 @@ function onPointerDown(event) {
   $('latent').setPointerCapture(event.pointerId);
   if (explore.tool === 'pick') return pick(nearestCode(at.px, at.py, event.pointerType === 'mouse' ? PICK_PX : 2 * PICK_PX));
   if (explore.tool === 'path') {
-    const grabbed = explore.anchors.findIndex((p) => p && Math.hypot(state.area.x(p.z[0]) - at.px, state.area.y(p.z[1]) - at.py) <= GRAB_PX);
+    const grab = event.pointerType === 'mouse' ? GRAB_PX : 2 * GRAB_PX;   // a fingertip covers more
+    const grabbed = explore.anchors.findIndex((p) => p && Math.hypot(state.area.x(p.z[0]) - at.px, state.area.y(p.z[1]) - at.py) <= grab);
     if (grabbed >= 0) { explore.drag = { kind: 'anchor', index: grabbed }; return; }
     const code = nearestCode(at.px, at.py, SNAP_PX);
     placeAnchor(code ? code.z : z, code ? `test image ${code.index}` : 'a point');
