@@ -288,7 +288,6 @@ function setTool(tool) {
   explore.tool = tool;
   explore.corner = null;
   explore.drag = null;
-  state.tool = tool;
   $('latent').className = `chart square tool-${tool}`;
   $('latent-how').textContent = HOW[tool]();
   report({ tool });
