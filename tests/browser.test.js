@@ -585,7 +585,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
   it('downloads every panel as a PNG named for the panel and the model', { timeout: 120_000 }, async () => {
     await page.mouse.move(...(await page.locator('#latent').boundingBox().then((b) => [b.x + b.width / 2, b.y + b.height / 2])));
     const keys = await page.$$eval('button[data-png]', (els) => els.map((e) => e.dataset.png));
-    assert.deepEqual([...keys].sort(), ['confusion', 'decoded', 'draw', 'latent', 'loglik', 'loss', 'manifold', 'recons', 'snapshots']);
+    assert.deepEqual([...keys].sort(), ['confusion', 'decoded', 'draw', 'latent', 'loglik', 'loss', 'manifold', 'path', 'recons', 'region', 'snapshots']);
     for (const key of keys) {
       const { name, bytes } = await downloadOf(page, `button[data-png="${key}"]`);
       assert.match(name, /^latent-lab-[\w.-]+-pretrained-148\.png$/, `${key}: a meaningful file name (${name})`);

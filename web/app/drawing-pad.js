@@ -92,7 +92,15 @@ export async function pickTestImage(index) {
 async function encodePicked() {
   const { index, run } = drawing.picked, generation = drawing.generation;
   if (run !== state.run?.id) return clearDrawing();   // a test image of a run no longer on show
-  const result = await viewer.requestLatest('encode-test', { index, run });
+  let result;
+  try {
+    result = await viewer.requestLatest('encode-test', { index, run });
+  } catch {
+    // The view worker no longer holds this run's test images (a restarted trainer does not send them).
+    clearDrawing();
+    $('draw-source').textContent = 'That test image is no longer at hand: pick it again once the codes are back.';
+    return;
+  }
   if (!result || generation !== drawing.generation) return;
   paintOnPad(result.input);
   showEncoded(result, { source: 'test', testIndex: index });

@@ -40,7 +40,7 @@ const HOW = {
 function nearestCode(px, py, maxPx = Infinity) {
   const a = state.area;
   const points = state.fit?.testCodes ?? state.codes;
-  if (!a || !points) return null;
+  if (!a || !points || !$('show-points').checked) return null;   // only the dots on show are picked
   let best = -1, bestD = maxPx * maxPx;
   for (let i = 0; i < points.length / 2; i++) {
     const d = (a.x(points[2 * i]) - px) ** 2 + (a.y(points[2 * i + 1]) - py) ** 2;
@@ -81,17 +81,17 @@ export function requestStrip() {
   schedule();
   const [a, b] = explore.anchors;
   if (!a || !b || !viewReady) return;
-  const key = `${a.z}|${b.z}`;
   viewer.requestLatest('decode-path', { z: pathPoints(a.z, b.z, PATH_STEPS) }).then((result) => {
-    if (!result) return;
-    explore.strip = { images: result.images, a: a.z, b: b.z, run: result.run, current: key === pathKey() };
+    // Dropped: a path cleared meanwhile, or decoded by another run's model. A path dragged meanwhile is
+    // shown (the strip follows the drag) until the newest one arrives.
+    if (!result || !explore.anchors[0] || !explore.anchors[1] || result.run !== state.run?.id) return;
+    explore.strip = { images: result.images, a: a.z, b: b.z };
     tally('strips');
     dirty.strip = true;
     schedule();
   }, (error) => reportError(error.message));
 }
 
-const pathKey = () => explore.anchors.map((p) => p?.z).join('|');
 
 // The strip panel: the decoded images, each named by the mixture's most likely class there, and the
 // mixture's density along the path; in words, which classes it passes and where it crosses a gap.
@@ -116,12 +116,13 @@ export function drawStripPanel() {
   const layout = drawStrip(ctx, { width: canvas.width, height: canvas.height, images: strip.images, labels: named, density });
   const passes = named ? [...new Set(named.map((l) => l.name))] : [];
   const gaps = density?.gaps ?? [];
-  $('path-status').textContent = `From A (${a.name}, ${fmt(a.z)}) to B (${b.name}, ${fmt(b.z)}): ` + (!named
+  const current = `${strip.a}|${strip.b}` === `${a.z}|${b.z}`;
+  $('path-status').textContent = `From A (${a.name}, ${fmt(strip.a)}) to B (${b.name}, ${fmt(strip.b)}): ` + (!named
     ? 'the digits are named once the mixture is fitted.'
     : `${passes.join(' → ')}; ${gaps.length ? `crosses a gap at ${gaps.map(({ from, to }) => pct(from, to)).join(' and ')} of the way.`
       : 'no gap: every point lies inside some component\u2019s 99% ellipse.'}`);
   report({ strip: { images: strip.images, a: strip.a, b: strip.b, labels: named?.map((l) => l.name) ?? null, gaps,
-    centres: Array.from({ length: PATH_STEPS }, (_, i) => layout.centre(i)), size: layout.size, current: strip.current } });
+    centres: Array.from({ length: PATH_STEPS }, (_, i) => layout.centre(i)), size: layout.size, current } });
 }
 
 const fmt = (z) => `(${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
@@ -142,7 +143,7 @@ function requestRegion() {
   const box = explore.region;
   if (!box || !viewReady) return;
   viewer.requestLatest('decode-region', { z: regionPoints(box, REGION_CELLS) }).then((result) => {
-    if (!result || box !== explore.region) return;
+    if (!result || box !== explore.region || result.run !== state.run?.id) return;
     explore.regionCells = result.images;
     tally('regions');
     report({ regionAt: performance.now(), decodesAtRegion: hook('decodes') });
@@ -238,6 +239,11 @@ function onPointerUp(event) {
   const drag = explore.drag;
   explore.drag = null;
   if (drag?.kind !== 'region') return;
+  if (event.type === 'pointercancel') {   // the gesture was taken away: no region
+    dirty.probe = true;
+    schedule();
+    return;
+  }
   const at = pixelOf(event);
   if (Math.abs(at.px - drag.start.px) < MIN_REGION_PX || Math.abs(at.py - drag.start.py) < MIN_REGION_PX) {
     dirty.probe = true;
@@ -257,7 +263,7 @@ function onKey(event) {
     schedule();
     return;
   }
-  if (!z || explore.tool === 'probe') return;
+  if (!z || explore.tool === 'probe' || event.ctrlKey || event.metaKey || event.altKey) return;
   if (explore.tool === 'path' && (key === 'a' || key === 'b')) {
     event.preventDefault();
     setAnchor(key === 'a' ? 0 : 1, z);
@@ -293,8 +299,10 @@ function setTool(tool) {
   report({ tool });
 }
 
-// The view worker holds other parameters: the strip and the region are decoded again.
-export function refreshExplore() {
+// The view worker holds newer parameters: the strip and the region are decoded again. newRun: another
+// model is on show, so an anchor is no longer any test image's code, only a point.
+export function refreshExplore({ newRun = false } = {}) {
+  if (newRun) for (const anchor of explore.anchors) if (anchor && anchor.name.startsWith('test image')) anchor.name = 'a point';
   requestStrip();
   requestRegion();
 }

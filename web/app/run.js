@@ -137,7 +137,7 @@ function listenToViewer() {
     report({ viewRun: run });
     if (state.probe) requestDecode();
     if (state.drawn || drawingInked()) encodeDrawing();
-    refreshExplore();
+    refreshExplore({ newRun: true });
   });
 
   viewer.on('codes', ({ mu, run }) => {
@@ -150,6 +150,9 @@ function listenToViewer() {
       schedule();
     }
     if (state.probe) requestDecode();
+    // Newer weights while training: the drawing's distribution, the strip and the region follow them.
+    if (state.drawn || drawingInked()) encodeDrawing();
+    refreshExplore();
   });
 
   viewer.on('recons', ({ images, run }) => {

@@ -180,11 +180,15 @@ async function decodePoints({ z }) {
   if (!Number.isInteger(n) || n < 1 || n > MAX_POINTS) throw new LabError(`a path or region has 1..${MAX_POINTS} points, got ${n}`);
   if (!Array.prototype.every.call(z, Number.isFinite)) throw new LabError('a point of the path or region is not a finite number');
   const points = Float32Array.from(z), images = new Uint8Array(n * PIXELS);
-  const { version, run } = view;
-  await sliced(n, 2, (start, count) => {
-    images.set(toBytes(view.model.decode(points.subarray(start * LATENT, (start + count) * LATENT))), start * PIXELS);
-  });
-  return { images, version, run };
+  // New parameters may arrive between two slices: then the points are decoded again, so that one
+  // strip or grid comes from one model.
+  for (let attempt = 1; ; attempt++) {
+    const { version, run } = view;
+    await sliced(n, 2, (start, count) => {
+      images.set(toBytes(view.model.decode(points.subarray(start * LATENT, (start + count) * LATENT))), start * PIXELS);
+    });
+    if ((view.version === version && view.run === run) || attempt === 3) return { images, version: view.version, run: view.run };
+  }
 }
 
 // An image's encoded distribution: its mean and log-variance, the decode of the mean, and SAMPLES
