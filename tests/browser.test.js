@@ -55,7 +55,9 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 // What a click on `selector` downloads: { name (the suggested file name), bytes }.
 async function downloadOf(page, selector) {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(selector)]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 30_000 }).catch((error) => { throw new Error(`${selector}: no download (${error.message.split('\n')[0]})`); }),
+    page.click(selector)]);
   return { name: download.suggestedFilename(), bytes: await readFile(await download.path()) };
 }
 
@@ -587,6 +589,8 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     const keys = await page.$$eval('button[data-png]', (els) => els.map((e) => e.dataset.png));
     assert.deepEqual([...keys].sort(), ['confusion', 'decoded', 'draw', 'latent', 'loglik', 'loss', 'manifold', 'path', 'recons', 'region', 'snapshots']);
     for (const key of keys) {
+      // Chromium lets a frame start at most 10 downloads a second (a user clicks slower than that).
+      await page.waitForTimeout(150);
       const { name, bytes } = await downloadOf(page, `button[data-png="${key}"]`);
       assert.match(name, /^latent-lab-[\w.-]+-pretrained-148\.png$/, `${key}: a meaningful file name (${name})`);
       assert.equal(bytes.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${key}: a PNG signature`);
