@@ -65,31 +65,6 @@ function drawReconstructions(ctx, scale, { originals, reconstructions, groups })
   text(ctx, 'reconstruction', left - 10, top + cell + 8 + cell / 2, { align: 'right', color: INK });
 }
 
-// drawStrip draws for a canvas whose backing store is its CSS size: it resets the transform and puts
-// its images with putImageData, which ignores transforms. Here the figure is drawn at `scale` device
-// pixels per CSS pixel under its title, so its reset lands on the figure's own transform and its
-// images are drawn through it unsmoothed: each image pixel stays one square of a single grey.
-function inFigureFrame(ctx) {
-  const frame = ctx.getTransform();
-  const adapted = {
-    setTransform: (a, b, c, d, e, f) => ctx.setTransform(frame.multiply(new DOMMatrix([a, b, c, d, e, f]))),
-    putImageData(image, x, y) {
-      const tmp = document.createElement('canvas');
-      tmp.width = image.width;
-      tmp.height = image.height;
-      tmp.getContext('2d').putImageData(image, 0, 0);
-      ctx.save();
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(tmp, x, y);
-      ctx.restore();
-    },
-  };
-  return new Proxy(ctx, {
-    get: (target, key) => adapted[key] ?? (typeof target[key] === 'function' ? target[key].bind(target) : target[key]),
-    set: (target, key, value) => { target[key] = value; return true; },
-  });
-}
-
 // Typed arrays travel from Node as { typed: 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint8Array', base64 }.
 const TYPES = { Float32Array, Float64Array, Int32Array, Uint8Array };
 function revive(value) {
@@ -108,7 +83,7 @@ const DRAW = {
   confusion: (ctx, scale, data) => drawConfusion(ctx, data),
   manifold: (ctx, scale, data) => drawManifold(ctx, scale, data),
   reconstructions: (ctx, scale, data) => drawReconstructions(ctx, scale, data),
-  strip: (ctx, scale, data) => drawStrip(inFigureFrame(ctx), data),
+  strip: (ctx, scale, data) => drawStrip(ctx, data),
 };
 
 // spec: { kind, title, subtitle?, width, height (the drawing, CSS pixels), scale (device pixels per

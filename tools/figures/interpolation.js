@@ -6,8 +6,8 @@
 import { digitColor } from '../../web/draw/common.js';
 import { stripLayout } from '../../web/draw/strip.js';
 import { toBytes } from '../../web/lib/data/images.js';
-import { densityAlong, pathPoints } from '../../web/lib/latent-path.js';
-import { responsibilities } from '../../web/lib/mixture-math.js';
+import { densityAlong, gapSpans, pathPoints } from '../../web/lib/latent-path.js';
+import { responsibilitiesByClass } from '../../web/lib/mixture-math.js';
 
 export const INTERPOLATION_FILE = 'interpolation.png';
 export const STEPS = { default: 10, min: 2, max: 40 };
@@ -83,22 +83,18 @@ export function stripSize(n) {
 // class (as the page's bars do), the largest sum's class, named by its digit.
 // A class the digits do not name keeps its index as its name, as the page's bars do.
 function likeliestDigit(snapshot, componentClass, digits, z) {
-  const sums = new Float64Array(Math.max(digits.length, ...componentClass.map((c) => c + 1)));
-  responsibilities(snapshot, z).forEach((p, j) => { sums[componentClass[j]] += p; });
+  const sums = responsibilitiesByClass(snapshot, componentClass, z, digits.length).byClass;
   let best = 0;
   for (let c = 1; c < sums.length; c++) if (sums[c] > sums[best]) best = c;
   return digits[best] ?? best;
 }
 
-const percent = (t) => Math.round(100 * t);
 const point = ([x, y]) => `(${x}, ${y})`;
 
 // The gaps in words: "crosses a gap at 38-61% of the path", or that it never leaves the mixture.
 export function gapsInWords(gaps) {
   if (!gaps.length) return 'stays inside some component\'s 99% ellipse all the way (no gap)';
-  const spans = gaps.map(({ from, to }) => (percent(from) === percent(to) ? `${percent(from)}%` : `${percent(from)}-${percent(to)}%`));
-  const list = spans.length === 1 ? spans[0] : `${spans.slice(0, -1).join(', ')} and ${spans.at(-1)}`;
-  return `crosses ${gaps.length === 1 ? 'a gap' : `${gaps.length} gaps`} (outside every component's 99% ellipse) at ${list} of the path`;
+  return `crosses ${gaps.length === 1 ? 'a gap' : `${gaps.length} gaps`} (outside every component's 99% ellipse) at ${gapSpans(gaps, '-')} of the path`;
 }
 
 // The strip for request {a, b, steps}: model (a VaeModel), snapshot ({weights, means, covs}: the

@@ -1,7 +1,7 @@
 // The mixture's answer at a point of the plane (responsibilities per component and per class), the
 // rows of bars that show such answers beside the probe and the drawing pad, and the answer in words.
 import { digitColor } from '../draw/common.js';
-import { nearestMahalanobis2, responsibilities, UNLIKE_MAHALANOBIS2 } from '../lib/mixture-math.js';
+import { nearestMahalanobis2, responsibilitiesByClass, UNLIKE_MAHALANOBIS2 } from '../lib/mixture-math.js';
 import { state } from './state.js';
 
 // The mixture's responsibilities at z, at the iteration on show: per component (k, summing to 1) and
@@ -9,13 +9,9 @@ import { state } from './state.js';
 // ellipse of every component (mixture-math.js), so the model has seen nothing like it.
 export function mixtureAnswer(mixture, z) {
   const snapshot = mixture.history[Math.min(state.emIter, mixture.history.length - 1)];
-  const perComponent = responsibilities(snapshot, z);
-  const sums = new Map();
-  perComponent.forEach((p, j) => {
-    const c = mixture.componentClass[j] ?? j;
-    sums.set(c, (sums.get(c) ?? 0) + p);
-  });
-  const byClass = [...sums].sort((a, b) => a[0] - b[0]).map(([c, p]) => ({ p, digit: mixture.classes[c] ?? c }));
+  const { perComponent, byClass: sums, classOf } = responsibilitiesByClass(snapshot, mixture.componentClass, z);
+  // The classes some component predicts, in class order.
+  const byClass = [...new Set(classOf)].sort((a, b) => a - b).map((c) => ({ p: sums[c], digit: mixture.classes[c] ?? c }));
   const unlike = nearestMahalanobis2(snapshot, z) > UNLIKE_MAHALANOBIS2;
   return { perComponent, byClass, unlike };
 }

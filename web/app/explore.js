@@ -8,7 +8,7 @@ import { digitColor } from '../draw/common.js';
 import { digitGridPixels, drawEmpty } from '../draw/digits.js';
 import { drawPath, drawRegion, drawSpread } from '../draw/plane-marks.js';
 import { drawStrip } from '../draw/strip.js';
-import { densityAlong, pathPoints, regionOf, regionPoints } from '../lib/latent-path.js';
+import { densityAlong, gapSpans, pathPoints, regionOf, regionPoints } from '../lib/latent-path.js';
 import { mixtureAnswer } from './bars.js';
 import { $, HOVERS, reportError } from './dom.js';
 import { pickTestImage } from './drawing-pad.js';
@@ -119,15 +119,13 @@ export function drawStripPanel() {
   const current = `${strip.a}|${strip.b}` === `${a.z}|${b.z}`;
   $('path-status').textContent = `From A (${a.name}, ${fmt(strip.a)}) to B (${b.name}, ${fmt(strip.b)}): ` + (!named
     ? 'the digits are named once the mixture is fitted.'
-    : `${passes.join(' → ')}; ${gaps.length ? `crosses a gap at ${gaps.map(({ from, to }) => pct(from, to)).join(' and ')} of the way.`
+    : `${passes.join(' → ')}; ${gaps.length ? `crosses a gap at ${gapSpans(gaps)} of the way.`
       : 'no gap: every point lies inside some component\u2019s 99% ellipse.'}`);
   report({ strip: { images: strip.images, a: strip.a, b: strip.b, labels: named?.map((l) => l.name) ?? null, gaps,
     centres: Array.from({ length: PATH_STEPS }, (_, i) => layout.centre(i)), size: layout.size, current } });
 }
 
 const fmt = (z) => `(${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
-const pct = (from, to) => (Math.round(100 * from) === Math.round(100 * to) ? `${Math.round(100 * from)}%`
-  : `${Math.round(100 * from)}\u2013${Math.round(100 * to)}%`);
 
 // --- the region --------------------------------------------------------------------------------------
 

@@ -25,6 +25,18 @@ export function niceTicks(lo, hi, n = 5, { integer = false } = {}) {
   return ticks;
 }
 
+// Strokes the path trace(ctx) draws in `color`, over a white rim that keeps it readable on the dots
+// of the plane.
+export function strokeWithHalo(ctx, trace, color, width) {
+  for (const [w, style] of [[width + 2.4, 'rgba(255,255,255,0.9)'], [width, color]]) {
+    ctx.lineWidth = w;
+    ctx.strokeStyle = style;
+    ctx.beginPath();
+    trace(ctx);
+    ctx.stroke();
+  }
+}
+
 // A line of grey text centred at (x, y): an empty panel's placeholder.
 export function drawNote(ctx, text, x, y, font = FONT) {
   ctx.fillStyle = MUTED;

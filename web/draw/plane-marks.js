@@ -2,6 +2,7 @@
 // ellipses (the encoder's variance is diagonal, so they are axis-aligned), a path's two anchors and
 // the points its strip decodes, and a region's rectangle. Each returns where it drew (CSS pixels),
 // for the tests.
+import { strokeWithHalo } from './common.js';
 import { DRAWN_COLOR } from './scatter.js';
 
 const PATH_COLOR = '#0b6e4f';
@@ -18,15 +19,7 @@ export function drawSpread(ctx, { area, mu, sigma }) {
   ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
   ctx.clip();
   ctx.setLineDash([5, 3]);
-  for (const n of [0, 1]) {
-    for (const [w, style] of [[3.5, 'rgba(255,255,255,0.85)'], [1.6, DRAWN_COLOR]]) {
-      ctx.lineWidth = w;
-      ctx.strokeStyle = style;
-      ctx.beginPath();
-      ctx.ellipse(x, y, Math.max(rx[n], 0.5), Math.max(ry[n], 0.5), 0, 0, 2 * Math.PI);
-      ctx.stroke();
-    }
-  }
+  for (const n of [0, 1]) strokeWithHalo(ctx, (c) => c.ellipse(x, y, Math.max(rx[n], 0.5), Math.max(ry[n], 0.5), 0, 0, 2 * Math.PI), DRAWN_COLOR, 1.6);
   ctx.restore();
   return { x, y, rx, ry };
 }
@@ -38,11 +31,7 @@ export function drawPath(ctx, { area, anchors, n }) {
   const [a, b] = anchors.map((p) => p && { x: area.x(p.z[0]), y: area.y(p.z[1]) });
   ctx.save();
   if (a && b) {
-    for (const [w, style] of [[4, 'rgba(255,255,255,0.9)'], [2, PATH_COLOR]]) {
-      ctx.lineWidth = w;
-      ctx.strokeStyle = style;
-      ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
-    }
+    strokeWithHalo(ctx, (c) => { c.moveTo(a.x, a.y); c.lineTo(b.x, b.y); }, PATH_COLOR, 2);
     ctx.fillStyle = PATH_COLOR;
     for (let i = 1; i < n - 1; i++) {
       ctx.beginPath();
@@ -77,11 +66,7 @@ export function drawRegion(ctx, { area, box, dragging = false }) {
   ctx.fillStyle = 'rgba(90, 62, 168, 0.08)';
   ctx.fillRect(left, top, right - left, bottom - top);
   ctx.setLineDash(dragging ? [4, 3] : []);
-  for (const [w, style] of [[4, 'rgba(255,255,255,0.9)'], [1.8, REGION_COLOR]]) {
-    ctx.lineWidth = w;
-    ctx.strokeStyle = style;
-    ctx.strokeRect(left, top, right - left, bottom - top);
-  }
+  strokeWithHalo(ctx, (c) => c.rect(left, top, right - left, bottom - top), REGION_COLOR, 1.8);
   ctx.restore();
   return { left, right, top, bottom };
 }

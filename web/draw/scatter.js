@@ -1,7 +1,7 @@
 // The latent plane: codes coloured by digit, axes with ticks, a legend, and the mixture drawn as
 // each component's mean with its 1- and 2-sigma ellipses. drawScatter returns the pixel mapping so
 // the page can turn a pointer position into a latent point; drawProbe marks that point on an overlay.
-import { digitColor, drawAxes, FONT, INK, niceTicks, plotArea } from './common.js';
+import { digitColor, drawAxes, FONT, INK, niceTicks, plotArea, strokeWithHalo } from './common.js';
 
 const MARGIN = { left: 44, right: 12, top: 12, bottom: 36 };
 
@@ -167,17 +167,13 @@ export function drawProbe(ctx, { width, height, area, z }) {
   if (!z || !area) return;
   const x = area.x(z[0]), y = area.y(z[1]);
   ctx.save();
-  for (const [w, style] of [[4, 'rgba(255,255,255,0.9)'], [1.6, INK]]) {
-    ctx.lineWidth = w;
-    ctx.strokeStyle = style;
-    ctx.beginPath();
-    ctx.arc(x, y, 9, 0, 2 * Math.PI);
-    ctx.moveTo(x - 15, y); ctx.lineTo(x - 5, y);
-    ctx.moveTo(x + 5, y); ctx.lineTo(x + 15, y);
-    ctx.moveTo(x, y - 15); ctx.lineTo(x, y - 5);
-    ctx.moveTo(x, y + 5); ctx.lineTo(x, y + 15);
-    ctx.stroke();
-  }
+  strokeWithHalo(ctx, (c) => {
+    c.arc(x, y, 9, 0, 2 * Math.PI);
+    c.moveTo(x - 15, y); c.lineTo(x - 5, y);
+    c.moveTo(x + 5, y); c.lineTo(x + 15, y);
+    c.moveTo(x, y - 15); c.lineTo(x, y - 5);
+    c.moveTo(x, y + 5); c.lineTo(x, y + 15);
+  }, INK, 1.6);
   ctx.restore();
 }
 

@@ -1,7 +1,7 @@
 // The interpolation strip: decoded images evenly spaced along a straight path of the latent plane, each
 // named by the mixture's most likely class, over the mixture's log density along the path with the
-// gaps no component reaches shaded. Drawn on a canvas whose backing store is its CSS size (the
-// images are put at whole-pixel scales); shared by the page and `make figures --interpolate`.
+// gaps no component reaches shaded. Drawn through the context's transform (the images unsmoothed, at
+// whole-pixel scales of it); shared by the page and `make figures --interpolate`.
 import { digitGridPixels } from './digits.js';
 import { INK, MUTED } from './common.js';
 
@@ -30,12 +30,17 @@ export function stripLayout(width, height, n) {
 export function drawStrip(ctx, { width, height, images, labels = null, density = null, ends = ['A', 'B'] }) {
   const n = images.length / (SIDE * SIDE);
   ctx.save();
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
   const layout = stripLayout(width, height, n);
+  // putImageData would ignore the transform: the row goes through a canvas of its own and drawImage.
   const row = digitGridPixels({ images, rows: 1, cols: n, scale: layout.scale, gap: layout.gap });
-  ctx.putImageData(new ImageData(row.data, row.width, row.height), layout.left, layout.top);
+  const rowCanvas = document.createElement('canvas');
+  rowCanvas.width = row.width;
+  rowCanvas.height = row.height;
+  rowCanvas.getContext('2d').putImageData(new ImageData(row.data, row.width, row.height), 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(rowCanvas, layout.left, layout.top);
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'center';
   ctx.font = LABEL_FONT;

@@ -38,6 +38,13 @@ export function densityAlong(snapshot, a, b, samples = 101) {
   return { t, logp, outside, gaps };
 }
 
+// The gaps as stretches of the way, in words: "38–61%", "12% and 40–55%" (dash: between two ends).
+export function gapSpans(gaps, dash = '\u2013') {
+  const percent = (t) => Math.round(100 * t);
+  const spans = gaps.map(({ from, to }) => (percent(from) === percent(to) ? `${percent(from)}%` : `${percent(from)}${dash}${percent(to)}%`));
+  return spans.length < 2 ? spans.join('') : `${spans.slice(0, -1).join(', ')} and ${spans.at(-1)}`;
+}
+
 // The corners of a rectangle in any order, as {x: [lo, hi], y: [lo, hi]}.
 export const regionOf = (p, q) => ({ x: [Math.min(p[0], q[0]), Math.max(p[0], q[0])], y: [Math.min(p[1], q[1]), Math.max(p[1], q[1])] });
 

@@ -1,38 +1,52 @@
 // Small closed-form pieces of a 2-D Gaussian mixture that the page needs at pointer speed (the
-// responsibilities at a hovered point), computed from a snapshot {weights, means (k*2), covs (k*4)}.
-// Not a second EM: fitting stays in the C code.
+// responsibilities at a hovered point, the density along a path), computed from a snapshot
+// {weights, means (k*2), covs (k*4)}. Not a second EM: fitting stays in the C code.
+
+// Component j's squared Mahalanobis distance to z and its covariance's determinant (the 2x2 inverse
+// is [[c, -b], [-b, a]] / det).
+function mahalanobis2({ means, covs }, j, z) {
+  const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
+  const det = a * c - b * b;
+  const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
+  return { m: (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det, det };
+}
+
+// log(weight_j * N(z; mean_j, cov_j)) for each component j, and their largest.
+function componentLogTerms(snapshot, z) {
+  const k = snapshot.weights.length;
+  const terms = new Float64Array(k);
+  let max = -Infinity;
+  for (let j = 0; j < k; j++) {
+    const { m, det } = mahalanobis2(snapshot, j, z);
+    terms[j] = Math.log(snapshot.weights[j]) - 0.5 * m - 0.5 * Math.log(det) - Math.log(2 * Math.PI);
+    max = Math.max(max, terms[j]);
+  }
+  return { terms, max };
+}
 
 // p(component j | z) for each j, as a Float64Array(k) summing to 1.
-export function responsibilities({ weights, means, covs }, z) {
-  const k = weights.length;
-  const logp = new Float64Array(k);
-  for (let j = 0; j < k; j++) {
-    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
-    const det = a * c - b * b;
-    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
-    // Mahalanobis distance with the 2x2 inverse [[c, -b], [-b, a]] / det.
-    const m = (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det;
-    logp[j] = Math.log(weights[j]) - 0.5 * m - 0.5 * Math.log(det) - Math.log(2 * Math.PI);
-  }
-  const max = Math.max(...logp);
+export function responsibilities(snapshot, z) {
+  const { terms, max } = componentLogTerms(snapshot, z);
   let sum = 0;
-  for (let j = 0; j < k; j++) { logp[j] = Math.exp(logp[j] - max); sum += logp[j]; }
-  for (let j = 0; j < k; j++) logp[j] /= sum;
-  return logp;
+  for (let j = 0; j < terms.length; j++) { terms[j] = Math.exp(terms[j] - max); sum += terms[j]; }
+  for (let j = 0; j < terms.length; j++) terms[j] /= sum;
+  return terms;
+}
+
+// The responsibilities summed per class: componentClass[j] is component j's class index. Returns
+// { perComponent (k), byClass (Float64Array indexed by class, at least `classes` long), classOf (k) }.
+// A component without a class counts as its own (unlabelled clusters).
+export function responsibilitiesByClass(snapshot, componentClass, z, classes = 0) {
+  const perComponent = responsibilities(snapshot, z);
+  const classOf = Array.from(perComponent, (_, j) => componentClass[j] ?? j);
+  const byClass = new Float64Array(Math.max(classes, ...classOf.map((c) => c + 1)));
+  perComponent.forEach((p, j) => { byClass[classOf[j]] += p; });
+  return { perComponent, byClass, classOf };
 }
 
 // log p(z) under the mixture: the density the EM fitted, in nats (log-sum-exp over the components).
-export function logDensity({ weights, means, covs }, z) {
-  let max = -Infinity;
-  const terms = [];
-  for (let j = 0; j < weights.length; j++) {
-    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
-    const det = a * c - b * b;
-    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
-    const t = Math.log(weights[j]) - 0.5 * (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det - 0.5 * Math.log(det) - Math.log(2 * Math.PI);
-    terms.push(t);
-    max = Math.max(max, t);
-  }
+export function logDensity(snapshot, z) {
+  const { terms, max } = componentLogTerms(snapshot, z);
   let sum = 0;
   for (const t of terms) sum += Math.exp(t - max);
   return max + Math.log(sum);
@@ -43,12 +57,8 @@ export function logDensity({ weights, means, covs }, z) {
 export const UNLIKE_MAHALANOBIS2 = -2 * Math.log(0.01);
 
 // The squared Mahalanobis distance from z to the nearest component (by that distance, not by weight).
-export function nearestMahalanobis2({ means, covs }, z) {
+export function nearestMahalanobis2(snapshot, z) {
   let best = Infinity;
-  for (let j = 0; j < means.length / 2; j++) {
-    const a = covs[4 * j], b = covs[4 * j + 1], c = covs[4 * j + 3];
-    const dx = z[0] - means[2 * j], dy = z[1] - means[2 * j + 1];
-    best = Math.min(best, (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / (a * c - b * b));
-  }
+  for (let j = 0; j < snapshot.means.length / 2; j++) best = Math.min(best, mahalanobis2(snapshot, j, z).m);
   return best;
 }
