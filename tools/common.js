@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
 import { parseDataFiles } from '../web/lib/data/data-files.js';
+import { checkDataset } from '../web/lib/data/datasets.js';
 import { MNIST_FILES } from '../web/lib/data/mnist.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,8 +32,10 @@ export async function loadDataFiles(paths, lab) {
   return parseDataFiles(lab, files);
 }
 
-// The real MNIST files the build prepared: { train, test }, each { images, labels, n }.
-export async function loadMnist(dir = path.join(BUILD, 'data'), lab) {
+// A built-in dataset's files as the build prepared them (build/data/, build/data/fashion/; datasets.js):
+// { train, test }, each { images, labels, n }. dir: another folder holding the same four files.
+export async function loadBuiltin(dataset = 'mnist', { dir, lab } = {}) {
+  dir ??= path.join(BUILD, checkDataset(dataset).dir);
   lab ??= await loadNodeLab('simd');
   const set = async (files) => {
     const { images, labels, n } = await loadDataFiles(files.map((f) => path.join(dir, f)), lab);
@@ -40,6 +43,9 @@ export async function loadMnist(dir = path.join(BUILD, 'data'), lab) {
   };
   return { train: await set(MNIST_FILES.train), test: await set(MNIST_FILES.test) };
 }
+
+// MNIST's digits (the build's files, or the same four files under dir).
+export const loadMnist = (dir, lab) => loadBuiltin('mnist', { dir, lab });
 
 // --name value / --name=value / --flag. spec maps a flag to 'number', 'string' or 'boolean'.
 export function parseFlags(argv, spec) {

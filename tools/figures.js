@@ -26,7 +26,7 @@ import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
 import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
-import { BUILD, loadMnist, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
+import { BUILD, loadBuiltin, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
 import { INTERPOLATION_FILE, interpolationFigure, interpolationRequest, UsageError } from './figures/interpolation.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
@@ -252,7 +252,6 @@ async function main() {
   }
 
   const lab = await loadNodeLab(flags.build ?? 'simd');
-  const data = await loadMnist();
   let t = performance.now();
   let metadata = {}, options, losses = null, source, trained = null, model;
   if (modelFile) {
@@ -274,7 +273,8 @@ async function main() {
       'pass --load MODEL to draw a trained one\n');
   }
   let split;
-  ({ split, options } = makeSplit(options, { mnist: data }));   // deskew 'auto' -> what it means for MNIST
+  // deskew 'auto' -> what it means for the model's dataset
+  ({ split, options } = makeSplit(options, { builtin: await loadBuiltin(options.dataset) }));
   const nClasses = split.classes.length;
   if (!modelFile) {
     // Trained as make train trains it (the same pipeline, one worker): the same flags give the same model.

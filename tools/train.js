@@ -1,6 +1,7 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
-// --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --lr-warmup, --mixture, --deskew[=false] override
+// --dataset fashion trains on Fashion-MNIST instead of MNIST's digits (--digits then picks its classes by
+// label, 0-9: T-shirt/top .. Ankle boot). --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --lr-warmup, --mixture, --deskew[=false] override
 // parts of it (default: MNIST's digits are deskewed, --data files not; a loaded model as its metadata says);
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its
@@ -18,16 +19,17 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
+import { className, DATASETS } from '../web/lib/data/datasets.js';
 import { parseDigits } from '../web/lib/data/mnist.js';
 import { mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { loadDataFiles, loadMnist, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
+import { loadBuiltin, loadDataFiles, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number', 'lr-warmup': 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
-  data: 'string', 'test-data': 'string', deskew: 'boolean' };
+  data: 'string', 'test-data': 'string', deskew: 'boolean', dataset: 'string' };
 
 // Trains (or, with epochs 0, only evaluates) as the flags say; saves when flags.save names a file.
 // Returns the result (the JSON line) and, when saved, the paths written. extraMetadata: more keys
@@ -40,6 +42,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const dtype = flags.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
   if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
+  if (flags.dataset !== undefined && flags.data) throw new Error('--dataset picks a built-in dataset, --data your files: give one');
   const { save, load, dtype: _, data, 'test-data': testData, 'lr-warmup': lrWarmup, ...trainFlags } = flags;
   const lab = await loadNodeLab(flags.build ?? 'simd');
   // A loaded model is evaluated (or trained on) as it was trained: its recipe, seed, digits and
@@ -56,8 +59,9 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
       classes: flags.digits !== undefined ? parseDigits(flags.digits) : null } };
     what = (split) => `${train.name} (${split.labelled ? `classes ${split.classes.join(',')}` : 'unlabelled'})`;
   } else {
-    source = { mnist: await loadMnist() };
-    what = () => `digits ${resolved.digits.join(',')}`;
+    source = { builtin: await loadBuiltin(resolved.dataset) };
+    what = () => (resolved.dataset === 'mnist' ? `digits ${resolved.digits.join(',')}`
+      : `${DATASETS[resolved.dataset].title} classes ${resolved.digits.map((c) => className(resolved.dataset, c)).join(', ')}`);
   }
   const { split, options } = makeSplit(resolved, source);
   const log = (line) => { if (!flags.quiet) process.stderr.write(line); };
@@ -80,7 +84,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const { metrics, mixture, codes } = await run.evaluate();
   // MNIST runs name their digits; --data runs their files and classes (null when unlabelled).
   const dataFields = data ? { data, test_data: testData ?? `${HOLD_OUT * 100}% held out`, labelled: split.labelled, classes: split.classes }
-    : { digits: options.digits };
+    : { ...(options.dataset !== 'mnist' ? { dataset: options.dataset } : {}), digits: options.digits };
   const result = {
     preset: options.preset, ...dataFields, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
     beta: options.beta, kl: options.kl, warmup: options.warmup, lr_warmup: options.lrWarmup, deskew: options.deskew, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,

@@ -3,6 +3,7 @@
 // module and the reverse; a mixture travels as a small JSON document checked here, field by field.
 // Nothing here touches the network or the DOM: callers bring and take bytes.
 import { LabError } from './latent-lab.js';
+import { checkDataset } from './data/datasets.js';
 import { parseDigits } from './data/mnist.js';
 import { klWeight } from './run/options.js';
 
@@ -128,6 +129,8 @@ export function modelMetadata({ options, epochs, metrics, history, mixture, extr
   const metadata = { digits: options.digits.join(','), beta: options.beta, kl: options.kl, epochs, seed: options.seed,
     batch: options.batch, lr: options.lr, warmup: options.warmup, lr_warmup: options.lrWarmup, deskew: options.deskew, preset: options.preset,
     mixture_variant: options.mixture, version: LAB_VERSION };
+  // MNIST's files say nothing (as they did before Fashion-MNIST was built in): their bytes stay the same.
+  if (options.dataset && options.dataset !== 'mnist') metadata.dataset = options.dataset;
   if (metrics) metadata.metrics = metrics;
   if (history) {
     metadata.loss_history = history.epochs;
@@ -171,7 +174,7 @@ function checkLossPoints(key, x) {
 // The keys this lab writes, read back strictly: a present key with a bad value is an error naming it
 // (a file is refused whole rather than half-understood); a missing key is null (a file saved from
 // PyTorch carries no metadata at all); keys this lab does not know are left alone.
-// Returns { digits, seed, beta, lrWarmup, kl, epochs, limit, preset, mixtureVariant, metrics, lossHistory, lossCurve,
+// Returns { dataset, digits, seed, beta, lrWarmup, kl, epochs, limit, preset, mixtureVariant, metrics, lossHistory, lossCurve,
 // mixture (the JSON text, checked by mixtureFromJSON when used) }.
 export function parseModelMetadata(metadata) {
   let digits = null;
@@ -183,8 +186,12 @@ export function parseModelMetadata(metadata) {
   // deskew: null when the file does not say (then its images were not deskewed: PyTorch's, older ones).
   const deskew = metadata.deskew ?? null;
   if (deskew !== null && deskew !== 'true' && deskew !== 'false') metaFail('deskew', `expected "true" or "false", got ${JSON.stringify(deskew.slice(0, 40))}`);
+  const dataset = metadata.dataset ?? null;
+  if (dataset !== null) {
+    try { checkDataset(dataset); } catch (error) { metaFail('dataset', error.message); }
+  }
   return {
-    digits, kl, deskew: deskew === null ? null : deskew === 'true',
+    dataset, digits, kl, deskew: deskew === null ? null : deskew === 'true',
     seed: metaNumber(metadata, 'seed', { min: 0, integer: true }),
     beta: metaNumber(metadata, 'beta', { min: 0 }),
     lrWarmup: metaNumber(metadata, 'lr_warmup', { min: 0 }),

@@ -1,6 +1,7 @@
 // A run's options: the named recipes (presets) and their checks, and what an option means for the C
 // side (the KL weight) and for the data (deskewing). Nothing here trains or evaluates.
 import { LabError } from '../latent-lab.js';
+import { checkDataset, DATASETS } from '../data/datasets.js';
 import { parseDigits } from '../data/mnist.js';
 import { MIXTURES } from './mixture.js';
 
@@ -9,9 +10,10 @@ import { MIXTURES } from './mixture.js';
 // over which the learning rate ramps up from 0 (Adam's first steps move every weight by about lr
 // whatever its gradient; at full size they switch off most of the towers' ReLUs). deskew: every
 // image (training, labelled, test, drawn) is deskewed by its moments first (deskew.js); 'auto': MNIST's
-// digits are, a user's data is not (its classes may differ by position or slant, which deskewing removes).
+// digits are, a user's data and Fashion-MNIST are not (their classes may differ by position or slant,
+// which deskewing removes). dataset: the built-in set (datasets.js) whose classes `digits` picks.
 export const AUTHORS = Object.freeze({
-  digits: [1, 4, 8], epochs: 8, batch: 32, lr: 3e-4, beta: 0.55, kl: 'authors', warmup: 0, lrWarmup: 0, deskew: false, seed: 42,
+  dataset: 'mnist', digits: [1, 4, 8], epochs: 8, batch: 32, lr: 3e-4, beta: 0.55, kl: 'authors', warmup: 0, lrWarmup: 0, deskew: false, seed: 42,
   valPerClass: 5, mixture: 'authors', gmmMaxIter: 50, gmmTol: 1e-3, limit: 0,
 });
 
@@ -41,6 +43,10 @@ export function resolveOptions(options = {}) {
   const preset = options.preset ?? 'default';
   if (!Object.hasOwn(PRESETS, preset)) throw new LabError(`unknown preset "${preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
   const o = { ...PRESETS[preset], ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), preset };
+  // Another dataset than MNIST's digits: all its classes unless some are named (the report's 1, 4, 8 are digits).
+  if (checkDataset(o.dataset) !== DATASETS.mnist && (options.digits === undefined || options.digits === null)) {
+    o.digits = DATASETS[o.dataset].classNames.map((_, c) => c);
+  }
   o.digits = parseDigits(o.digits);
   checkNumber('epochs', o.epochs, { min: 1, max: 1000, integer: true });
   checkNumber('batch size', o.batch, { min: 1, max: 4096, integer: true });
@@ -63,9 +69,10 @@ export function resolveOptions(options = {}) {
   return o;
 }
 
-// Whether a run's images are deskewed: userData says whether they are a user's files or MNIST's digits.
+// Whether a run's images are deskewed: userData says whether they are a user's files or a built-in
+// dataset's (options.dataset), and 'auto' deskews only the built-in sets that want it (MNIST's digits).
 export function effectiveDeskew(options, userData) {
-  return options.deskew === 'auto' ? !userData : options.deskew;
+  return options.deskew === 'auto' ? !userData && checkDataset(options.dataset ?? 'mnist').deskew : options.deskew;
 }
 
 // The weight the C side puts on sum(mu^2 + e^lv - 1 - lv): beta, or beta / 2 for the usual KL.
@@ -84,14 +91,14 @@ export function metadataNumber(metadata, key) {
 export const metadataVariant = (metadata) => [metadata.mixture_variant, metadata.mixture].find((v) => Object.hasOwn(MIXTURES, v ?? ''));
 
 // The options a saved model was trained with, as far as its metadata says (the keys make train --save
-// writes: preset, digits, seed, kl, beta, lr, batch, warm-ups, deskew, mixture_variant; a file from
+// writes: preset, dataset, digits, seed, kl, beta, lr, batch, warm-ups, deskew, mixture_variant; a file from
 // elsewhere says less), under the options given explicitly (undefined: not given). Its seed and digits
 // give back its split, its KL convention its test loss. Not its image limit: the caller's.
 export function optionsFromMetadata(metadata, given = {}) {
   const named = metadataVariant(metadata);
   return resolveOptions({
     preset: Object.hasOwn(PRESETS, metadata.preset ?? '') ? metadata.preset : undefined,
-    digits: metadata.digits, seed: metadataNumber(metadata, 'seed'),
+    dataset: metadata.dataset, digits: metadata.digits, seed: metadataNumber(metadata, 'seed'),
     kl: metadata.kl === 'authors' || metadata.kl === 'usual' ? metadata.kl : undefined,
     beta: metadataNumber(metadata, 'beta'), lr: metadataNumber(metadata, 'lr'), batch: metadataNumber(metadata, 'batch'),
     warmup: metadataNumber(metadata, 'warmup'), lrWarmup: metadataNumber(metadata, 'lr_warmup'),

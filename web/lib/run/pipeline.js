@@ -3,7 +3,8 @@
 // -> a trainer that owns its loss history -> evaluation -> metadata. Callers drive the batches and
 // show progress their own way; every step in between is here.
 import { LabError } from '../latent-lab.js';
-import { splitDataset, splitDigits, subset } from '../data/mnist.js';
+import { DATASETS } from '../data/datasets.js';
+import { splitDataset, subset } from '../data/mnist.js';
 import { modelMetadata } from '../model-io.js';
 import { evaluateRun } from './evaluate.js';
 import { LossHistory } from './loss-history.js';
@@ -18,10 +19,10 @@ export const HOLD_OUT = 0.1;
 // The split a run trains on, and its options as they apply to that data (resolved options in, a copy
 // out: deskew 'auto' resolved; unlabelled data, which has no labelled images to start a labelled
 // mixture from, takes kmeans-10 unless a k-means++ variant was chosen).
-// source: { mnist: { train, test } } for MNIST's digits (options.digits), or { data: { train, test?,
-// classes?, mixtureChosen? } } for a user's data (the few-shot split of splitDataset; without a test
+// source: { builtin: { train, test } } for a built-in dataset's classes (options.dataset, options.digits),
+// or { data: { train, test?, classes?, mixtureChosen? } } for a user's data (the few-shot split of splitDataset; without a test
 // set, a seeded HOLD_OUT share of the training images).
-export function makeSplit(options, { mnist = null, data = null }) {
+export function makeSplit(options, { builtin = null, data = null }) {
   const o = { ...options };
   if (data) {
     o.deskew = effectiveDeskew(o, true);
@@ -30,9 +31,10 @@ export function makeSplit(options, { mnist = null, data = null }) {
     if (!(split.labelled || data.mixtureChosen || MIXTURES[o.mixture].init === 'kmeans++')) o.mixture = 'kmeans-10';
     return { split, options: o };
   }
-  if (!mnist) throw new LabError('a run needs MNIST or a user\'s data to split');
+  if (!builtin) throw new LabError('a run needs a built-in dataset or a user\'s data to split');
   o.deskew = effectiveDeskew(o, false);
-  return { split: splitDigits({ ...mnist, digits: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew }), options: o };
+  return { split: splitDataset({ ...builtin, classes: o.digits, valPerClass: o.valPerClass, seed: o.seed, deskew: o.deskew,
+    noun: DATASETS[o.dataset].noun }), options: o };
 }
 
 // Data-parallel replicas of a model with this seed and these hyperparameters (a ParallelModel over
