@@ -23,7 +23,7 @@ export function trainerTestHandlers({ trainer, loadMnist, spawn }) {
     // SHA-256 of the parameters' bytes. The same pipeline as a run, so a Node process doing the same
     // must get the same hash.
     async selftest({ options, batches = 4 }) {
-      const { split, options: o } = makeSplit(resolveOptions(options), { mnist: await loadMnist() });
+      const { split, options: o } = makeSplit(resolveOptions(options), { builtin: await loadMnist() });
       const run = await Run.create(worker.lab, o, { split, workers: o.workers ?? 1, spawn, fallbackToOne: true });
       try {
         const losses = [];

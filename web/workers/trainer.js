@@ -54,7 +54,7 @@ function loadMnist() {
 // The split a run trains on and its options as they apply (makeSplit): the loaded dataset's, or MNIST's digits.
 async function splitFor(options) {
   if (trainer.userData) return makeSplit(options, { data: { train: trainer.userData.set } });
-  return makeSplit(options, { mnist: await loadMnist() });
+  return makeSplit(options, { builtin: await loadMnist() });
 }
 
 // An even share of each digit's test images, in test-set order (unlabelled: the first ones, all class 0).
@@ -183,7 +183,7 @@ async function eachChunkSliced(set, alive, fn, size = 64) {
 async function measureLoaded(session) {
   const alive = () => trainer.session === session && !session.stopped;
   setPhase('evaluating');
-  const { split: full, options: o } = makeSplit(session.options, { mnist: await loadMnist() });
+  const { split: full, options: o } = makeSplit(session.options, { builtin: await loadMnist() });
   if (!alive()) return { replaced: true, run: session.id };
   // A model trained on a limited set is measured on the images it trained on, as after training here.
   const split = session.split = trainedSubset(full, o);
