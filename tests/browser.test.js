@@ -871,7 +871,7 @@ describe('the page with a model trained in PyTorch', { skip: !existsSync(CHROMIU
       assert.match(await page.textContent('#model-status'),
         /On show: pytorch-2proc\.safetensors, digits 1, 4, 8, the lab default recipe, 1 epoch, seed 42; mixture \(10 by k-means\+\+, in groups\) from its metadata/);
       assert.ok(await curvePixels() > 50, 'the loss curve PyTorch recorded is drawn');
-      assert.equal(lab.meanPoints.length, 10, 'the mixture our trainer fitted on its codes (kmeans-10-groups) is drawn');
+      assert.equal(lab.meanPoints.length, 10, 'the mixture our trainer fitted on its codes (kmeans-groups: 10 for three digits) is drawn');
       assert.equal(lab.ellipses, 20);
       assert.ok(lab.scatterPoints > 3000, 'every test code is on the plane');
       assert.equal(lab.metrics.test_accuracy, recorded.test_accuracy, 'its mixture classifies the test codes as when it was measured');

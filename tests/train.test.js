@@ -137,7 +137,7 @@ describe('make train --data', () => {
       '--limit', '200']);
     assert.equal(result.labelled, false);
     assert.equal(result.classes, null);
-    assert.equal(result.mixture, 'kmeans-10-groups', 'the default recipe\'s k-means++ mixture (unnamed: no labels)');
+    assert.equal(result.mixture, 'kmeans-groups', 'the default recipe\'s k-means++ mixture (unnamed: no labels: 10 components)');
     assert.equal(result.test_images, 100);
     assert.equal(result.test_cluster_sizes.length, 10);
     assert.equal(result.test_cluster_sizes.reduce((a, b) => a + b, 0), 100);

@@ -22,7 +22,7 @@ import { mixtureFromJSON, mixtureToJSON, modelFromFile, readSafetensorsMetadata,
 import { gridPoints, MANIFOLD, manifoldQuantiles } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
 import { classIndices, evaluateRun, forEachChunk } from '../web/lib/run/evaluate.js';
-import { fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
+import { componentCount, fitMixture, MIXTURES } from '../web/lib/run/mixture.js';
 import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
@@ -102,6 +102,7 @@ function sample(set, n, seed, stream) {
 // history, so the snapshots come from re-running that EM on the same codes).
 function variantFor(k, nClasses) {
   if (k === nClasses) return 'authors';
+  if (k === componentCount('kmeans-groups', nClasses)) return 'kmeans-groups';
   if (k === 3 * nClasses) return 'per-class-3';
   if (MIXTURES[`kmeans-${k}`]) return `kmeans-${k}`;
   if (k === 2 * nClasses) return 'per-class-2';
@@ -323,7 +324,7 @@ async function main() {
   if (loaded) {
     // The variant named (flag or metadata) if it has as many components, else a guess from the count.
     const named = variant ?? metadataVariant(metadata);
-    const k = (v) => MIXTURES[v].components ?? MIXTURES[v].perClass * nClasses;
+    const k = (v) => componentCount(v, nClasses);
     const refitVariant = named && k(named) === mixture.k ? named : variantFor(mixture.k, nClasses);
     history = fitMixture(lab, { trainCodes: codes.train, valCodes: codes.val, valClasses: classIndices(split.val.labels, split.classes),
       nClasses, maxIter: options.gmmMaxIter, tol: options.gmmTol, variant: refitVariant, seed: options.seed }).mixture;

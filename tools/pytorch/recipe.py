@@ -25,11 +25,11 @@ PRESETS = {
     'usual-kl': USUAL_KL,
     'usual-kl-warmup': dict(USUAL_KL, warmup=2),
     'usual-kl-deskew': dict(USUAL_KL, deskew='auto'),
-    'default': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-10-groups'),
+    'default': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups'),
 }
 # web/lib/run/mixture.js MIXTURES: fitted by our trainer (tools/train.js) on the codes, named here only.
 MIXTURES = ['authors', 'semi', 'per-class-2', 'per-class-3', 'kmeans-6', 'kmeans-10', 'kmeans-16', 'kmeans-6-groups',
-            'kmeans-10-groups', 'kmeans-16-groups']
+            'kmeans-10-groups', 'kmeans-16-groups', 'kmeans-groups']
 
 
 def parse_digits(digits):

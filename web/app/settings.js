@@ -171,6 +171,7 @@ const MIXTURE_NOTES = {
   'kmeans-6-groups': '6 Gaussians started by k-means++, named together, so that every digit gets some.',
   'kmeans-10-groups': '10 Gaussians started by k-means++, named together, so that every digit gets some.',
   'kmeans-16-groups': '16 Gaussians started by k-means++, named together, so that every digit gets some.',
+  'kmeans-groups': 'Three Gaussians per class (10 to 40) started by k-means++, named together, so that every class gets some.',
 };
 const describeRecipe = () => {
   $('preset-about').textContent = RECIPE_NOTES[$('preset').value] ?? '';

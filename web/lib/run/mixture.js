@@ -7,7 +7,9 @@ import { LabError, LATENT } from '../latent-lab.js';
 // components + init 'kmeans++': an unlabelled start (best likelihood of `starts` seeds);
 // semi: the labelled codes keep their responsibilities fixed to their class during EM;
 // naming 'init': a component predicts the class it was started from; 'labelled': see nameByLabelled;
-// 'groups': see nameByGroups.
+// 'groups': see nameByGroups. perClassComponents: that many components per class, within
+// [minComponents, maxComponents] (minComponents without labels): the lab's default, which follows the
+// number of classes (docs/mixture-quality.md, "Ten classes").
 export const MIXTURES = Object.freeze({
   authors: { perClass: 1, init: 'labelled', semi: false, naming: 'init', starts: 1 },
   semi: { perClass: 1, init: 'labelled', semi: true, naming: 'init', starts: 1 },
@@ -19,7 +21,19 @@ export const MIXTURES = Object.freeze({
   'kmeans-6-groups': { components: 6, init: 'kmeans++', semi: false, naming: 'groups', starts: 5 },
   'kmeans-10-groups': { components: 10, init: 'kmeans++', semi: false, naming: 'groups', starts: 5 },
   'kmeans-16-groups': { components: 16, init: 'kmeans++', semi: false, naming: 'groups', starts: 5 },
+  'kmeans-groups': { perClassComponents: 3, minComponents: 10, maxComponents: 40, init: 'kmeans++', semi: false,
+    naming: 'groups', starts: 5 },
 });
+
+// How many components a variant has for nClasses classes (0 or none: unlabelled data).
+export function componentCount(variant, nClasses) {
+  const v = typeof variant === 'string' ? MIXTURES[variant] : variant;
+  if (v.components) return v.components;
+  if (v.perClassComponents) {
+    return nClasses > 0 ? Math.min(v.maxComponents, Math.max(v.minComponents, v.perClassComponents * nClasses)) : v.minComponents;
+  }
+  return v.perClass * nClasses;
+}
 
 // Names each component by the labelled codes. A component most responsible for some labelled codes
 // takes their class. Every other component takes the class it is most strongly connected to: the
@@ -122,10 +136,28 @@ function nameByGroups(mixture, trainCodes, valCodes, valClasses, nClasses) {
     parent[gb] = ga;
     for (let c = 0; c < nClasses; c++) mass[ga][c] += mass[gb][c];
   }
-  return Array.from({ length: k }, (_, j) => {
+  const named = Array.from({ length: k }, (_, j) => {
     const c = top(find(j));
     return c >= 0 ? c : nearestLabelled(mixture, j, valCodes, valClasses);
   });
+  return everyClassNamed(named, labelledMass(mixture, valCodes, valClasses, nClasses), perClass);
+}
+
+// A class with labelled codes that no component predicts is given the component holding most of its
+// labelled mass among those whose class keeps another component: every class is predicted somewhere,
+// and no class loses its last component. (When each class has a single component, nothing moves.)
+function everyClassNamed(named, mass, perClass) {
+  const out = named.slice();
+  const count = (c) => out.filter((x) => x === c).length;
+  for (let c = 0; c < perClass.length; c++) {
+    if (perClass[c] === 0 || count(c) > 0) continue;
+    let best = -1;
+    for (let j = 0; j < out.length; j++) {
+      if (count(out[j]) > 1 && (best < 0 || mass[j][c] > mass[best][c])) best = j;
+    }
+    if (best >= 0) out[best] = c;
+  }
+  return out;
 }
 
 // link[a][b]: how much components a and b share the training codes (sum of r_a * r_b over the codes,
@@ -158,7 +190,7 @@ export function fitMixture(lab, { trainCodes, valCodes, valClasses, nClasses, ma
     throw new LabError(`mixture "${typeof variant === 'string' ? variant : 'custom'}" starts from labelled images; ` +
       `for unlabelled data choose ${unlabelled.join(', ')}`);
   }
-  const k = v.components ?? v.perClass * nClasses;
+  const k = componentCount(v, nClasses);
   let best = null;
   for (let start = 0; start < (v.starts ?? 1); start++) {
     const mixture = lab.createMixture({ k, d: LATENT, maxIter });
