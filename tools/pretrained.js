@@ -4,11 +4,16 @@
 // fitted on its codes. Writes into web/models/ (or --out DIR): pretrained-148.safetensors (float16,
 // PyTorch state_dict names; settings, metrics, loss history and mixture in its metadata),
 // pretrained-148.mixture.json and PROVENANCE.md.
+// --model fashion: the Fashion-MNIST model offered beside it instead (the lab's default recipe on all
+// ten classes, seed 42): pretrained-fashion.* and PROVENANCE-fashion.md.
+// --from FILE: a model this same recipe already trained (make train ... --save FILE): measured and
+// saved as above without training it again (its loss history kept); PROVENANCE says so.
 // Deterministic: the same command (same --workers, same wasm build) writes the same model and mixture
 // bytes; only PROVENANCE.md records the date. --epochs and --limit pass through for a short test run,
 // and the files then say what they are.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -16,8 +21,18 @@ import { PRESETS } from '../web/lib/run/options.js';
 import { parseFlags, ROOT } from './common.js';
 import { runTraining } from './train.js';
 
-const FLAGS = { out: 'string', workers: 'number', epochs: 'number', limit: 'number', build: 'string', quiet: 'boolean' };
-const NAME = 'pretrained-148';
+const FLAGS = { out: 'string', workers: 'number', epochs: 'number', limit: 'number', build: 'string', quiet: 'boolean',
+  model: 'string', from: 'string' };
+const MODELS = {
+  digits: { name: 'pretrained-148', provenance: 'PROVENANCE.md', fullImages: 18420,
+    recipe: { preset: 'authors', digits: '1,4,8', seed: 42 },
+    what: 'the pretrained model the page shows on first open',
+    about: '(the authors\' recipe for the network, with the lab\'s default mixture on its codes).' },
+  fashion: { name: 'pretrained-fashion', provenance: 'PROVENANCE-fashion.md', fullImages: 59950,
+    recipe: { preset: 'default', dataset: 'fashion', seed: 42 },
+    what: 'the pretrained Fashion-MNIST model the page offers beside the digits one',
+    about: '(the lab\'s default recipe on Fashion-MNIST\'s ten classes, with its default mixture).' },
+};
 
 function git(args) {
   try {
@@ -31,37 +46,70 @@ const sha256 = async (file) => createHash('sha256').update(await readFile(file))
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fixed = (v, n) => (Number.isFinite(v) ? v.toFixed(n) : String(v));
 
+// A saved model's metadata (strings), read without a wasm module: the safetensors header is JSON.
+function readMetadata(file) {
+  const bytes = readFileSync(file);
+  const size = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(bytes.subarray(8, 8 + size).toString('utf8')).__metadata__ ?? {};
+}
+
+// --from FILE must have been trained by this recipe: its dataset, seed and preset.
+async function checkSameRecipe(file, recipe) {
+  const metadata = readMetadata(file);
+  const want = { dataset: recipe.dataset ?? 'mnist', seed: String(recipe.seed), preset: recipe.preset, ...(recipe.digits ? { digits: recipe.digits } : {}) };
+  for (const [key, value] of Object.entries(want)) {
+    const got = key === 'dataset' ? metadata.dataset ?? 'mnist' : metadata[key];
+    if (got !== value) throw new Error(`${file} was trained with ${key} ${got}, this model's recipe has ${value}`);
+  }
+}
+
 async function main() {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
+  const model = MODELS[flags.model ?? 'digits'];
+  if (!model) throw new Error(`--model must be ${Object.keys(MODELS).join(' or ')}, got "${flags.model}"`);
+  const NAME = model.name;
   const out = path.resolve(flags.out ?? path.join(ROOT, 'web', 'models'));
   await mkdir(out, { recursive: true });
   const save = path.join(out, `${NAME}.safetensors`);
-  const recipe = { preset: 'authors', digits: '1,4,8', seed: 42, mixture: PRESETS.default.mixture };
+  const recipe = { ...model.recipe, mixture: PRESETS.default.mixture };
   const trainFlags = { ...recipe, workers: flags.workers ?? 1, save, dtype: 'f16', quiet: flags.quiet ?? false,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}), ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.build ? { build: flags.build } : {}) };
   if (trainFlags.epochs === 0) throw new Error('--epochs 0 would not train anything');
+  if (flags.from) {
+    if (flags.epochs !== undefined || flags.limit !== undefined) throw new Error('--from measures a trained model: no --epochs or --limit');
+    await checkSameRecipe(flags.from, model.recipe);
+    Object.assign(trainFlags, { load: flags.from, epochs: 0 });
+  }
   const { result, written, history } = await runTraining(trainFlags, { extraMetadata: { name: NAME } });
 
-  const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => k !== 'quiet' && k !== 'save')
-    .map(([k, v]) => `--${k} ${v}`), `--save ${NAME}.safetensors`].join(' ');
+  const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => !['quiet', 'save', 'load', 'epochs'].includes(k) ||
+    (k === 'epochs' && !flags.from)).map(([k, v]) => `--${k} ${v}`), `--save ${NAME}.safetensors`].join(' ');
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  const short = result.epochs !== 8 || result.train_images !== 18420;
+  // A --from model's epochs and images are its training's, as its metadata says.
+  const epochs = flags.from ? Number(readMetadata(written.model).epochs) : result.epochs;
+  const short = epochs !== 8 || result.train_images !== model.fullImages;
+  const own = [flags.model ? ` --model ${flags.model}` : '', flags.workers ? ` --workers ${flags.workers}` : '',
+    flags.epochs !== undefined ? ` --epochs ${flags.epochs}` : '', flags.limit !== undefined ? ` --limit ${flags.limit}` : '',
+    flags.from ? ` --from ${path.basename(flags.from)}` : ''].join('');
   const lines = [
-    `# ${NAME}: the pretrained model the page shows on first open`,
+    `# ${NAME}: ${model.what}`,
     '',
-    short ? `**A short test run (${plural(result.epochs, 'epoch')} of ${result.train_images} images), not the authors' full recipe.**\n` : '',
-    `Made by \`node tools/pretrained.js${flags.workers ? ` --workers ${flags.workers}` : ''}${flags.epochs !== undefined ? ` --epochs ${flags.epochs}` : ''}` +
-      `${flags.limit !== undefined ? ` --limit ${flags.limit}` : ''}\` (\`make pretrained\`), which runs the code of`,
+    short ? `**A short test run (${plural(epochs, 'epoch')} of ${result.train_images} images), not the full recipe.**\n` : '',
+    `Made by \`node tools/pretrained.js${own}\` (\`make pretrained\`), which runs the code of`,
     `\`${command}\``,
-    '(the authors\' recipe for the network, with the lab\'s default mixture on its codes).',
+    model.about,
+    flags.from ? `Trained earlier by that command with \`--dtype f32 --save ${path.basename(flags.from)}\` ` +
+      '(its loss history is kept in the file); measured and saved as float16 here, without training again.' : '',
     '',
     `- date: ${new Date().toISOString()}`,
     `- git commit: ${commit ?? 'unknown (no git)'}${dirty ? ' (with uncommitted changes)' : ''}`,
-    `- recipe: digits ${result.digits.join(', ')}, ${plural(result.epochs, 'epoch')} of ${result.train_images} images, batch ${result.batch}, ` +
+    `- recipe: ${result.dataset ? `${result.dataset} classes` : 'digits'} ${result.digits.join(', ')}, ${plural(epochs, 'epoch')} of ${result.train_images} images, batch ${result.batch}, ` +
       `Adam lr ${result.lr}, beta ${result.beta} (${result.kl} KL convention), seed ${result.seed}; mixture \`${result.mixture}\``,
-    `- training: ${trainFlags.workers} worker(s), ${result.build} wasm, ${result.seconds} s (${result.images_per_s} images/s); ` +
+    flags.from ? `- training: ${readMetadata(written.model).workers ?? '?'} worker(s), ${result.build} wasm; ` +
+      'the same command with the same number of workers gives the same weights'
+      : `- training: ${trainFlags.workers} worker(s), ${result.build} wasm, ${result.seconds} s (${result.images_per_s} images/s); ` +
       'the same command with the same number of workers gives the same bytes',
     `- files: \`${path.basename(written.model)}\` (float16) SHA-256 \`${await sha256(written.model)}\`; ` +
       `\`${path.basename(written.mixture)}\` SHA-256 \`${await sha256(written.mixture)}\``,
@@ -85,8 +133,8 @@ async function main() {
     ...history.epochs.map((e) => `| ${e.epoch} | ${fixed(e.loss, 2)} | ${fixed(e.bce, 2)} | ${fixed(e.kl, 3)} |`),
     '',
   ];
-  await writeFile(path.join(out, 'PROVENANCE.md'), lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n'));
-  process.stderr.write(`wrote ${written.model}, ${written.mixture} and ${path.join(out, 'PROVENANCE.md')}\n`);
+  await writeFile(path.join(out, model.provenance), lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n'));
+  process.stderr.write(`wrote ${written.model}, ${written.mixture} and ${path.join(out, model.provenance)}\n`);
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
