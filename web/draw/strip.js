@@ -24,8 +24,9 @@ export function stripLayout(width, height, n) {
     centre: (i) => left + i * step + size / 2 };
 }
 
-// data: { width, height, images (n * 784 bytes), labels?: [{ name, color }] (one per image: the
-//   mixture's most likely class there), density?: densityAlong's result, ends?: ['A', 'B'] }
+// data: { width, height, images (n * 784 bytes), labels?: [{ name, short?, color }] (one per image: the
+//   mixture's most likely class there; short: a shorter name for when the name is wider than its
+//   image), density?: densityAlong's result, ends?: ['A', 'B'] }
 // Returns the layout.
 export function drawStrip(ctx, { width, height, images, labels = null, density = null, ends = ['A', 'B'] }) {
   const n = images.length / (SIDE * SIDE);
@@ -43,19 +44,23 @@ export function drawStrip(ctx, { width, height, images, labels = null, density =
   ctx.drawImage(rowCanvas, layout.left, layout.top);
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'center';
-  ctx.font = LABEL_FONT;
   for (let i = 0; i < n; i++) {
     const x = layout.centre(i), y = layout.size + 11;
     const label = labels?.[i];
     if (!label) continue;
-    // The class's name in text, a dot of its colour before it: colour is never the only cue.
-    const textWidth = ctx.measureText(label.name).width;
+    // The class's name in text, a dot of its colour before it: colour is never the only cue. A name
+    // wider than its image gives way to its short form ("Boot"), then to a smaller font.
+    const room = layout.size + layout.gap - 12;
+    ctx.font = LABEL_FONT;
+    const name = ctx.measureText(label.name).width <= room ? label.name : label.short ?? label.name;
+    for (let px = 12; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = `${px}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+    const textWidth = ctx.measureText(name).width;
     ctx.fillStyle = label.color;
     ctx.beginPath();
     ctx.arc(x - textWidth / 2 - 7, y, 4, 0, 2 * Math.PI);
     ctx.fill();
     ctx.fillStyle = INK;
-    ctx.fillText(label.name, x + 4, y);
+    ctx.fillText(name, x + 4, y);
   }
   if (density) drawDensity(ctx, layout, density, ends);
   ctx.restore();
