@@ -195,13 +195,14 @@ function drawProgress() {
     $('progress-text').textContent = m ? `Loaded ${loadedName}: measuring it, ${(100 * fraction).toFixed(0)}%` : phaseText;
     $('progress-detail').textContent = m
       ? `Encoding ${count(m.done)} of ${count(m.total)} images of ${title}: the test set for the plane and its metrics, the training set for kNN${left}`
-      : `Loading ${title} to measure it${downloaded(state.run?.dataset)}: the plane, the test-set metrics and kNN come next. ` +
+      : `Loading ${title} to measure it${downloaded(state.run?.dataset) ? ` (${downloaded(state.run?.dataset)})` : ''}: the plane, ` +
+        'the test-set metrics and kNN come next. ' +
         'Decoding a point and the mixture’s answers already work.';
     $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
     $('progress-fill').classList.remove('done');
     return;
   }
-  if (state.phase === 'waiting-for-data' && !state.data) detail = `${title}${downloaded(chosenDataset()) || ': starting'}`;
+  if (state.phase === 'waiting-for-data' && !state.data) detail = `${title}: ${downloaded(chosenDataset()) || 'starting'}`;
   if (r && run) {
     fraction = r.imagesSeen / r.totalImages;
     const rate = currentRate(r);
@@ -211,6 +212,10 @@ function drawProgress() {
       `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s` +
       (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left (about ${formatTime(r.seconds + left)} in all)` : ` · ${formatTime(r.seconds)}`);
   }
+  // Fitting encodes every training and test image before EM and kNN: what takes the time after a long run.
+  if (state.phase === 'fitting' && run?.trainImages) {
+    detail = `Encoding the ${count(run.trainImages)} training and ${count(run.testImages)} test images, then EM and kNN on their codes`;
+  }
   if (state.loaded) detail = describeModel(state.loaded);
   $('progress-text').textContent = state.phase === 'training' && r ? `Training: ${(100 * fraction).toFixed(0)}%` : phaseText;
   $('progress-detail').textContent = detail;
@@ -218,10 +223,10 @@ function drawProgress() {
   $('progress-fill').classList.toggle('done', fraction >= 1);
 }
 
-// ": 12.3 / 30.1 MB" of a built-in dataset being fetched, '' when nothing is known yet.
+// "12.3 / 30.1 MB" of a built-in dataset being fetched, '' when nothing is known yet.
 function downloaded(dataset) {
   const d = state.downloads[dataset];
-  return d && d.total && !d.ready ? `: ${(d.loaded / 1048576).toFixed(1)} / ${(d.total / 1048576).toFixed(1)} MB` : '';
+  return d && d.total && !d.ready ? `${(d.loaded / 1048576).toFixed(1)} / ${(d.total / 1048576).toFixed(1)} MB` : '';
 }
 
 // The test-set metrics (null: dashes). recorded: the metrics a loaded file carries, shown until this

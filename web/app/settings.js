@@ -4,7 +4,7 @@
 import { className, DATASETS } from '../lib/data/datasets.js';
 import { PRESETS, resolveOptions } from '../lib/run/options.js';
 import { digitColor } from '../draw/common.js';
-import { chosenWords, sayClassWords } from './classes.js';
+import { chosenDataset, chosenWords, sayClassWords } from './classes.js';
 import { renderControls } from './controls.js';
 import { $, showError } from './dom.js';
 import { addMissingMixtures, describeRecipe as describeNotes } from './recipe-words.js';
@@ -72,9 +72,6 @@ function checkDigits(digits) {
   const chosen = new Set(digits.map(Number));
   for (const input of document.querySelectorAll('input[name="digit"]')) input.checked = chosen.has(Number(input.value));
 }
-
-// The dataset the menu holds, or MNIST while it holds none the lab knows.
-const formDataset = () => (Object.hasOwn(DATASETS, $('dataset').value) ? $('dataset').value : 'mnist');
 
 // The form as typed: numbers that are not numbers stay NaN, so the check names them.
 export function readForm() {
@@ -204,7 +201,7 @@ function applyPreset(name) {
 // of Fashion-MNIST's, the recipe's digits of MNIST), and the page's words follow.
 function chooseDataset() {
   delete urlErrors.dataset;
-  const dataset = formDataset();
+  const dataset = chosenDataset();
   labelDigitBoxes(dataset);
   checkDigits(defaultDigits($('preset').value, dataset));
   describeDataset();
@@ -226,7 +223,7 @@ export function initSettings() {
   const fromUrl = readUrl();
   urlErrors = fromUrl.urlErrors;
   writeForm(fromUrl.options);
-  labelDigitBoxes(formDataset());
+  labelDigitBoxes(chosenDataset());
   describeRecipe();
   describeDataset();
   sayClassWords();
