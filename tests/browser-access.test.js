@@ -11,7 +11,10 @@
 //   saying what it shows;
 // - text is 13 px or more; controls are 24 px or taller, 44 px on the phone, where the EM slider spans its
 //   panel, nothing scrolls sideways and the words say "tap";
-// - axe-core (loaded by the test only) finds no violation, on first open (both sizes) and after training.
+// - axe-core (loaded by the test only) finds no violation, on first open (both sizes) and after training;
+// - with ten classes on show (a short Fashion-MNIST run, at both sizes): every class named in the legends,
+//   the bars and the confusion matrix's table (opened), text and targets as above, nothing sideways on
+//   the phone, and no axe-core violation.
 // Screenshots of first open at both sizes are left in build/ (docs/ has the committed ones).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +25,8 @@ import path from 'node:path';
 
 import { BUILD } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
-import { CHROMIUM, frames, openGuardedPage, SITE, siteWithPretrained } from './browser-helpers.js';
+import { DATASETS } from '../web/lib/data/datasets.js';
+import { CHROMIUM, frames, openGuardedPage, probeAnswer, rowName, SITE, siteWithPretrained } from './browser-helpers.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)`;
@@ -42,7 +46,7 @@ function targetsOnPage(page) {
   return page.evaluate(() => {
     const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
     const els = new Set();
-    for (const el of document.querySelectorAll('button, a[href], select, input, [tabindex="0"]')) {
+    for (const el of document.querySelectorAll('button, a[href], select, input, summary, [tabindex="0"]')) {
       // An input inside its label (file pickers, check boxes, digit boxes, radio buttons) is aimed at through the label.
       const target = el.matches('input[type="file"], input[type="checkbox"], input[type="radio"]') ? el.closest('label') : el;
       if (target && visible(target) && !target.closest('[hidden]')) els.add(target);
@@ -91,21 +95,6 @@ function cutOptions(page) {
   });
 }
 
-// Hovers (or taps) the plane until the probe has the mixture's answer; returns its rows' text.
-async function probeAnswer(page, { tap = false } = {}) {
-  await page.locator('#latent').scrollIntoViewIfNeeded();   // a tap lands only on what is on screen
-  const box = await page.locator('#latent').boundingBox();
-  for (let i = 0; ; i++) {
-    const [x, y] = [box.x + box.width * (0.45 + 0.01 * (i % 3)), box.y + box.height * 0.5];
-    if (tap) await page.touchscreen.tap(x, y);
-    else await page.mouse.move(x, y);
-    const rows = await page.$$eval('#resp li:not(.muted)', (lis) => lis.map((li) => li.textContent));
-    if (rows.length) return rows;
-    assert.ok(i < 400, 'the probe never showed the mixture\'s answer');
-    await page.waitForTimeout(25);
-  }
-}
-
 // The checks both sizes share, on first open once the model is measured.
 async function checkFirstOpen(page, { phone }) {
   const problems = [];
@@ -113,7 +102,8 @@ async function checkFirstOpen(page, { phone }) {
   // offers to load what is loaded; each panel has a visible sentence saying what it shows.
   assert.equal(await page.textContent('#settings-title'), 'Settings for your next run');
   assert.match(await page.textContent('#model-status'), /^On show: the pretrained model, digits 1, 4, 8, the authors' recipe, \d+ epochs?, seed 42; mixture \(.+\) from its \.json file/);
-  assert.ok(await page.isHidden('#load-pretrained'), 'the pretrained model is not offered while it is on show');
+  assert.equal(await page.locator('#load-pretrained-148').count(), 1, 'the site\'s pretrained model has its button');
+  assert.ok(await page.isHidden('#load-pretrained-148'), 'the pretrained model is not offered while it is on show');
   const unexplained = await page.$$eval('section.panel', (panels) => panels.filter((p) => ![...p.querySelectorAll('.explain, .hint')]
     .some((e) => e.getBoundingClientRect().height > 0 && e.textContent.trim().length > 40)).map((p) => p.getAttribute('aria-labelledby')));
   assert.deepEqual(unexplained, [], 'every panel has a visible sentence saying what it shows');
@@ -224,11 +214,46 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       assert.deepEqual(rows.map((r) => r.match(/^(\d) · /)?.[1]), ['0', '3', '7'], `each row names its digit (${rows.join(' | ')})`);
       assert.equal(await page.textContent('#draw-knows'), 'This model knows 0, 3 and 7: other digits are forced into one of them.');
       assert.ok(await page.isEnabled('#play'), 'a fitted mixture can be replayed');
-      assert.ok(await page.isVisible('#load-pretrained'), 'the pretrained model is offered again once it is not on show');
+      assert.ok(await page.isVisible('#load-pretrained-148'), 'the pretrained model is offered again once it is not on show');
+      assert.match(await page.textContent('#load-pretrained-148'), /^Load the pretrained digits model \(1, 4, 8\)$/, 'named by its metadata');
       assert.deepEqual(await axeViolations(page), [], 'axe-core finds no violation after training');
       assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
     } finally {
       await browser.close();
     }
   });
+
+  for (const [size, options] of [['1400 x 1000', { viewport: { width: 1400, height: 1000 } }],
+    ['390 x 844 with touch', { viewport: { width: 390, height: 844 }, touch: true }]]) {
+    it(`with ten classes shown, at ${size}: every class named, the confusion matrix's table, no axe-core violation`, { timeout: 300_000 }, async () => {
+      const problems = [];
+      const phone = !!options.touch;
+      const { browser, page } = await openGuardedPage(problems, options);
+      try {
+        await page.goto(`${server.url}?dataset=fashion&epochs=1&limit=500&seed=5&workers=1&lrWarmup=0`);
+        await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 120_000 });
+        await page.click('#train');
+        await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
+        await frames(page, 8);
+        const names = [...DATASETS.fashion.classNames];
+        assert.deepEqual(await page.$$eval('#latent-legend li', (els) => els.map((e) => e.textContent)), names, 'the plane\'s legend');
+        assert.deepEqual((await probeAnswer(page, { tap: phone })).map(rowName), names, 'the bars at the probe');
+        await page.locator('#confusion-more summary').scrollIntoViewIfNeeded();
+        await page.click('#confusion-more summary');
+        assert.ok(await page.isVisible('#confusion-table'), 'the confusion matrix opens as a table');
+        assert.deepEqual(await page.$$eval('#confusion-table tbody th', (els) => els.map((e) => e.textContent)), names, 'the table\'s rows');
+        await page.screenshot({ path: path.join(BUILD, `screenshot-ten-classes-${phone ? '390x844' : '1400x1000'}.png`), fullPage: true });
+        const text = await smallestText(page);
+        assert.ok(text.size >= 13, `text is 13 px or more (smallest: ${text.size} px, "${text.text}")`);
+        const small = (await targetsOnPage(page)).filter((t) => t.height < (phone ? 44 : 24) || t.width < 24);
+        assert.deepEqual(small.map((t) => `${t.what}: ${t.width.toFixed(0)} x ${t.height.toFixed(0)}`), [], 'every control is large enough');
+        assert.deepEqual(await cutOptions(page), [], 'no menu option is cut');
+        if (phone) assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing scrolls sideways');
+        assert.deepEqual(await axeViolations(page), [], 'axe-core finds no violation with ten classes shown');
+        assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
+      } finally {
+        await browser.close();
+      }
+    });
+  }
 });

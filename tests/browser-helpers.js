@@ -81,3 +81,46 @@ export async function siteWithPretrained() {
   return { root, real: false };
 }
 
+
+// A short Fashion-MNIST model (tools/train.js --dataset fashion: 1 epoch of 2,000 images, about a minute,
+// kept in build/test-fashion/ with the JSON line train.js printed: what it measured) in a copy of the
+// site, offered as the pretrained pretrained-fashion beside whatever build/site offers. build/site
+// itself never gets a test model. -> { root, file (the model), mixture (its .json), recorded (the JSON) }.
+export const FASHION_MODEL = 'pretrained-fashion';
+
+export async function siteWithFashionModel() {
+  const cache = path.join(BUILD, 'test-fashion');
+  const file = path.join(cache, `${FASHION_MODEL}.safetensors`), line = path.join(cache, `${FASHION_MODEL}.json`);
+  if (!existsSync(file) || !existsSync(line)) {
+    await mkdir(cache, { recursive: true });
+    const { stdout } = await run('node', [path.join(ROOT, 'tools/train.js'), '--dataset', 'fashion', '--epochs', '1', '--limit', '2000',
+      '--workers', '1', '--quiet', '--save', file], { maxBuffer: 1 << 24 });
+    await writeFile(line, stdout);
+  }
+  const root = path.join(BUILD, 'test-site-classes');
+  await rm(root, { recursive: true, force: true });
+  await cp(SITE, root, { recursive: true });
+  for (const name of [`${FASHION_MODEL}.safetensors`, `${FASHION_MODEL}.mixture.json`]) await cp(path.join(cache, name), path.join(root, 'models', name));
+  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
+  const recorded = JSON.parse((await readFile(line, 'utf8')).trim().split('\n').at(-1));
+  return { root, file, mixture: path.join(cache, `${FASHION_MODEL}.mixture.json`), recorded };
+}
+
+// Hovers (or taps) the plane until the probe shows the mixture's answer; returns its rows' text
+// ("8 · 91.6%", "Ankle boot · 3.2%").
+export async function probeAnswer(page, { tap = false } = {}) {
+  await page.locator('#latent').scrollIntoViewIfNeeded();   // a tap lands only on what is on screen
+  const box = await page.locator('#latent').boundingBox();
+  for (let i = 0; ; i++) {
+    const [x, y] = [box.x + box.width * (0.45 + 0.01 * (i % 3)), box.y + box.height * 0.5];
+    if (tap) await page.touchscreen.tap(x, y);
+    else await page.mouse.move(x, y);
+    const rows = await page.$$eval('#resp li:not(.muted)', (lis) => lis.map((li) => li.textContent));
+    if (rows.length) return rows;
+    if (i >= 400) throw new Error('the probe never showed the mixture\'s answer');
+    await page.waitForTimeout(25);
+  }
+}
+
+// The class names a row of bars, a legend or a table shows: "Ankle boot · 3.2%" -> "Ankle boot".
+export const rowName = (text) => text.split(' · ')[0].trim();

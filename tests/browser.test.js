@@ -488,7 +488,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     await page.goto(server.url);
     await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
     assert.ok(await page.isHidden('#banner'));
-    assert.ok(await page.isHidden('#load-pretrained'));
+    assert.equal(await page.locator('button.load-pretrained').count(), 0, 'no pretrained model is offered');
     assert.equal(await page.evaluate(() => window.__lab.loaded), null);
     assert.equal(await page.evaluate(() => window.__lab.phase), 'idle');
     await page.unroute('**/models/index.json');
@@ -706,7 +706,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       await page.waitForFunction(() => window.__lab.data?.name === 'shapes.npz', null, { timeout: 30_000 });
       const status = await page.textContent('#data-status');
       assert.match(status, /Training data: shapes\.npz, 150 images, labelled, classes 0, 1, 2/);
-      assert.ok(await page.isEnabled('#use-mnist'));
+      assert.ok(await page.isEnabled('#use-builtin'));
 
       // Train on it: the run says it is these images, and the mixture's metrics come back.
       await page.click('#train');
@@ -763,10 +763,10 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       assert.match(await page.textContent('#data-status'), /dropped\.npz, 30 images, labelled, classes 0, 1, 2/);
 
       // Back to the bundled digits.
-      await page.click('#use-mnist');
+      await page.click('#use-builtin');
       await page.waitForFunction(() => window.__lab.data === null, null, { timeout: 30_000 });
       assert.match(await page.textContent('#data-status'), /MNIST digits \(bundled\)/);
-      assert.ok(await page.isDisabled('#use-mnist'));
+      assert.ok(await page.isDisabled('#use-builtin'));
       assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
     });
 

@@ -35,14 +35,16 @@ export function renderControls() {
   $('save-mixture').disabled = !state.fit;
   $('load-file').disabled = running || phase === 'fitting';
   $('load-button').classList.toggle('disabled', $('load-file').disabled);
-  $('load-pretrained').disabled = running || phase === 'fitting';
-  // Offered when the site has it and it is not already on show.
-  $('load-pretrained').hidden = !state.pretrainedOffered || !!state.loaded?.pretrained;
+  // Each pretrained model the site has is offered while it is not the one on show.
+  for (const button of document.querySelectorAll('button.load-pretrained')) {
+    button.disabled = running || phase === 'fitting';
+    button.hidden = !!state.loaded?.pretrained && state.loaded.name === `${button.dataset.model}.safetensors`;
+  }
   $('data-file').disabled = running || phase === 'fitting';
   $('data-button').classList.toggle('disabled', $('data-file').disabled);
-  $('use-mnist').disabled = running || phase === 'fitting' || !state.data;
+  $('use-builtin').disabled = running || phase === 'fitting' || !state.data;
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
-  for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = running || phase === 'fitting';
+  for (const el of document.querySelectorAll('#settings input, #settings select, #dataset')) el.disabled = running || phase === 'fitting';
   dirty.progress = true;
   schedule();
 }

@@ -1,4 +1,5 @@
 // Files the user keeps: a Blob started as a download, named after the model on show.
+import { DATASETS } from '../lib/data/datasets.js';
 import { state } from './state.js';
 import { tally } from './test-hooks.js';
 
@@ -15,9 +16,13 @@ export function download(blob, filename) {
   tally('downloads');
 }
 
-// The model on show, for file names: "pretrained-148", "digits148-seed3-2ep", "untrained".
+// The model on show, for file names: "pretrained-148", "digits148-seed3-2ep", "fashion-seed3-1ep" (all
+// ten classes of Fashion-MNIST), "fashion158-seed3-1ep", "untrained".
 export function modelTag() {
   if (state.loaded) return state.loaded.name.replace(/\.safetensors$/i, '').replace(/[^\w.-]+/g, '_');
   if (!state.run || !state.trainedWith) return 'untrained';
-  return `digits${state.run.classes.join('')}-seed${state.trainedWith.seed}-${state.losses?.epochs.length ?? 0}ep`;
+  const { dataset, classes } = state.run;
+  const what = !dataset || dataset === 'mnist' ? `digits${classes.join('')}`
+    : `${dataset}${classes.length === DATASETS[dataset].classNames.length ? '' : classes.join('')}`;
+  return `${what}-seed${state.trainedWith.seed}-${state.losses?.epochs.length ?? 0}ep`;
 }

@@ -5,6 +5,7 @@ import { mnistCentre } from '../lib/data/drawn-digit.js';
 import { digitColor } from '../draw/common.js';
 import { drawDigit, drawDigitGrid, drawEmpty } from '../draw/digits.js';
 import { answerInWords, classBars, mixtureAnswer, mutedItem, renderBars } from './bars.js';
+import { listed, nameOf, nounOf, plural, shortNameOf, shownDataset, shownWords } from './classes.js';
 import { $, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { state } from './state.js';
@@ -154,20 +155,20 @@ export function drawDrawnPanels() {
   $('draw-anchor').disabled = !drawn;
   $('draw-source').textContent = drawn?.source === 'test'
     ? `Test image ${drawn.testIndex}, as the model saw it; draw on it to change it. Marked ◆ on the plane.`
-    : 'Centred as MNIST\u2019s digits were, encoded as you draw, marked ◆ on the plane.';
+    : `Centred as MNIST\u2019s digits were${shownDataset() === 'fashion' ? ' (Fashion-MNIST\u2019s pictures fill more of the frame)' : ''}, ` +
+      'encoded as you draw, marked ◆ on the plane.';
 }
 
-// "1, 4 and 8"
-const listed = (names) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : String(names[0]));
-
-// What the model on show knows, said above the pad: whatever is drawn, the mixture answers with one of
-// these classes, so a drawing of another digit is forced into one of them.
+// What the model on show knows, said above the pad in its dataset's words ("digits", "classes"):
+// whatever is drawn, the mixture answers with one of these classes, so a drawing of anything else is
+// forced into one of them.
 export function showKnownClasses() {
   const classes = state.mixture?.classes ?? state.run?.classes;
   const unlabelled = state.run?.unlabelled;
+  const nouns = plural(nounOf(shownDataset()));
   $('draw-knows').textContent = !classes?.length ? 'Train or load a model: then it says what it makes of your drawing.'
     : unlabelled ? `This model's mixture has ${classes.length} clusters and no labels: a drawing is put in one of them.`
-    : `This model knows ${listed(classes)}: other digits are forced into one of them.`;
+    : `This model knows ${listed(classes.map((c) => nameOf(c)))}: other ${nouns} are forced into one of them.`;
 }
 
 // The drawn digit's code, and the mixture's answer there: in words (a polite live region), per digit,
@@ -179,7 +180,7 @@ export function showDrawnResponsibilities() {
   const where = z ? `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})` : '';
   if (!z || !mixture) {
     $('draw-z').textContent = z ? `${where}: the mixture's answer comes once it is fitted` : 'nothing drawn yet';
-    $('draw-resp').replaceChildren(mutedItem(z ? 'after the mixture is fitted' : 'draw a digit above'));
+    $('draw-resp').replaceChildren(mutedItem(z ? 'after the mixture is fitted' : `draw ${shownWords().thing} above`));
     $('draw-comp').replaceChildren();
     $('draw-col').classList.remove('unlike');
     report({ drawn: z ? { z, respSum: null, classSum: null } : null });
@@ -193,10 +194,10 @@ export function showDrawnResponsibilities() {
   const order = [...perComponent.keys()].sort((a, b) => perComponent[b] - perComponent[a]);
   const shown = order.slice(0, 4);
   const rest = order.slice(4).reduce((sum, j) => sum + perComponent[j], 0);
-  const digitOf = (j) => mixture.classes[mixture.componentClass[j] ?? j];
+  const labelOf = (j) => mixture.classes[mixture.componentClass[j] ?? j];
   renderBars($('draw-comp'), [
-    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(digitOf(j)), name: `#${j + 1} → ${digitOf(j)}`,
-      title: `component ${j + 1}, which predicts ${digitOf(j)}` })),
+    ...shown.map((j) => ({ p: perComponent[j], color: digitColor(labelOf(j)), name: `#${j + 1} → ${shortNameOf(labelOf(j))}`,
+      title: `component ${j + 1}, which predicts ${nameOf(labelOf(j))}` })),
     ...(order.length > 4 ? [{ p: rest, color: '#9aa5b1', name: 'the rest', title: `the other ${order.length - 4} components` }] : []),
   ]);
   report({ drawn: { z, k: perComponent.length, respSum: perComponent.reduce((a, b) => a + b, 0), unlike,

@@ -1,5 +1,6 @@
 // EM replayed: the iteration on show (slider, Replay, a snapshot clicked) drives the plane, the
 // log-likelihood marker and the responsibilities.
+import { shownWords } from './classes.js';
 import { $ } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { highlightSnap } from './panels.js';
@@ -61,7 +62,7 @@ export function resetEmControls({ measuring = false } = {}) {
   enableReplay(false, measuring ? 'Replay comes once the loaded model is measured (see the progress under Train).'
     : 'EM is replayed here once a mixture is fitted: after training, or with “Fit mixture”.');
   $('em-iter-out').textContent = '–';
-  $('latent-sub').textContent = 'held-out test images, coloured by digit';
+  $('latent-sub').textContent = `held-out test images, coloured by ${shownWords().noun}`;
 }
 
 // A fitted mixture's history: the slider spans it, on its last iteration; Replay when there is one to

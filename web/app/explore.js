@@ -10,6 +10,7 @@ import { drawPath, drawRegion, drawSpread } from '../draw/plane-marks.js';
 import { drawStrip } from '../draw/strip.js';
 import { densityAlong, gapSpans, pathPoints, regionOf, regionPoints } from '../lib/latent-path.js';
 import { mixtureAnswer } from './bars.js';
+import { nameOf, shortNameOf, shownWords } from './classes.js';
 import { $, HOVERS, reportError } from './dom.js';
 import { pickTestImage } from './drawing-pad.js';
 import { dirty, schedule } from './frames.js';
@@ -110,7 +111,7 @@ export function drawStripPanel() {
   const named = mixture ? Array.from({ length: PATH_STEPS }, (_, i) => {
     const { byClass, unlike } = mixtureAnswer(mixture, [points[2 * i], points[2 * i + 1]]);
     const best = byClass.reduce((p, q) => (q.p > p.p ? q : p));
-    return { name: String(best.digit), color: digitColor(best.digit), p: best.p, unlike };
+    return { name: nameOf(best.label), short: shortNameOf(best.label), color: digitColor(best.label), p: best.p, unlike };
   }) : null;
   const density = snapshot ? densityAlong(snapshot, strip.a, strip.b) : null;
   const layout = drawStrip(ctx, { width: canvas.width, height: canvas.height, images: strip.images, labels: named, density });
@@ -118,7 +119,7 @@ export function drawStripPanel() {
   const gaps = density?.gaps ?? [];
   const current = `${strip.a}|${strip.b}` === `${a.z}|${b.z}`;
   $('path-status').textContent = `From A (${a.name}, ${fmt(strip.a)}) to B (${b.name}, ${fmt(strip.b)}): ` + (!named
-    ? 'the digits are named once the mixture is fitted.'
+    ? `the ${shownWords().nouns} are named once the mixture is fitted.`
     : `${passes.join(' → ')}; ${gaps.length ? `crosses a gap at ${gapSpans(gaps)} of the way.`
       : 'no gap: every point lies inside some component\u2019s 99% ellipse.'}`);
   report({ strip: { images: strip.images, a: strip.a, b: strip.b, labels: named?.map((l) => l.name) ?? null, gaps,

@@ -2,6 +2,7 @@
 // digit's markers on the overlay canvas ('probe'); and where the mixture landed, for the tests.
 import { digitColor, drawNote } from '../draw/common.js';
 import { covarianceAxes, drawDrawnMarker, drawProbe, drawScatterBase, drawScatterOverlay } from '../draw/scatter.js';
+import { legendEntries, renderLegend, sayClassWords } from './classes.js';
 import { $ } from './dom.js';
 import { drawExploreMarks } from './explore.js';
 import { dirty, prepare } from './frames.js';
@@ -18,6 +19,10 @@ function scatterData() {
   }
   return { points: state.codes, classes: run?.scatterClasses, digits: run?.classes ?? readForm().digits, mixture: null };
 }
+
+// The plane's legend is HTML under it (names in text, wrapping on a phone, never over the codes); the
+// PNG download draws it onto the picture (export-png.js).
+export const latentLegend = () => legendEntries(scatterData().digits);
 
 // The codes (axes and points) are drawn once per set of codes onto a canvas of their own; a frame
 // copies that and draws the mixture on top, so replaying EM redraws ellipses, not 3,000 points.
@@ -43,8 +48,11 @@ export function drawLatent() {
   ctx.drawImage(latentBase.canvas, 0, 0);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   state.area = latentBase.area;
-  drawScatterOverlay(ctx, state.area, { width, height, view, ...shown });
-  report({ scatterPoints: data.points ? data.points.length / 2 : 0 });
+  drawScatterOverlay(ctx, state.area, { width, height, view, ...shown, legend: false });
+  sayClassWords();
+  const legend = legendEntries(data.digits);
+  renderLegend($('latent-legend'), legend);
+  report({ scatterPoints: data.points ? data.points.length / 2 : 0, legend: legend.map((e) => e.name) });
   exposeMixtureGeometry(data);
   if (!data.points) {
     drawNote(ctx, state.phase === 'idle' ? 'Press Train: the codes appear here as the model learns.' : 'Encoding the first codes…',

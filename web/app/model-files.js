@@ -1,6 +1,6 @@
 // Models in and out: Save (safetensors, float32 or float16) and Save mixture, Load (a file input, or
-// files dropped on the page), and the pretrained model shown on first open. The trainer worker reads,
-// checks and writes the files; a refused file changes nothing.
+// files dropped on the page, or a pretrained model: pretrained.js), and the model on show in words. The
+// trainer worker reads, checks and writes the files; a refused file changes nothing.
 import { LossHistory } from '../lib/run/loss-history.js';
 import { renderControls } from './controls.js';
 import { $, pointWord, reportError } from './dom.js';
@@ -13,29 +13,11 @@ import { dirty, markAllDirty, schedule } from './frames.js';
 import { showMetrics } from './panels.js';
 import { requestDecode, showResponsibilities } from './probe.js';
 import { showFit } from './run.js';
+import { chosenDataset, shownWords } from './classes.js';
 import { readForm } from './settings.js';
 import { clearRun, state } from './state.js';
 import { record, report } from './test-hooks.js';
 import { trainer } from './workers.js';
-
-const PRETRAINED = 'pretrained-148';   // web/models/, made by `make pretrained`
-const PRETRAINED_MIXTURE = `${PRETRAINED}.mixture.json`;
-// Opened without settings in the link (a "build" choice aside): the pretrained model is shown.
-const FIRST_OPEN = [...new URLSearchParams(location.search).keys()].every((key) => key === 'build');
-
-// models/index.json (written by make) lists what the site has, so a missing model costs no failed request.
-const pretrainedFiles = fetch(new URL('../models/index.json', import.meta.url))
-  .then((r) => (r.ok ? r.json() : []))
-  .then((files) => (Array.isArray(files) && files.includes(`${PRETRAINED}.safetensors`) ? files : null), () => null);
-
-// On first open its files are fetched at once, while the workers start (a Blob crosses to the worker
-// without a copy); the Load button has them fetched in the worker.
-const fetchBlob = (name) => fetch(new URL(`../models/${name}`, import.meta.url)).then((r) => {
-  if (!r.ok) throw new Error(`could not load models/${name}: HTTP ${r.status}`);
-  return r.blob();
-});
-const pretrainedPrefetch = FIRST_OPEN ? pretrainedFiles.then((files) => files && Promise.all([fetchBlob(`${PRETRAINED}.safetensors`),
-  files.includes(PRETRAINED_MIXTURE) ? fetchBlob(PRETRAINED_MIXTURE) : null])).catch(() => null) : Promise.resolve(null);
 
 function showLoadError(message) {
   if (message) record('loadErrors', message);
@@ -80,8 +62,9 @@ function loadFiles(files) {
 }
 
 // The trainer worker reads and checks the files; a refused file changes nothing (the run, its
-// mixture and the view worker's parameters stay), and says why here.
-async function loadModel({ model, mixture = null, name, mixtureName, pretrained = false }) {
+// mixture and the view worker's parameters stay), and says why here. A file that does not say its
+// dataset and classes is taken to be for those chosen for the next run.
+export async function loadModel({ model, mixture = null, name, mixtureName, pretrained = false }) {
   if (['training', 'paused', 'waiting-for-data', 'fitting'].includes(state.phase)) {
     return showLoadError('A run is training: press Reset before loading a model. Nothing was changed.');
   }
@@ -91,20 +74,12 @@ async function loadModel({ model, mixture = null, name, mixtureName, pretrained 
   $('model-status').textContent = `Loading ${pretrained ? 'the pretrained model' : name}…`;
   try {
     showFit(await trainer.request('load-model', { model, mixture, name, mixtureName, pretrained,
-      digits: readForm().digits, mixtureVariant: $('mixture').value }));
+      digits: readForm().digits, dataset: chosenDataset(), mixtureVariant: $('mixture').value }));
   } catch (error) {
     if (state.loaded && state.run?.id !== before) return reportError(error.message);   // loaded, then failed measuring
     $('model-status').textContent = status;
     showLoadError(`Not loaded: ${error.message}. Nothing was changed: the model on the page is the one you had.`);
   }
-}
-
-async function loadPretrained(files, prefetched = null) {
-  // Absolute URLs: the worker fetches them, wherever its own file is.
-  const site = (name) => ({ url: new URL(`../models/${name}`, import.meta.url).href });
-  const [model, mixture] = prefetched ?? [site(`${PRETRAINED}.safetensors`),
-    files.includes(PRETRAINED_MIXTURE) ? site(PRETRAINED_MIXTURE) : null];
-  return loadModel({ model, mixture, name: `${PRETRAINED}.safetensors`, mixtureName: PRETRAINED_MIXTURE, pretrained: true });
 }
 
 // A model from a file (or the pretrained one) replaced the run: its parameters are already on their
@@ -113,13 +88,13 @@ function showLoadedModel(m) {
   stopReplay();
   clearRun();
   resetEmControls({ measuring: true });
-  state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0, deskew: m.deskew };
-  state.loaded = { run: m.run, name: m.name, info: m.info, pretrained: m.pretrained, digits: m.digits };
+  state.run = { id: m.run, classes: m.digits, loaded: true, epochs: m.info.epochs ?? 0, deskew: m.deskew, dataset: m.dataset };
+  state.loaded = { run: m.run, name: m.name, info: m.info, pretrained: m.pretrained, digits: m.digits, dataset: m.dataset };
   // The file's mixture answers at once (probe, drawing), on its last iteration; the codes come with the measurement.
   state.mixture = m.mixture;
   if (m.mixture) state.emIter = m.mixture.history.length - 1;
   state.losses = LossHistory.from({ epochs: m.lossHistory ?? [], curve: m.lossCurve ?? [] });
-  report({ loaded: { run: m.run, name: m.name, pretrained: m.pretrained, at: performance.now() }, metrics: null });
+  report({ loaded: { run: m.run, name: m.name, pretrained: m.pretrained, dataset: m.dataset, at: performance.now() }, metrics: null });
   showMetrics(m.info.metrics?.test_bce !== undefined ? m.info.metrics : null, { recorded: true });
   const what = describeModel(m);
   // The variant in the words of the Mixture menu ("10 from k-means++, named by groups").
@@ -127,10 +102,10 @@ function showLoadedModel(m) {
   $('model-status').textContent = `On show: ${m.pretrained ? 'the pretrained model' : m.name}, ${what}` +
     (m.mixtureFrom === 'file' ? `; mixture (${variant}) from its .json file` : m.mixtureFrom === 'metadata'
       ? `; mixture (${variant}) from its metadata` : '; no mixture in it: fitting one') +
-    (m.usedFallbackDigits ? '. The file does not say its digits: taken to be the ones chosen under Training.' : '.');
+    (m.usedFallbackDigits ? '. The file does not say its data: taken to be the dataset and classes chosen for your next run.' : '.');
   if (m.pretrained) {
     $('banner-text').textContent = `This is the pretrained model (${what}), loaded for you: ${pointWord} the plane to decode, ` +
-      'draw a digit, or press Train to make your own.';
+      `draw ${shownWords().thing}, or press Train to make your own.`;
     $('banner').hidden = false;
   } else {
     $('banner').hidden = true;
@@ -165,14 +140,6 @@ function acceptDrops() {
 }
 
 export function initModelFiles() {
-  // Once the trainer is ready: on first open the pretrained model goes first (measuring it then loads
-  // MNIST); else MNIST now.
-  trainer.ready.then(() => pretrainedFiles.then(async (files) => {
-    state.pretrainedOffered = !!files;
-    renderControls();
-    if (files && FIRST_OPEN) loadPretrained(files, await pretrainedPrefetch).finally(() => trainer.send('load'));
-    else trainer.send('load');
-  }), () => {});
   trainer.on('model-loaded', showLoadedModel);
   trainer.on('measuring', (m) => {
     if (!state.run || m.run !== state.run.id) return;
@@ -187,7 +154,6 @@ export function initModelFiles() {
     event.target.value = '';   // the same file chosen again is a new change
     loadFiles(files);
   });
-  $('load-pretrained').addEventListener('click', () => pretrainedFiles.then((files) => files && loadPretrained(files)));
   $('banner-close').addEventListener('click', () => { $('banner').hidden = true; });
   acceptDrops();
 }

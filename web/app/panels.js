@@ -1,10 +1,12 @@
 // Each panel's renderer (the latent plane's are in latent.js) and the list the frame scheduler draws,
 // in order of urgency; the metrics list and the progress line.
-import { drawConfusion } from '../draw/confusion.js';
-import { drawNote } from '../draw/common.js';
+import { FONT, INK } from '../draw/common.js';
 import { drawLineChart } from '../draw/charts.js';
 import { drawDigitGrid, drawEmpty, drawPixels } from '../draw/digits.js';
 import { drawScatter } from '../draw/scatter.js';
+import { DATASETS } from '../lib/data/datasets.js';
+import { chosenDataset, legendEntries, nameOf, renderLegend } from './classes.js';
+import { drawConfusionPanel } from './confusion-panel.js';
 import { $ } from './dom.js';
 import { drawDrawnPanels } from './drawing-pad.js';
 import { count, describeModel, formatTime } from './format.js';
@@ -83,6 +85,7 @@ function drawSnaps() {
       : fitted.loadedLoglik ? 'the loaded mixture only: its file has no EM history to show'
       : `iteration${its.length > 1 ? 's' : ''} ${its.join(', ')}${last < 50 ? ` (EM converged after ${last})` : ''}`;
     snapsTodo = its.map((t, i) => i);
+    renderLegend($('snaps-legend'), fitted ? legendEntries(fitted.classes) : []);
   }
   const i = snapsTodo.shift();
   const canvas = canvases[i], t = its[i];
@@ -118,7 +121,9 @@ function offscreen(canvas, cols, rows) {
   return canvas.getContext('2d');
 }
 
-// Rows: one per digit; columns: that digit's validation images, a gap, then their reconstructions.
+// Rows: one per class, named on the left; columns: that class's validation images, a gap, then their
+// reconstructions.
+const RECONS_FONT = `13px ${FONT.split('px ')[1]}`;
 function drawRecons() {
   const canvas = $('recons');
   const ctx = canvas.getContext('2d');
@@ -128,7 +133,11 @@ function drawRecons() {
     return drawEmpty(ctx, 'Validation images and their reconstructions appear once training starts.');
   }
   const per = run.valPerClass, rows = run.classes.length;
-  const width = 2 * (per * 56 + (per - 1) * 2) + 18, height = rows * 56 + (rows - 1) * 2;
+  // Unlabelled data has one row of test images and no names.
+  const names = run.unlabelled ? [] : run.classes.map((c) => nameOf(c));
+  ctx.font = RECONS_FONT;
+  const labelWidth = names.length ? Math.ceil(Math.max(...names.map((n) => ctx.measureText(n).width))) + 12 : 0;
+  const width = labelWidth + 2 * (per * 56 + (per - 1) * 2) + 18, height = rows * 56 + (rows - 1) * 2;
   if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
   const originals = new Uint8Array(rows * per * 784), recon = new Uint8Array(rows * per * 784);
   const filled = new Array(rows).fill(0);
@@ -143,29 +152,35 @@ function drawRecons() {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   const left = reconsScratch;
   const half = drawDigitGrid(offscreen(left, per, rows), { images: originals, rows, cols: per, scale: 2, gap: 2, background: 240 });
-  ctx.drawImage(left, 0, 0);
+  ctx.drawImage(left, labelWidth, 0);
   drawDigitGrid(offscreen(left, per, rows), { images: recon, rows, cols: per, scale: 2, gap: 2, background: 240 });
-  ctx.drawImage(left, half.width + 18, 0);
+  ctx.drawImage(left, labelWidth + half.width + 18, 0);
+  ctx.font = RECONS_FONT;
+  ctx.fillStyle = INK;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  names.forEach((name, r) => ctx.fillText(name, labelWidth - 8, r * 58 + 28));
 }
 
-function drawConfusionPanel() {
-  const { ctx, width, height } = prepare($('confusion'));
-  const m = state.fit?.metrics;
-  if (!m?.confusion) {
-    ctx.clearRect(0, 0, width, height);
-    ctx.fillStyle = '#f7f9fb';
-    ctx.fillRect(0, 0, width, height);
-    drawNote(ctx, 'confusion matrix (rows: true digit)', width / 2, height / 2, '12px system-ui, sans-serif');
-    return;
-  }
-  drawConfusion(ctx, { width, height, matrix: m.confusion, digits: state.fit.classes });
+// Images per second over the last RATE_WINDOW_S seconds of training (state.rates, run.js), so the time
+// left follows the machine as it is now (other work on its cores) rather than since the start; the
+// whole run's mean until a few seconds have passed.
+const RATE_WINDOW_S = 30;
+function currentRate(r) {
+  const first = state.rates?.find((p) => p.seconds >= r.seconds - RATE_WINDOW_S);
+  if (first && r.seconds - first.seconds >= 5) return (r.imagesSeen - first.imagesSeen) / (r.seconds - first.seconds);
+  return r.imagesSeen / Math.max(r.seconds, 1e-3);
 }
+
+// A built-in dataset's name for the progress line: the run's (a loaded model is measured on its own).
+const dataTitle = () => DATASETS[state.run?.dataset ?? chosenDataset()]?.title ?? 'the data';
 
 function drawProgress() {
   const r = state.progress, run = state.run;
   const loadedName = state.loaded?.pretrained ? 'the pretrained model' : state.loaded?.name;
+  const title = dataTitle();
   const phaseText = {
-    idle: 'Press Train: the data loads meanwhile.', 'waiting-for-data': 'Waiting for the data…',
+    idle: 'Press Train: the data loads meanwhile.', 'waiting-for-data': state.data ? 'Waiting for the data…' : `Waiting for ${title}…`,
     training: 'Training', paused: 'Paused', trained: 'Trained', fitting: 'Fitting the mixture by EM…',
     fitted: state.loaded ? `Loaded ${loadedName}` : 'Done: trained and fitted',
     evaluating: `Loaded ${loadedName}: measuring it…`,
@@ -174,30 +189,44 @@ function drawProgress() {
   let fraction = 0;
   const m = state.measuring;
   if (state.phase === 'evaluating') {
-    // What measuring a loaded model does, and how long it has left at the rate so far.
+    // What measuring a loaded model does, on which dataset, and how long it has left at the rate so far.
     fraction = m ? m.done / m.total : 0;
     const left = m && m.done > 0 ? ` · about ${formatTime(m.seconds / m.done * (m.total - m.done))} left` : '';
     $('progress-text').textContent = m ? `Loaded ${loadedName}: measuring it, ${(100 * fraction).toFixed(0)}%` : phaseText;
     $('progress-detail').textContent = m
-      ? `Encoding ${count(m.done)} of ${count(m.total)} MNIST images: the test set for the plane and its metrics, the training set for kNN${left}`
-      : 'Loading MNIST to measure it: the plane, the test-set metrics and kNN come next. Decoding a point and the mixture’s answers already work.';
+      ? `Encoding ${count(m.done)} of ${count(m.total)} images of ${title}: the test set for the plane and its metrics, the training set for kNN${left}`
+      : `Loading ${title} to measure it${downloaded(state.run?.dataset) ? ` (${downloaded(state.run?.dataset)})` : ''}: the plane, ` +
+        'the test-set metrics and kNN come next. ' +
+        'Decoding a point and the mixture’s answers already work.';
     $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
     $('progress-fill').classList.remove('done');
     return;
   }
+  if (state.phase === 'waiting-for-data' && !state.data) detail = `${title}: ${downloaded(chosenDataset()) || 'starting'}`;
   if (r && run) {
     fraction = r.imagesSeen / r.totalImages;
-    const rate = r.imagesSeen / Math.max(r.seconds, 1e-3);
+    const rate = currentRate(r);
     const left = (r.totalImages - r.imagesSeen) / rate;
+    // The time left and the whole run's length at that rate: a full ten-class run is an hour's work.
     detail = `epoch ${Math.min(r.epoch + 1, run.epochs)}/${run.epochs} · ${count(r.imagesSeen)} / ` +
       `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s` +
-      (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left` : ` · ${formatTime(r.seconds)}`);
+      (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left (about ${formatTime(r.seconds + left)} in all)` : ` · ${formatTime(r.seconds)}`);
+  }
+  // Fitting encodes every training and test image before EM and kNN: what takes the time after a long run.
+  if (state.phase === 'fitting' && run?.trainImages) {
+    detail = `Encoding the ${count(run.trainImages)} training and ${count(run.testImages)} test images, then EM and kNN on their codes`;
   }
   if (state.loaded) detail = describeModel(state.loaded);
   $('progress-text').textContent = state.phase === 'training' && r ? `Training: ${(100 * fraction).toFixed(0)}%` : phaseText;
   $('progress-detail').textContent = detail;
   $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
   $('progress-fill').classList.toggle('done', fraction >= 1);
+}
+
+// "12.3 / 30.1 MB" of a built-in dataset being fetched, '' when nothing is known yet.
+function downloaded(dataset) {
+  const d = state.downloads[dataset];
+  return d && d.total && !d.ready ? `${(d.loaded / 1048576).toFixed(1)} / ${(d.total / 1048576).toFixed(1)} MB` : '';
 }
 
 // The test-set metrics (null: dashes). recorded: the metrics a loaded file carries, shown until this

@@ -2,6 +2,7 @@
 // of the run (its start, batches, notes, the evaluation; codes, reconstructions and the manifold).
 import { LossHistory } from '../lib/run/loss-history.js';
 import { viewAround } from '../draw/scatter.js';
+import { shownWords } from './classes.js';
 import { renderControls } from './controls.js';
 import { $, reportError } from './dom.js';
 import { drawingInked, encodeDrawing, showDrawnResponsibilities } from './drawing-pad.js';
@@ -65,8 +66,8 @@ export function showFit(result) {
   state.view = viewAround(result.testCodes);
   showEmHistory(result.history);
   report({ metrics: result.metrics });
-  $('latent-sub').textContent = `all ${result.testCodes.length / 2} test images, coloured by ` +
-    `${result.unlabelled ? 'cluster' : state.run?.data ? 'class' : 'digit'}; the mixture's means, 1σ and 2σ`;
+  $('latent-sub').textContent = `all ${count(result.testCodes.length / 2)} test images, coloured by ` +
+    `${result.unlabelled ? 'cluster' : shownWords().noun}; the mixture's means, 1σ and 2σ`;
   showMetrics(result.metrics);
   markAllDirty();
   renderControls();   // the worker has said which phase follows the fit
@@ -95,6 +96,9 @@ function reset() {
 function addBatch(r) {
   state.losses.add(r);   // the smoothed curve per batch and the means per epoch
   state.progress = r;
+  // The last minute of (seconds, images seen), for the images per second the time left is judged by.
+  state.rates.push({ seconds: r.seconds, imagesSeen: r.imagesSeen });
+  while (state.rates.length > 2 && state.rates[0].seconds < r.seconds - 60) state.rates.shift();
   tally('batches');
   report({ imagesSeen: r.imagesSeen, lastLoss: state.losses.batches.at(-1)?.loss ?? hook('lastLoss') });
   reportOnce('firstLoss', r.loss);
@@ -115,11 +119,14 @@ function listenToTrainer() {
       id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
       batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
       scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)), scatterIndex: m.scatterIndex,
-      valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data, deskew: m.deskew,
+      valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data, dataset: m.dataset ?? null,
+      deskew: m.deskew,
     };
-    report({ workers: m.workers });
+    state.rates = [];
+    report({ workers: m.workers, run: { dataset: state.run.dataset, classes: m.classes, totalImages: m.totalImages } });
     $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images` +
-      (m.labelled === false ? ` of ${m.data?.name ?? 'the data'} (unlabelled)` : m.data ? ` of ${m.data.name}, coloured by class` : ', coloured by digit');
+      (m.labelled === false ? ` of ${m.data?.name ?? 'the data'} (unlabelled)` : m.data ? ` of ${m.data.name}, coloured by class`
+        : `, coloured by ${shownWords().noun}`);
     markAllDirty();
   });
 

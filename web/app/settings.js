@@ -1,15 +1,19 @@
-// The settings: the form, the link (?preset=authors&digits=1,4,8&...), and their checks, each bad
-// value shown beside its control; resolveOptions (lib/run/options.js) is the one judge.
+// The settings: the form, the link (?preset=authors&dataset=fashion&digits=1,4,8&...), and their checks,
+// each bad value shown beside its control; resolveOptions (lib/run/options.js) is the one judge. The
+// built-in dataset's menu sits in the Data panel but is one of these settings.
+import { className, DATASETS } from '../lib/data/datasets.js';
 import { PRESETS, resolveOptions } from '../lib/run/options.js';
 import { digitColor } from '../draw/common.js';
+import { chosenDataset, chosenWords, sayClassWords } from './classes.js';
 import { renderControls } from './controls.js';
 import { $, showError } from './dom.js';
+import { addMissingMixtures, describeRecipe as describeNotes } from './recipe-words.js';
 import { state } from './state.js';
 import { report } from './test-hooks.js';
 
 // The settings, all in the form and the URL. A recipe (preset) sets RECIPE; the rest are the user's.
 const NUMBERS = ['epochs', 'batch', 'lr', 'beta', 'warmup', 'lrWarmup', 'seed', 'limit', 'workers'];
-const CHOICES = ['kl', 'deskew', 'mixture'];
+const CHOICES = ['kl', 'deskew', 'mixture', 'dataset'];
 const RECIPE = ['epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lrWarmup', 'deskew', 'mixture'];
 // A select's text as the option's value: deskew is true, false or 'auto', the other choices are names.
 const choiceValue = (f, text) => (f === 'deskew' && text !== 'auto' ? text === 'true' : text);
@@ -18,6 +22,7 @@ const DEFAULT_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1,
 // Problems with the link's own values ({ key: message }), until the user changes that field.
 let urlErrors = {};
 
+// One check box per class of the ten (labels 0-9), named by the dataset chosen (labelDigitBoxes).
 function buildDigitBoxes() {
   const box = $('digit-boxes');
   for (let d = 0; d <= 9; d++) {
@@ -27,20 +32,45 @@ function buildDigitBoxes() {
     input.type = 'checkbox';
     input.value = String(d);
     input.name = 'digit';
-    input.setAttribute('aria-label', `digit ${d}`);
     const span = document.createElement('span');
-    span.textContent = String(d);
     label.style.setProperty('--swatch', digitColor(d));
     label.append(input, span);
     box.append(label);
   }
 }
 
+// The boxes named for a dataset: "3" (and "digit 3" to a screen reader) for MNIST, "Dress" for
+// Fashion-MNIST, two columns wide for such names.
+function labelDigitBoxes(dataset) {
+  const named = dataset !== 'mnist';
+  $('digit-boxes').classList.toggle('named', named);
+  for (const input of document.querySelectorAll('input[name="digit"]')) {
+    const name = className(dataset, Number(input.value));
+    input.nextElementSibling.textContent = name;
+    if (named) input.removeAttribute('aria-label');
+    else input.setAttribute('aria-label', `digit ${name}`);
+  }
+}
+
+// The classes a recipe trains on a dataset when the link names none: the recipe's digits for MNIST,
+// every class of another dataset (resolveOptions decides).
+function defaultDigits(preset, dataset) {
+  try {
+    return resolveOptions({ preset, dataset }).digits;
+  } catch {
+    return PRESETS.default.digits;
+  }
+}
+
 function writeForm(o) {
-  const digits = new Set(o.digits.map(Number));
-  for (const input of document.querySelectorAll('input[name="digit"]')) input.checked = digits.has(Number(input.value));
   $('preset').value = o.preset;
   for (const f of [...NUMBERS, ...CHOICES]) if (o[f] !== undefined) $(f).value = String(o[f]);
+  checkDigits(o.digits);
+}
+
+function checkDigits(digits) {
+  const chosen = new Set(digits.map(Number));
+  for (const input of document.querySelectorAll('input[name="digit"]')) input.checked = chosen.has(Number(input.value));
 }
 
 // The form as typed: numbers that are not numbers stay NaN, so the check names them.
@@ -66,13 +96,13 @@ function readUrl() {
     preset = 'default';
   }
   const o = { ...PRESETS[preset], preset, workers: DEFAULT_WORKERS };
-  if (q.has('digits')) o.digits = q.get('digits').split(',').filter(Boolean).map(Number);
   for (const f of NUMBERS) if (q.has(f) && q.get(f).trim() !== '') o[f] = Number(q.get(f));
   for (const f of CHOICES) {
     if (!q.has(f)) continue;
     if ([...$(f).options].some((opt) => opt.value === q.get(f))) o[f] = choiceValue(f, q.get(f));
-    else errors[f] = `unknown ${f} "${q.get(f)}" in the link`;
+    else errors[f] = `unknown ${f} "${q.get(f)}" in the link` + (f === 'dataset' ? ` (known: ${Object.keys(DATASETS).join(', ')})` : '');
   }
+  o.digits = q.has('digits') ? q.get('digits').split(',').filter(Boolean).map(Number) : defaultDigits(preset, o.dataset);
   return { options: o, urlErrors: errors };
 }
 
@@ -80,7 +110,7 @@ function settingsQuery(o) {
   const q = new URLSearchParams();
   const base = PRESETS[o.preset];
   if (o.preset !== 'default') q.set('preset', o.preset);
-  if (o.digits.join(',') !== base.digits.join(',')) q.set('digits', o.digits.join(','));
+  if (o.digits.join(',') !== defaultDigits(o.preset, o.dataset).join(',')) q.set('digits', o.digits.join(','));
   for (const f of [...NUMBERS, ...CHOICES]) {
     const reference = f === 'workers' ? DEFAULT_WORKERS : base[f];
     if (o[f] !== undefined && o[f] !== reference) q.set(f, String(o[f]));
@@ -152,31 +182,7 @@ function showFieldErrors(errors) {
   if (errors.form) $('error').dataset.source = 'form';
 }
 
-// What each recipe is, under its menu (the menu's words stay short enough to read whole on a phone).
-const RECIPE_NOTES = {
-  authors: 'The report\'s code: beta weighs twice the usual KL; one Gaussian per digit.',
-  default: 'Usual KL, deskewed digits, a 2-epoch learning-rate warm-up, 10 k-means++ components named by groups.',
-  'usual-kl': 'The authors\' network with the usual KL; 10 k-means++ components.',
-  'usual-kl-warmup': 'Usual KL, its weight ramped up over 2 epochs; 10 k-means++ components.',
-  'usual-kl-deskew': 'Usual KL, deskewed digits; 10 k-means++ components.',
-};
-const MIXTURE_NOTES = {
-  authors: 'Gaussian components, one per digit, started from the labelled codes (the report\'s EM).',
-  semi: 'One Gaussian per digit; the labelled codes stay with their digit through EM.',
-  'per-class-2': 'Two Gaussians per digit; the labelled codes stay with their digit.',
-  'per-class-3': 'Three Gaussians per digit; the labelled codes stay with their digit.',
-  'kmeans-6': '6 Gaussians started by k-means++, each named by the labelled codes it claims.',
-  'kmeans-10': '10 Gaussians started by k-means++, each named by the labelled codes it claims.',
-  'kmeans-16': '16 Gaussians started by k-means++, each named by the labelled codes it claims.',
-  'kmeans-6-groups': '6 Gaussians started by k-means++, named together, so that every digit gets some.',
-  'kmeans-10-groups': '10 Gaussians started by k-means++, named together, so that every digit gets some.',
-  'kmeans-16-groups': '16 Gaussians started by k-means++, named together, so that every digit gets some.',
-  'kmeans-groups': 'Three Gaussians per class (10 to 40) started by k-means++, named together, so that every class gets some.',
-};
-const describeRecipe = () => {
-  $('preset-about').textContent = RECIPE_NOTES[$('preset').value] ?? '';
-  $('mixture-about').textContent = MIXTURE_NOTES[$('mixture').value] ?? '';
-};
+const describeRecipe = () => describeNotes(chosenWords());
 
 // A recipe fills in its values; digits, seed, limit and workers stay as they are.
 function applyPreset(name) {
@@ -191,14 +197,38 @@ function applyPreset(name) {
   return validate();
 }
 
+// Another built-in dataset chosen: its classes are named on the boxes, which take its default (all ten
+// of Fashion-MNIST's, the recipe's digits of MNIST), and the page's words follow.
+function chooseDataset() {
+  delete urlErrors.dataset;
+  const dataset = chosenDataset();
+  labelDigitBoxes(dataset);
+  checkDigits(defaultDigits($('preset').value, dataset));
+  describeDataset();
+  describeRecipe();
+  sayClassWords();
+  validate();
+}
+
+// What the chosen set is, under its menu.
+function describeDataset() {
+  const about = { mnist: '70,000 handwritten digits, 0 to 9.', fashion: '70,000 pictures of clothes, shoes and bags from Zalando, in ten classes.' };
+  $('dataset-about').textContent = about[$('dataset').value] ?? '';
+}
+
 // The form filled from the link and checked, then checked again at every change.
 export function initSettings() {
   buildDigitBoxes();
+  addMissingMixtures();
   const fromUrl = readUrl();
   urlErrors = fromUrl.urlErrors;
   writeForm(fromUrl.options);
+  labelDigitBoxes(chosenDataset());
   describeRecipe();
+  describeDataset();
+  sayClassWords();
   validate();
+  $('dataset').addEventListener('change', chooseDataset);
   $('settings').addEventListener('input', (event) => {
     if (event.target.id === 'preset') return applyPreset(event.target.value);
     if (event.target.id === 'mixture') describeRecipe();

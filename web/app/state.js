@@ -10,6 +10,7 @@ export const state = {
   run: null,            // { classes, trainImages, totalImages, epochs, scatterClasses, valLabels, valPerClass }
   losses: null,         // a LossHistory (lib/run/loss-history.js): smoothed per batch, and per epoch
   progress: null,
+  rates: [],            // the last minute of training: [{ seconds, imagesSeen }], for images per second
   measuring: null,      // a loaded model being measured: { done, total, seconds } (images)
   codes: null,          // the live scatter: codes of the test sample
   fit: null,            // { history, componentClass, metrics, testCodes, testClasses, classes }
@@ -23,17 +24,19 @@ export const state = {
   manifold: null,
   recons: null,
   decoded: null,
-  loaded: null,         // the model came from a file: { run, name, info, pretrained, digits }
-  pretrainedOffered: false,   // the site has a pretrained model (models/index.json lists it)
+  loaded: null,         // the model came from a file: { run, name, info, pretrained, digits, dataset }
+  pretrained: [],       // the pretrained models the site offers (models/index.json): [{ name, files, title, dataset }]
   drawn: null,          // the drawn digit: { z, input (784 bytes), recon (784 bytes) }
   trainedWith: null,    // the options of the run trained on this page (for file names)
-  data: null,           // the user's dataset the next Train uses ({ name, n, labelled, classes, format }); null: MNIST
+  data: null,           // the user's dataset the next Train uses ({ name, n, labelled, classes, format }); null: the
+                        // built-in dataset chosen in the Data panel
+  downloads: {},        // each built-in dataset fetched: { [dataset]: { loaded, total, unpacking, ready, train, test } }
   dataFiles: null,      // its files ([{ name, file }]), sent again to a restarted trainer
 };
 
 // Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
 export function clearRun() {
-  Object.assign(state, { run: null, losses: null, progress: null, measuring: null, codes: null, fit: null, mixture: null, manifold: null,
+  Object.assign(state, { run: null, losses: null, progress: null, rates: [], measuring: null, codes: null, fit: null, mixture: null, manifold: null,
     recons: null, loaded: null });
   report({ loaded: null });
 }

@@ -24,9 +24,15 @@ const lab = window.__lab = {
   // the overlay (the drawn digit's ellipses, the anchors, the rectangle).
   tool: 'probe', strips: 0, strip: null, regions: 0, region: null, regionAt: null, decodesAtRegion: 0, decodedAt: null, picked: null,
   spread: null, pathMarks: null, regionMarks: null,
-  // Users' data: what is selected (null: MNIST), the messages of refused files, and a lower cap on
-  // any one array unpacked that a test may set (0: the C default, 512 MiB).
+  // Users' data: what is selected (null: the built-in dataset chosen), the messages of refused files, and a
+  // lower cap on any one array unpacked that a test may set (0: the C default, 512 MiB).
   data: null, dataErrors: [], dataMaxBytes: 0,
+  // The built-in datasets: dataReady (the chosen one is fetched and unpacked), each one's download as the
+  // page shows it ({ [dataset]: { loaded, total, ready, train, test } }) and every progress message.
+  downloads: {}, dataProgress: [],
+  // The classes on show: the plane's legend (names), whether the confusion matrix's cells show counts or
+  // percentages; the run on show ({ dataset, classes, totalImages }); the pretrained models offered.
+  legend: [], confusionCells: null, run: null, pretrained: [],
   // A worker whose wasm trapped: its message until restarted, and how many restarts there were.
   crashed: null, restarts: 0,
   // Requests the tests make of the workers (addTestRequests): debugTrap, memory, selftest, paramsHash.

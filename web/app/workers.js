@@ -1,6 +1,7 @@
 // The page's two workers: the trainer (owns the run and its phase) and the view worker (decodes and
 // encodes with a snapshot of the parameters), connected to each other; a crashed trainer restarted.
 import { WorkerClient } from '../lib/worker-client.js';
+import { chosenDataset } from './classes.js';
 import { $, reportError, showError } from './dom.js';
 import { readForm } from './settings.js';
 import { state } from './state.js';
@@ -63,8 +64,10 @@ async function restartTrainer() {
     connectWorkers();
     if (state.dataFiles) await trainer.request('load-data', { files: state.dataFiles, options: { seed: Number($('seed').value) } });
     const name = state.loaded?.name ?? 'the model shown before the restart';
-    // The options of the run on show, with the deskew its model was trained with (a loaded model's too).
-    const options = { ...(state.trainedWith ?? readForm()), deskew: state.run?.deskew ?? false };
+    // The options of the run on show, with the deskew its model was trained with and the dataset and
+    // classes it knows (a loaded model's too).
+    const known = state.run?.dataset && !state.run.unlabelled ? { dataset: state.run.dataset, digits: state.run.classes } : {};
+    const options = { ...(state.trainedWith ?? readForm()), ...known, deskew: state.run?.deskew ?? false };
     const { run } = await trainer.request('restore', { options, afterRun: state.run?.id ?? 0, name, data: state.data });
     if (state.run) state.run.id = run;
     if (state.fit) state.fit.run = run;
@@ -75,7 +78,7 @@ async function restartTrainer() {
     showError(null);
     $('restart').hidden = true;
     $('model-status').textContent = 'The trainer restarted with the model shown before it failed.';
-    if (!state.data) trainer.send('load');
+    if (!state.data) trainer.send('load', { dataset: chosenDataset() });
   } catch (error) {
     reportError(`Could not restart the trainer: ${error.message}`);
   } finally {

@@ -1,7 +1,9 @@
-// The latent plane: codes coloured by digit, axes with ticks, a legend, and the mixture drawn as
-// each component's mean with its 1- and 2-sigma ellipses. drawScatter returns the pixel mapping so
-// the page can turn a pointer position into a latent point; drawProbe marks that point on an overlay.
-import { digitColor, drawAxes, FONT, INK, niceTicks, plotArea, strokeWithHalo } from './common.js';
+// The latent plane: codes coloured by class, axes with ticks, a legend, and the mixture drawn as
+// each component's mean with its 1- and 2-sigma ellipses (thinner when there are many components).
+// drawScatter returns the pixel mapping so the page can turn a pointer position into a latent point;
+// drawProbe marks that point on an overlay.
+import { digitColor, drawAxes, INK, niceTicks, plotArea, rimFor, strokeWithHalo } from './common.js';
+import { drawLegend, legendSize } from './legend.js';
 
 const MARGIN = { left: 44, right: 12, top: 12, bottom: 36 };
 
@@ -27,8 +29,9 @@ export function viewAround(points, pad = 0.12) {
   return { x: range(0), y: range(1) };
 }
 
-// data: { width, height, points (n*2), classes (n, class index), digits (class index -> digit),
-//   view {x, y}, mixture? { means (k*2), covs (k*4), componentClass (k) }, compact?, legend? }
+// data: { width, height, points (n*2), classes (n, class index), digits (class index -> label),
+//   names? (class index -> its name; default: the label), view {x, y},
+//   mixture? { means (k*2), covs (k*4), componentClass (k) }, compact?, legend? (false: none) }
 export function drawScatter(ctx, data) {
   const area = drawScatterBase(ctx, data);
   drawScatterOverlay(ctx, area, data);
@@ -91,18 +94,37 @@ export function drawScatterOverlay(ctx, area, data) {
     drawMixture(ctx, area, mixture, digits, compact);
     ctx.restore();
   }
-  if (!compact && data.legend !== false) drawLegend(ctx, area, digits);
+  if (!compact && data.legend !== false) drawScatterLegend(ctx, area, data);
 }
+
+// The classes' names and colours, in the order of the classes.
+export const legendEntries = ({ digits, names }) => digits.map((d, i) => ({ name: names?.[i] ?? String(d), color: digitColor(d) }));
+
+// The legend in the plot's top right corner, in columns if the classes would not fit its height.
+export function drawScatterLegend(ctx, area, data) {
+  const entries = legendEntries(data);
+  if (entries.length === 0) return;
+  const maxHeight = area.bottom - area.top - 16;
+  const { width } = legendSize(ctx, entries, { maxHeight });
+  drawLegend(ctx, { x: area.right - width - 8, y: area.top + 8, entries, maxHeight });
+}
+
+// Past this many components (ten classes at three or four each), lines get thinner, 2-sigma ellipses
+// fainter and the means' crosses smaller, so the plane under them stays visible.
+const CROWDED = 16;
 
 function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact) {
   const sx = (area.right - area.left) / (area.invX(area.right) - area.invX(area.left));
   const sy = (area.bottom - area.top) / (area.invY(area.top) - area.invY(area.bottom));
   const k = means.length / 2;
+  const crowded = k > CROWDED;
+  const width = compact ? (crowded ? 0.8 : 1.2) : (crowded ? 1.4 : 2.2);
+  const rim = compact || crowded ? 1.5 : 2;
   for (let j = 0; j < k; j++) {
     const color = digitColor(digits[componentClass ? componentClass[j] : j] ?? j);
     const mx = area.x(means[2 * j]), my = area.y(means[2 * j + 1]);
     const { sd1, sd2, angle } = covarianceAxes(covs[4 * j], covs[4 * j + 1], covs[4 * j + 3]);
-    for (const [nSigma, dash, alpha] of [[1, [], 1], [2, [5, 4], 0.85]]) {
+    for (const [nSigma, dash, alpha] of [[1, [], 1], [2, [5, 4], crowded ? 0.45 : 0.85]]) {
       ctx.save();
       ctx.translate(mx, my);
       ctx.scale(sx, -sy);
@@ -112,11 +134,10 @@ function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact
       ctx.restore();
       ctx.setLineDash(compact ? [] : dash);
       ctx.globalAlpha = alpha;
-      ctx.lineWidth = compact ? 1.2 : 2.2;
-      ctx.strokeStyle = '#fff';
-      ctx.lineWidth += 2;
+      ctx.lineWidth = width + rim;
+      ctx.strokeStyle = rimFor(color);
       ctx.stroke();
-      ctx.lineWidth -= 2;
+      ctx.lineWidth = width;
       ctx.strokeStyle = color;
       ctx.stroke();
     }
@@ -124,10 +145,10 @@ function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact
     ctx.globalAlpha = 1;
   }
   // The means: white-rimmed crosses, after every ellipse, so no other component's ellipse hides one.
-  const s = compact ? 3 : 6;
+  const s = (compact ? 3 : 6) * (crowded ? 0.7 : 1);
   for (let j = 0; j < k; j++) {
     const mx = area.x(means[2 * j]), my = area.y(means[2 * j + 1]);
-    for (const [w, style] of [[4.5, '#fff'], [2.2, INK]]) {
+    for (const [w, style] of crowded ? [[3.4, '#fff'], [1.6, INK]] : [[4.5, '#fff'], [2.2, INK]]) {
       ctx.lineWidth = w;
       ctx.strokeStyle = style;
       ctx.beginPath();
@@ -136,29 +157,6 @@ function drawMixture(ctx, area, { means, covs, componentClass }, digits, compact
       ctx.stroke();
     }
   }
-}
-
-function drawLegend(ctx, area, digits) {
-  ctx.save();
-  ctx.font = FONT;
-  const rowH = 16, w = 40, h = digits.length * rowH + 6;
-  const x = area.right - w - 8, y = area.top + 8;
-  ctx.fillStyle = 'rgba(255,255,255,0.88)';
-  ctx.strokeStyle = '#d9dee3';
-  ctx.fillRect(x, y, w, h);
-  ctx.strokeRect(x + 0.5, y + 0.5, w, h);
-  digits.forEach((d, i) => {
-    const cy = y + 3 + rowH * i + rowH / 2;
-    ctx.fillStyle = digitColor(d);
-    ctx.beginPath();
-    ctx.arc(x + 11, cy, 4.5, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.fillStyle = INK;
-    ctx.textBaseline = 'middle';
-    ctx.textAlign = 'left';
-    ctx.fillText(String(d), x + 22, cy);
-  });
-  ctx.restore();
 }
 
 // The probe on the overlay canvas: a crosshair at latent point z (null clears).

@@ -6,8 +6,9 @@ import { digitGridPixels } from './digits.js';
 import { INK, MUTED } from './common.js';
 
 const SIDE = 28;
-const LABEL_FONT = '13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const SMALL_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const LABEL_FONT = `13px ${FONT_FAMILY}`;
+const SMALL_FONT = `12px ${FONT_FAMILY}`;
 const GAP_FILL = 'rgba(225, 87, 89, 0.16)';
 
 // The strip's layout for n images on a canvas of width x height: the cell size, the images' scale and
@@ -24,8 +25,9 @@ export function stripLayout(width, height, n) {
     centre: (i) => left + i * step + size / 2 };
 }
 
-// data: { width, height, images (n * 784 bytes), labels?: [{ name, color }] (one per image: the
-//   mixture's most likely class there), density?: densityAlong's result, ends?: ['A', 'B'] }
+// data: { width, height, images (n * 784 bytes), labels?: [{ name, short?, color }] (one per image: the
+//   mixture's most likely class there; short: a shorter name for when the name is wider than the room
+//   under its images), density?: densityAlong's result, ends?: ['A', 'B'] }
 // Returns the layout.
 export function drawStrip(ctx, { width, height, images, labels = null, density = null, ends = ['A', 'B'] }) {
   const n = images.length / (SIDE * SIDE);
@@ -41,25 +43,35 @@ export function drawStrip(ctx, { width, height, images, labels = null, density =
   rowCanvas.getContext('2d').putImageData(new ImageData(row.data, row.width, row.height), 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(rowCanvas, layout.left, layout.top);
-  ctx.textBaseline = 'middle';
-  ctx.textAlign = 'center';
-  ctx.font = LABEL_FONT;
-  for (let i = 0; i < n; i++) {
-    const x = layout.centre(i), y = layout.size + 11;
-    const label = labels?.[i];
-    if (!label) continue;
-    // The class's name in text, a dot of its colour before it: colour is never the only cue.
-    const textWidth = ctx.measureText(label.name).width;
-    ctx.fillStyle = label.color;
-    ctx.beginPath();
-    ctx.arc(x - textWidth / 2 - 7, y, 4, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.fillStyle = INK;
-    ctx.fillText(label.name, x + 4, y);
-  }
+  if (labels) drawRunLabels(ctx, layout, labels);
   if (density) drawDensity(ctx, layout, density, ends);
   ctx.restore();
   return layout;
+}
+
+// The names under the images: consecutive images of one class share one label, a bar of the class's
+// colour under them and its name in text centred below (colour is never the only cue). So ten
+// Fashion-MNIST names fit where ten cells could not hold them side by side; a name wider than its run
+// gives way to its short form ("Boot"), then to a smaller font.
+function drawRunLabels(ctx, layout, labels) {
+  const runs = [];
+  labels.forEach((label, i) => {
+    if (label && runs.at(-1)?.label.name === label.name) runs.at(-1).last = i;
+    else if (label) runs.push({ label, first: i, last: i });
+  });
+  ctx.textBaseline = 'middle';
+  ctx.textAlign = 'center';
+  for (const { label, first, last } of runs) {
+    const x0 = layout.left + first * layout.step, x1 = layout.left + last * layout.step + layout.size;
+    ctx.fillStyle = label.color;
+    ctx.fillRect(x0, layout.size + 3, x1 - x0, 3);
+    const room = x1 - x0 + layout.gap - 4;
+    ctx.font = LABEL_FONT;
+    const name = ctx.measureText(label.name).width <= room ? label.name : label.short ?? label.name;
+    for (let px = 12; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = `${px}px ${FONT_FAMILY}`;
+    ctx.fillStyle = INK;
+    ctx.fillText(name, (x0 + x1) / 2, layout.size + 15);
+  }
 }
 
 // The log density along the path, the gaps shaded and named, the ends lettered.

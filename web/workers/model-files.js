@@ -2,6 +2,7 @@
 // mixture checked whole (into new objects, so a bad file replaces nothing), and a run's mixture as
 // its JSON document. Reading and writing the formats themselves is web/lib/model-io.js's.
 import { LabError, LATENT } from '../lib/latent-lab.js';
+import { checkDataset } from '../lib/data/datasets.js';
 import { parseDigits } from '../lib/data/mnist.js';
 import { mixtureFromJSON, mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
 import { MIXTURES } from '../lib/run/mixture.js';
@@ -28,18 +29,21 @@ export async function bytesOf(source, name) {
 // nothing, in C), then the mixture (its own file first, else the metadata's), and checks they fit
 // together. Returns what it made, or throws a LabError naming the file and what is wrong, having
 // freed whatever it made.
-export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant }) {
+export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, fallbackDataset = 'mnist', mixtureVariant }) {
   const named = (what, fn) => {
     try { return fn(); } catch (error) { throw new LabError(`${what}: ${error.message}`); }
   };
   const metadata = named(name, () => readSafetensorsMetadata(lab, bytes));
   const info = named(name, () => parseModelMetadata(metadata));
-  // A file without digits (one saved from PyTorch, say) is taken to be for the page's digits.
-  const digits = info.digits ?? named('the digits chosen on the page', () => parseDigits(fallbackDigits));
+  // A file without digits (one saved from PyTorch, say) is taken to be for the page's dataset and digits;
+  // one that names its dataset but not its classes, for all of that dataset's classes.
+  const dataset = info.digits || info.dataset ? undefined : named('the dataset chosen on the page', () => checkDataset(fallbackDataset) && fallbackDataset);
+  const digits = info.digits ?? (info.dataset ? checkDataset(info.dataset).classNames.map((_, c) => c)
+    : named('the digits chosen on the page', () => parseDigits(fallbackDigits)));
   // The recipe the file records (as make train --load reads it), for its digits and its image limit.
   // For a refit: the variant the file names (if this lab knows it), else the page's choice.
   const pageVariant = metadataVariant(metadata) || !Object.hasOwn(MIXTURES, mixtureVariant ?? '') ? undefined : mixtureVariant;
-  const options = named(name, () => optionsFromMetadata(metadata, { digits, limit: info.limit ?? undefined, mixture: pageVariant }));
+  const options = named(name, () => optionsFromMetadata(metadata, { dataset, digits, limit: info.limit ?? undefined, mixture: pageVariant }));
   const { model } = named(name, () => modelFromFile(lab, bytes, options));   // the test loss in the file's KL convention
   let mixture = null;
   try {

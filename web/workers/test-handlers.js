@@ -9,8 +9,9 @@ import { worker } from './common.js';
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 const sha256 = async (floats) => hex(await crypto.subtle.digest('SHA-256', floats));
 
-// trainer: the trainer worker's state ({ session }); loadMnist(): MNIST's sets; spawn: the replicas' workers.
-export function trainerTestHandlers({ trainer, loadMnist, spawn }) {
+// trainer: the trainer worker's state ({ session }); loadBuiltin(dataset): a built-in dataset's sets;
+// spawn: the replicas' workers.
+export function trainerTestHandlers({ trainer, loadBuiltin, spawn }) {
   return {
     async 'params-hash'() {
       const session = trainer.session;
@@ -23,7 +24,8 @@ export function trainerTestHandlers({ trainer, loadMnist, spawn }) {
     // SHA-256 of the parameters' bytes. The same pipeline as a run, so a Node process doing the same
     // must get the same hash.
     async selftest({ options, batches = 4 }) {
-      const { split, options: o } = makeSplit(resolveOptions(options), { builtin: await loadMnist() });
+      const resolved = resolveOptions(options);
+      const { split, options: o } = makeSplit(resolved, { builtin: await loadBuiltin(resolved.dataset) });
       const run = await Run.create(worker.lab, o, { split, workers: o.workers ?? 1, spawn, fallbackToOne: true });
       try {
         const losses = [];

@@ -1,11 +1,10 @@
-// The trainer worker: loads MNIST (reporting progress) or a user's data, trains one batch at a time
+// The trainer worker: trains on a built-in dataset or a user's data (training-data.js), one batch at a time,
 // through the run pipeline (web/lib/run/pipeline.js: pause, resume and reset arrive between batches)
 // on N replica workers it starts itself (grad.js; one core: the model in this worker), sends
 // parameter snapshots straight to the view worker, fits the mixture, loads a model from files
 // (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
 // shows it. Never touches the DOM.
 import { LabError, LATENT } from '../lib/latent-lab.js';
-import { parseDataFiles } from '../lib/data/data-files.js';
 import { subset } from '../lib/data/mnist.js';
 import { saveSafetensors } from '../lib/model-io.js';
 import { RpcClient } from '../lib/rpc.js';
@@ -13,19 +12,17 @@ import { chunks, classIndices, evaluateRun } from '../lib/run/evaluate.js';
 import { effectiveDeskew, klWeight, resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run, trainedSubset } from '../lib/run/pipeline.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
-import { downloadMnist } from './mnist-download.js';
 import { bytesOf, checkModelFile, loadedMixtureHistory, mixtureDocument } from './model-files.js';
 import { trainerTestHandlers } from './test-handlers.js';
+import { data, loadBuiltin, loadUserData, scatterSample, splitFor, userSummary } from './training-data.js';
 
-const SCATTER_IMAGES = 600;      // held-out images in the live scatter (their codes are recomputed often)
 const REPORT_EVERY_MS = 200;    // batch reports reach the page at most this often
 
 const post = (message, transfer) => worker.post(message, transfer);
 
-// data: MNIST (a promise, loaded once); userData: a dataset the page loaded ({ set, name, format,
-// labelled, classes }), trained on instead of MNIST. session: what the page shows now (a run trained
+// The data (built-in sets, the user's) is training-data.js's. session: what the page shows now (a run trained
 // here, a loaded or a restored model); sessions: their count, for ids. view: the port to the view worker.
-const trainer = { data: null, userData: null, session: null, sessions: 0, view: null };
+const trainer = { session: null, sessions: 0, view: null };
 let viewConnected;
 const viewReady = new Promise((resolve) => { viewConnected = resolve; });
 
@@ -44,40 +41,6 @@ function restingPhase(session) {
 }
 
 // --- data --------------------------------------------------------------------------------------------
-
-function loadMnist() {
-  trainer.data ??= downloadMnist(worker.lab, post);
-  trainer.data.catch((error) => post({ type: 'error', message: `loading MNIST: ${error.message}` }));
-  return trainer.data;
-}
-
-// The split a run trains on and its options as they apply (makeSplit): the loaded dataset's, or MNIST's digits.
-async function splitFor(options) {
-  if (trainer.userData) return makeSplit(options, { data: { train: trainer.userData.set } });
-  return makeSplit(options, { builtin: await loadMnist() });
-}
-
-// An even share of each digit's test images, in test-set order (unlabelled: the first ones, all class 0).
-// index: each one's place in the test set (a code picked on the live scatter is that test image).
-function scatterSample(test, classes) {
-  if (!test.labels) {
-    const index = Int32Array.from({ length: Math.min(test.n, SCATTER_IMAGES) }, (_, i) => i);
-    return { ...subset(test, index), labels: new Uint8Array(index.length), index };
-  }
-  const per = Math.ceil(SCATTER_IMAGES / classes.length);
-  const counts = new Map(classes.map((c) => [c, 0]));
-  const chosen = [];
-  for (let i = 0; i < test.n; i++) {
-    const label = test.labels[i];
-    if (counts.get(label) < per) { counts.set(label, counts.get(label) + 1); chosen.push(i); }
-  }
-  return { ...subset(test, chosen), index: Int32Array.from(chosen) };
-}
-
-// What the page shows of a loaded dataset.
-function dataSummary(d) {
-  return { name: d.name, n: d.set.n, format: d.format, gzipped: d.gzipped, labelled: d.labelled, classes: d.classes };
-}
 
 // The images the views are made of go to the view worker; the page gets what it shows of them.
 function sendViewData(session, split) {
@@ -109,8 +72,8 @@ async function trainLoop(session, resolved) {
   const { split, options } = await splitFor(resolved);
   if (session.stopped) return { finished: false };
   const run = await Run.create(worker.lab, options, { split, workers: options.workers ?? 1, spawn: spawnGrad, fallbackToOne: true,
-    dataName: trainer.userData?.name ?? null });
-  Object.assign(session, { run, model: run.model, options, data: trainer.userData ? dataSummary(trainer.userData) : null });
+    dataName: data.user?.name ?? null });
+  Object.assign(session, { run, model: run.model, options, data: userSummary() });
   if (session.stopped) return { finished: false };
   if (run.note) post({ type: 'note', message: run.note });
   const loop = run.trainer;
@@ -119,7 +82,8 @@ async function trainLoop(session, resolved) {
   post({ type: 'run-start', run: session.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
     testImages: split.test.n, epochs: options.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
     workers: run.workers, scatterLabels: scatter.labels, scatterIndex: scatter.index, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
-    data: session.data, deskew: options.deskew }, [scatter.labels.buffer, scatter.index.buffer]);
+    data: session.data, dataset: data.user ? null : options.dataset, deskew: options.deskew },
+  [scatter.labels.buffer, scatter.index.buffer]);
   setPhase('training');
   // Parameters go to the view worker every few hundred images (and at the start and end).
   const refreshEvery = Math.max(320, options.batch * 8);
@@ -178,12 +142,12 @@ async function eachChunkSliced(set, alive, fn, size = 64) {
 }
 
 // A loaded model, measured as a trained run is (evaluateRun), its slow parts (encoding ~20,000 images,
-// the test loss) in slices so Train, Reset or another Load get in. Until MNIST is here, hover already
-// decodes: the view worker has the parameters.
+// the test loss) in slices so Train, Reset or another Load get in. Until its dataset (the one its file
+// names: MNIST's digits or Fashion-MNIST) is here, hover already decodes: the view worker has the parameters.
 async function measureLoaded(session) {
   const alive = () => trainer.session === session && !session.stopped;
   setPhase('evaluating');
-  const { split: full, options: o } = makeSplit(session.options, { builtin: await loadMnist() });
+  const { split: full, options: o } = makeSplit(session.options, { builtin: await loadBuiltin(session.options.dataset) });
   if (!alive()) return { replaced: true, run: session.id };
   // A model trained on a limited set is measured on the images it trained on, as after training here.
   const split = session.split = trainedSubset(full, o);
@@ -191,7 +155,8 @@ async function measureLoaded(session) {
   showParams(session, session.model.getParams());
   post({ type: 'run-start', run: session.id, loaded: true, classes: split.classes, trainImages: split.train.n,
     testImages: split.test.n, epochs: Number(session.loaded.metadata.epochs ?? 0), batchesPerEpoch: 0, totalImages: 0, workers: 1,
-    scatterLabels: scatter.labels, scatterIndex: scatter.index, val: split.val, deskew: o.deskew }, [scatter.labels.buffer, scatter.index.buffer]);
+    scatterLabels: scatter.labels, scatterIndex: scatter.index, val: split.val, dataset: o.dataset, deskew: o.deskew },
+  [scatter.labels.buffer, scatter.index.buffer]);
 
   let loss = 0, bce = 0, kl = 0;
   const codes = {};
@@ -270,7 +235,7 @@ const refuseWhileTraining = (what) => {
 
 const handlers = {
   ...debugHandlers,
-  ...trainerTestHandlers({ trainer, loadMnist, spawn: spawnGrad }),
+  ...trainerTestHandlers({ trainer, loadBuiltin, spawn: spawnGrad }),
 
   // The port to the view worker (the page hands both ends out).
   connect({ port }) {
@@ -278,29 +243,13 @@ const handlers = {
     viewConnected();
   },
 
-  load: () => { loadMnist(); },
+  // A built-in dataset fetched ahead of Train (the one chosen on the page), its progress told as it comes.
+  load: ({ dataset = 'mnist' }) => { loadBuiltin(dataset).catch(() => {}); },
 
-  // A user's data files ([{ name, file: File | Blob | bytes }]), parsed here by the C readers with every
-  // check, and split as a run would split them (so a set too small for the few-shot split is refused
-  // now, not at Train). On success the next Train uses them; a refused file throws a LabError naming
-  // it, and the data already chosen, the run, its model and mixture stay as they were.
-  // maxBytes: a lower cap on any one array unpacked (the tests use it; 0 is the C default).
-  async 'load-data'({ files, maxBytes = 0, options = {} }) {
+  // A user's data files, read and checked (training-data.js); the next Train uses them.
+  async 'load-data'(message) {
     refuseWhileTraining('loading data');
-    if (!Array.isArray(files) || files.length === 0) throw new LabError('no file was given');
-    const named = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f.file, f.name) })));
-    const set = await parseDataFiles(worker.lab, named, { maxBytes });
-    // The seed picks the held-out images; one the settings do not give yet is the default's.
-    const o = resolveOptions({ seed: Number.isSafeInteger(options.seed) && options.seed >= 0 ? options.seed : undefined });
-    try {
-      makeSplit(o, { data: { train: set } });
-    } catch (error) {
-      throw new LabError(`${set.name}: ${error.message}`);
-    }
-    const classes = set.labels ? [...new Set(set.labels)].sort((a, b) => a - b) : null;
-    trainer.userData = { set: { images: set.images, labels: set.labels, n: set.n }, name: set.name, format: set.format,
-      gzipped: set.gzipped, labelled: !!set.labels, classes };
-    return dataSummary(trainer.userData);
+    return loadUserData(message);
   },
 
   // After a crash, in a fresh trainer: the model the view worker still shows becomes the session (its
@@ -324,7 +273,7 @@ const handlers = {
     }
     // The page sends the deskew the model was trained with; 'auto' is resolved as a run would (its data
     // files, if any, were sent again before this).
-    o.deskew = effectiveDeskew(o, !!trainer.userData);
+    o.deskew = effectiveDeskew(o, !!data.user);
     const model = worker.lab.createModel({ seed: o.seed });
     try {
       model.setParams(params);
@@ -341,10 +290,10 @@ const handlers = {
     return { run: session.id };
   },
 
-  // Back to the bundled MNIST digits for the next Train.
-  'use-mnist'() {
+  // Back to the built-in datasets (the one the options name) for the next Train.
+  'use-builtin'() {
     refuseWhileTraining('changing the data');
-    trainer.userData = null;
+    data.user = null;
     return null;
   },
 
@@ -424,11 +373,11 @@ const handlers = {
   // Then the model replaces the session, the view worker gets its parameters at once (hover decodes
   // it), and it is measured as a trained run is; the reply is what fit() replies.
   async 'load-model'({ model: modelSource, mixture: mixtureSource = null, name = 'the model', mixtureName = 'the mixture',
-    digits: fallbackDigits, mixtureVariant, pretrained = false }) {
+    digits: fallbackDigits, dataset: fallbackDataset, mixtureVariant, pretrained = false }) {
     refuseWhileTraining('loading a model');
     const [bytes, mixtureBytes] = await Promise.all([bytesOf(modelSource, name), mixtureSource && bytesOf(mixtureSource, mixtureName)]);
     const mixtureText = mixtureBytes ? new TextDecoder().decode(mixtureBytes) : null;
-    const loaded = checkModelFile(worker.lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, mixtureVariant });
+    const loaded = checkModelFile(worker.lab, bytes, mixtureText, { name, mixtureName, fallbackDigits, fallbackDataset, mixtureVariant });
     const { model, mixture, options, info, metadata, digits, loglik, history, mixtureFrom } = loaded;
     try {
       if (trainer.session?.active) await trainer.session.finished;   // a reset run ends its batch first
@@ -443,8 +392,8 @@ const handlers = {
     // The mixture answers on the page at once; measuring the model (the codes, the metrics) takes longer.
     const answers = mixture && { history: (history ?? [mixture.snapshot(0)]).map(({ weights, means, covs, loglik }) => ({ weights, means, covs, loglik })),
       componentClass: mixture.componentClasses, classes: digits };
-    post({ type: 'model-loaded', run: session.id, name, pretrained, digits, mixtureFrom, usedFallbackDigits: !info.digits,
-      deskew: options.deskew, mixture: answers,
+    post({ type: 'model-loaded', run: session.id, name, pretrained, digits, dataset: options.dataset, mixtureFrom,
+      usedFallbackDigits: !info.digits && !info.dataset, deskew: options.deskew, mixture: answers,
       info: { seed: info.seed, epochs: info.epochs, beta: info.beta, kl: info.kl, preset: info.preset, metrics: info.metrics,
         mixtureVariant: options.mixture, name: metadata.name ?? null },
       lossHistory: info.lossHistory, lossCurve: info.lossCurve });

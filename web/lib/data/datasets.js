@@ -17,6 +17,8 @@ export const DATASETS = Object.freeze({
     deskew: false,
     classNames: Object.freeze(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag',
       'Ankle boot']),
+    // For labels with little room (the confusion matrix's, the path strip's), the full name beside them.
+    shortNames: Object.freeze(['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot']),
   }),
 });
 
@@ -29,4 +31,9 @@ export function checkDataset(id) {
 // user's labels, which have no names).
 export function className(dataset, label) {
   return (dataset && DATASETS[dataset]?.classNames[label]) ?? String(label);
+}
+
+// The same in at most 8 characters where the dataset has a short form ("Boot" for "Ankle boot").
+export function shortClassName(dataset, label) {
+  return (dataset && DATASETS[dataset]?.shortNames?.[label]) ?? className(dataset, label);
 }
