@@ -83,12 +83,16 @@ async function main() {
   }
   const { result, written, history } = await runTraining(trainFlags, { extraMetadata: { name: NAME } });
 
+  // A --from model: its own training's worker count and loss per epoch, as its metadata says.
+  const trained = flags.from ? readMetadata(written.model) : null;
+  if (trained) trainFlags.workers = Number(trained.workers ?? 1);
+  const epochRows = trained ? JSON.parse(trained.loss_history ?? '[]') : history.epochs;
   const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => !['quiet', 'save', 'load', 'epochs'].includes(k) ||
     (k === 'epochs' && !flags.from)).map(([k, v]) => `--${k} ${v}`), `--save ${NAME}.safetensors`].join(' ');
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--untracked-files=no']);
   // A --from model's epochs and images are its training's, as its metadata says.
-  const epochs = flags.from ? Number(readMetadata(written.model).epochs) : result.epochs;
+  const epochs = trained ? Number(trained.epochs) : result.epochs;
   const short = epochs !== 8 || result.train_images !== model.fullImages;
   const own = [flags.model ? ` --model ${flags.model}` : '', flags.workers ? ` --workers ${flags.workers}` : '',
     flags.epochs !== undefined ? ` --epochs ${flags.epochs}` : '', flags.limit !== undefined ? ` --limit ${flags.limit}` : '',
@@ -107,7 +111,7 @@ async function main() {
     `- git commit: ${commit ?? 'unknown (no git)'}${dirty ? ' (with uncommitted changes)' : ''}`,
     `- recipe: ${result.dataset ? `${result.dataset} classes` : 'digits'} ${result.digits.join(', ')}, ${plural(epochs, 'epoch')} of ${result.train_images} images, batch ${result.batch}, ` +
       `Adam lr ${result.lr}, beta ${result.beta} (${result.kl} KL convention), seed ${result.seed}; mixture \`${result.mixture}\``,
-    flags.from ? `- training: ${readMetadata(written.model).workers ?? '?'} worker(s), ${result.build} wasm; ` +
+    trained ? `- training: ${trainFlags.workers} worker(s), ${result.build} wasm; ` +
       'the same command with the same number of workers gives the same weights'
       : `- training: ${trainFlags.workers} worker(s), ${result.build} wasm, ${result.seconds} s (${result.images_per_s} images/s); ` +
       'the same command with the same number of workers gives the same bytes',
@@ -130,7 +134,7 @@ async function main() {
     '',
     '| epoch | loss | BCE | KL |',
     '|---|---|---|---|',
-    ...history.epochs.map((e) => `| ${e.epoch} | ${fixed(e.loss, 2)} | ${fixed(e.bce, 2)} | ${fixed(e.kl, 3)} |`),
+    ...epochRows.map((e) => `| ${e.epoch} | ${fixed(e.loss, 2)} | ${fixed(e.bce, 2)} | ${fixed(e.kl, 3)} |`),
     '',
   ];
   await writeFile(path.join(out, model.provenance), lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n'));
