@@ -5,7 +5,8 @@
 #   make check    the fast tier for the edit loop: unit and native tests, no browser (a few minutes)
 #   make train    train headless in Node: make train ARGS="--epochs 8 --seed 42"
 #   make bench    print speed and memory figures
-#   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core)
+#   make pretrained  train the model the page shows on first open (web/models/; ~15 min of one core);
+#                 ARGS="--model fashion" the Fashion-MNIST one offered beside it
 #   make figures  the report's figures as PNGs + report.md in build/figures/: make figures ARGS="--load model.safetensors"
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (60) and print its executions
 #   make pytorch-train  train our recipe in PyTorch (DDP), measured by ours: ARGS="--preset authors --nproc 2"
@@ -213,6 +214,7 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 # The pretrained model the page shows on first open: the authors' recipe, digits 1, 4, 8, seed 42,
 # 8 epochs, float16, with the lab's default mixture (web/models/, see PROVENANCE.md there). About 15
 # minutes of one core; ARGS="--workers 2" splits each batch over two (the same N writes the same bytes).
+# ARGS="--model fashion": the Fashion-MNIST model beside it (the default recipe, seed 42; PROVENANCE-fashion.md).
 pretrained: all
 	node tools/pretrained.js $(ARGS)
 	$(MAKE) all
