@@ -238,7 +238,7 @@ describe('make figures', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not in
     assert.equal(summary.interpolation.digits.length, steps);
     const report = await readFile(path.join(dir, 'report.md'), 'utf8');
     assert.ok(report.includes(`](${INTERPOLATION_FILE})`), 'report.md does not embed the strip');
-    assert.match(report, /From A \(-0\.052, -1\.429\) to B \(-0\.128, -0\.148\) in 7 images, the mixture's most likely digit at each: 1, (\d, ){5}8; the path (stays inside|crosses)/);
+    assert.match(report, /From A \(-0\.052, -1\.429\) to B \(-0\.128, -0\.148\) in 7 images, the mixture's most likely class at each: 1, (\d, ){5}8; the path (stays inside|crosses)/);
   });
 
   it('refuses a bad --interpolate or --steps in one line, with exit code 2 and nothing written', async () => {

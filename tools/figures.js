@@ -26,6 +26,7 @@ import { componentCount, fitMixture, MIXTURES } from '../web/lib/run/mixture.js'
 import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
+import { className, DATASETS, shortClassName } from '../web/lib/data/datasets.js';
 import { BUILD, loadBuiltin, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
 import { INTERPOLATION_FILE, interpolationFigure, interpolationRequest, UsageError } from './figures/interpolation.js';
 
@@ -45,12 +46,12 @@ const HOST = 'http://figures.latent-lab.invalid';
 
 // The report's figures, in its order: file name and caption (the report's words where it has them).
 export const FIGURES = [
-  ['latent-scatter.png', 'Visualization of the latent space: the test images\' codes, coloured by digit.'],
+  ['latent-scatter.png', 'Visualization of the latent space: the test images\' codes, coloured by class.'],
   ['manifold.png', 'Manifold generation: the decoder at a 20 x 20 grid of latent points, the standard normal\'s quantiles 0.05 ... 0.95 on each axis.'],
   ['loss.png', 'Loss function during training the VAE (per image; BCE + beta KL).'],
   ['reconstructions.png', 'Reconstruction of validation images: originals above, reconstructions below.'],
-  ['em-results.png', 'Results of the EM algorithm on the dataset: the test codes coloured by the mixture\'s predicted digit.'],
-  ['confusion.png', 'The mixture\'s confusion matrix on the test images (rows: true digit).'],
+  ['em-results.png', 'Results of the EM algorithm on the dataset: the test codes coloured by the mixture\'s predicted class.'],
+  ['confusion.png', 'The mixture\'s confusion matrix on the test images (rows: true class).'],
   ['mixture-ellipses.png', 'The clusters as a mixture of Gaussians: means and 1- and 2-sigma ellipses over the test codes.'],
   ['em-loglik.png', 'Convergence of the log-likelihood for the GMM.'],
   ...SNAPSHOT_ITERATIONS.map((t) => [`em-iteration-${String(t).padStart(2, '0')}.png`, `EM at iteration ${t}.`]),
@@ -358,7 +359,10 @@ async function main() {
   const testClasses = classIndices(split.test.labels, split.classes);
   const view = viewAround(codes.test);
   const digits = split.classes;
-  const scatter = (mix, classes = testClasses) => ({ points: codes.test, classes, digits, view, mixture: mix ?? undefined });
+  // The classes by name (Fashion-MNIST's "Ankle boot"; MNIST's digits by their digit), as the page names them.
+  const names = digits.map((d) => className(options.dataset, d)), shortNames = digits.map((d) => shortClassName(options.dataset, d));
+  const noun = DATASETS[options.dataset].noun;
+  const scatter = (mix, classes = testClasses) => ({ points: codes.test, classes, digits, names, view, mixture: mix ?? undefined });
   const finalMixture = componentsOf(mixture, mixture.historyLength - 1);
   const lossSeries = (losses) => ['total', 'reconstruction (BCE)', 'KL'].map((name, i) => ({
     name, color: ['#1f2933', '#4e79a7', '#f28e2b'][i],
@@ -373,7 +377,7 @@ async function main() {
   const em = `${split.test.n} test codes; accuracy ${fmt(metrics.test_accuracy, 3)}, macro F1 ${fmt(metrics.test_macro_f1, 3)}`;
   const specs = {
     'latent-scatter.png': { kind: 'scatter', title: 'Latent space', width: 600, height: 560,
-      subtitle: `test codes (encoder means) of ${split.test.n} images, coloured by digit`, data: scatter(null) },
+      subtitle: `test codes (encoder means) of ${split.test.n} images, coloured by ${noun}`, data: scatter(null) },
     'manifold.png': { kind: 'manifold', title: 'Manifold', width: 640, height: 625,
       subtitle: 'decoded at norm.ppf(0.05 ... 0.95) on each axis, 20 x 20', data: { images: manifold, size: MANIFOLD, xs: quantiles, ys: quantiles } },
     'loss.png': { kind: 'line', title: 'Loss during training', width: 640, height: 340,
@@ -385,17 +389,17 @@ async function main() {
       const groups = [], per = options.valPerClass;
       const order = [];
       digits.forEach((d) => { for (let i = 0; i < split.val.n; i++) if (split.val.labels[i] === d) order.push(i); });
-      digits.forEach((d, g) => groups.push({ digit: d, count: per, start: g * per }));
+      digits.forEach((d, g) => groups.push({ digit: d, name: `${noun} ${names[g]}`, count: per, start: g * per }));
       const pick = (bytes) => { const o = new Uint8Array(order.length * PIXELS); order.forEach((i, j) => o.set(bytes.subarray(i * PIXELS, (i + 1) * PIXELS), j * PIXELS)); return o; };
       const width = 96 + digits.length * (per * 56 + (per - 1) * 2) + (digits.length - 1) * 14 + 12;
       return { kind: 'reconstructions', title: 'Reconstructions of validation images', width, height: 22 + 56 + 8 + 56 + 10,
-        subtitle: `the ${per} labelled validation images per digit (above) and their reconstructions from the mean code (below)`,
+        subtitle: `the ${per} labelled validation images per ${noun} (above) and their reconstructions from the mean code (below)`,
         data: { originals: pick(split.val.images), reconstructions: pick(valRecon), groups } };
     })(),
     'em-results.png': { kind: 'scatter', title: 'Results of EM on the test set', width: 600, height: 560,
-      subtitle: `coloured by the mixture's predicted digit; ${em}`, data: scatter(null, predicted) },
+      subtitle: `coloured by the mixture's predicted ${noun}; ${em}`, data: scatter(null, predicted) },
     'confusion.png': { kind: 'confusion', title: 'Confusion matrix', width: 340, height: 320,
-      subtitle: `the mixture on ${split.test.n} test images`, data: { matrix: metrics.confusion, digits } },
+      subtitle: `the mixture on ${split.test.n} test images`, data: { matrix: metrics.confusion, digits, names, shortNames } },
     'mixture-ellipses.png': { kind: 'scatter', title: 'The mixture', width: 600, height: 560,
       subtitle: `${mixture.k} components: means (crosses), 1-sigma (solid) and 2-sigma (dashed) ellipses`, data: scatter(finalMixture) },
     'em-loglik.png': { kind: 'line', title: 'EM: log-likelihood per iteration', width: 640, height: 320,
@@ -405,7 +409,7 @@ async function main() {
   };
   // The strip between the two points, under the mixture's final parameters.
   const strip = interpolation && interpolationFigure({ model, snapshot: mixture.snapshot(mixture.historyLength - 1),
-    componentClass: mixture.componentClasses, digits }, interpolation);
+    componentClass: mixture.componentClasses, digits, names }, interpolation);
   if (strip) specs[INTERPOLATION_FILE] = strip.spec;
   const files = [...FIGURES.map(([file]) => file), ...(strip ? [INTERPOLATION_FILE] : [])];
   for (const it of SNAPSHOT_ITERATIONS) {

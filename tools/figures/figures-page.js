@@ -53,11 +53,11 @@ function drawManifold(ctx, scale, { images, size, xs, ys, height }) {
 function drawReconstructions(ctx, scale, { originals, reconstructions, groups }) {
   const left = 96, top = 22, cellScale = 2, gap = 2, groupGap = 14;
   let x = left;
-  for (const { digit, count, start } of groups) {
+  for (const { digit, name, count, start } of groups) {
     const slice = (images) => images.slice(start * 784, (start + count) * 784);
     const a = drawGrid(ctx, scale, { images: slice(originals), rows: 1, cols: count, cellScale, gap, background: 240 }, x, top);
     drawGrid(ctx, scale, { images: slice(reconstructions), rows: 1, cols: count, cellScale, gap, background: 240 }, x, top + a.height + 8);
-    text(ctx, `digit ${digit}`, x + a.width / 2, top - 8, { color: INK });
+    text(ctx, name ?? `digit ${digit}`, x + a.width / 2, top - 8, { color: INK });
     x += a.width + groupGap;
   }
   const cell = 28 * cellScale;

@@ -100,17 +100,19 @@ export function gapsInWords(gaps) {
 // The strip for request {a, b, steps}: model (a VaeModel), snapshot ({weights, means, covs}: the
 // mixture's final parameters), componentClass (class index per component), digits (class -> digit).
 // Returns { spec (for figures-page.js's 'strip' kind), caption, line (report.md), summary (metrics.json) }.
-export function interpolationFigure({ model, snapshot, componentClass, digits }, { a, b, steps }) {
+// names (optional): each class's name, for the strip and the report line (Fashion-MNIST's "Sandal").
+export function interpolationFigure({ model, snapshot, componentClass, digits, names = null }, { a, b, steps }) {
   const z = pathPoints(a, b, steps);
   const images = toBytes(model.decode(z));
+  const nameOf = (d) => (names && digits.includes(d) ? names[digits.indexOf(d)] : String(d));
   const named = Array.from({ length: steps }, (_, i) => likeliestDigit(snapshot, componentClass, digits, [z[2 * i], z[2 * i + 1]]));
   const density = densityAlong(snapshot, a, b);
   const { width, height } = stripSize(steps);
   const spec = { kind: 'strip', title: `From A ${point(a)} to B ${point(b)}`, width, height,
     subtitle: `${steps} images decoded evenly along the straight path, each named by the mixture's most likely digit there`,
-    data: { images, labels: named.map((d) => ({ name: String(d), color: digitColor(d) })), density, ends: ['A', 'B'] } };
-  const line = `From A ${point(a)} to B ${point(b)} in ${steps} images, the mixture's most likely digit at each: ` +
-    `${named.join(', ')}; the path ${gapsInWords(density.gaps)}.`;
+    data: { images, labels: named.map((d) => ({ name: nameOf(d), color: digitColor(d) })), density, ends: ['A', 'B'] } };
+  const line = `From A ${point(a)} to B ${point(b)} in ${steps} images, the mixture's most likely class at each: ` +
+    `${named.map(nameOf).join(', ')}; the path ${gapsInWords(density.gaps)}.`;
   return { spec, line, caption: 'Interpolation: decoded images along a straight path of the latent plane, over the mixture\'s log density along it.',
     summary: { from: a, to: b, steps, digits: named, gaps: density.gaps.map(({ from, to }) => [from, to]) } };
 }
