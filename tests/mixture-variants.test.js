@@ -143,6 +143,20 @@ describe('the default mixture follows the number of classes (curved classes arou
     assert.ok(Math.max(...results.map((r) => r.accuracy)) < 0.8, `kmeans-10-groups: ${results.map((r) => r.accuracy)}`);
   });
 
+  it('three classes: the default is kmeans-10-groups exactly (the same components, names and predictions)', async () => {
+    const L = await lab('simd');
+    for (const seed of [1, 2]) {
+      const train = ringOfArcs(3, seed), test = ringOfArcs(3, seed + 100), shots = fewLabels(train, 3, seed);
+      const fit = (v) => fitMixture(L, { trainCodes: train.x, valCodes: shots.x, valClasses: shots.y, nClasses: 3,
+        maxIter: 50, tol: 1e-3, variant: v, seed }).mixture;
+      const [a, b] = [fit(variant), fit('kmeans-10-groups')];
+      assert.deepEqual(a.snapshot(a.historyLength - 1).means, b.snapshot(b.historyLength - 1).means);
+      assert.deepEqual(a.componentClasses, b.componentClasses);
+      assert.deepEqual(a.predict(test.x).classIndex, b.predict(test.x).classIndex);
+      a.free(); b.free();
+    }
+  });
+
   it('the component count: three per class, at least 10 (three classes keep kmeans-10-groups), at most 40', () => {
     assert.deepEqual([1, 3, 4, 10, 20].map((n) => componentCount('kmeans-groups', n)), [10, 10, 12, 30, 40]);
     assert.equal(componentCount('kmeans-groups', 0), 10, 'unlabelled data');
