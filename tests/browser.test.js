@@ -798,6 +798,18 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
     assert.equal(refit.confusion.length, 3, 'refitted on shapes.npz\'s three classes');
     assert.ok(Number.isFinite(refit.test_accuracy));
     assert.deepEqual(await page.evaluate(() => window.__lab.errors), []);
+
+    // Again with a built-in set chosen (no user data to send back): the restart needs none.
+    await page.click('#use-builtin');
+    await page.waitForFunction(() => window.__lab.data === null, null, { timeout: 30_000 });
+    const hashBuiltin = await page.evaluate(() => window.__lab.paramsHash());
+    assert.match(await page.evaluate(() => window.__lab.debugTrap()), /unreachable/i);
+    await page.waitForFunction(() => window.__lab.crashed, null, { timeout: 10_000 });
+    await page.click('#restart');
+    await page.waitForFunction(() => window.__lab.restarts === 2 && !window.__lab.crashed, null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hashBuiltin, 'the same parameters after the second restart');
+    assert.ok(await page.isHidden('#error'), `no error after a restart with the built-in set: ${await page.textContent('#error')}`);
+    assert.deepEqual(await page.evaluate(() => window.__lab.errors), []);
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 

@@ -175,13 +175,15 @@ function reportMarkdown({ full, source, options, metadata, metrics, scores, mixt
   const lines = ['# latent-lab: the report\'s figures, reproduced', ''];
   lines.push(`Model: ${source}.`, '');
   lines.push('| recipe | value |', '|---|---|');
-  const recipe = [['preset', metadata.preset ?? 'not recorded'], ['digits', options.digits.join(', ')], ['seed', options.seed], ['epochs', metadata.epochs ?? 'not recorded'],
+  const names = classes.map((d) => className(options.dataset, d));
+  const recipe = [['preset', metadata.preset ?? 'not recorded'], ['dataset', DATASETS[options.dataset].title],
+    [options.dataset === 'mnist' ? 'digits' : 'classes', names.join(', ')], ['seed', options.seed], ['epochs', metadata.epochs ?? 'not recorded'],
     ['KL convention', metadata.kl ?? `${options.kl} (not recorded; assumed)`], ['beta', metadata.beta ?? `${options.beta} (not recorded; assumed)`],
     ['batch', metadata.batch ?? 'not recorded'], ['learning rate', metadata.lr ?? 'not recorded'],
     ['version', metadata.version ?? 'not recorded'], ['mixture', mixtureNote]];
   for (const [k, v] of recipe) lines.push(`| ${k} | ${v} |`);
   lines.push('', '## Metrics on the test images', '');
-  lines.push(`${metrics.test_images} test images of digits ${classes.join(', ')}; ${metrics.train_images} training codes for EM and kNN` +
+  lines.push(`${metrics.test_images} test images of ${options.dataset === 'mnist' ? 'digits' : 'classes'} ${names.join(', ')}; ${metrics.train_images} training codes for EM and kNN` +
     `${full.test > metrics.test_images || full.train > metrics.train_images ? ` (a seeded sample, --eval-limit: of ${full.test} and ${full.train})` : ''}.`, '');
   lines.push('| metric | value |', '|---|---|');
   const rows = [
@@ -195,9 +197,9 @@ function reportMarkdown({ full, source, options, metadata, metrics, scores, mixt
     ['score (1 - MSE + SSIM) / 2', fmt(scores.score, 4)],
   ];
   for (const [k, v] of rows) lines.push(`| ${k} | ${v} |`);
-  lines.push('', 'Confusion matrix of the mixture (rows: true digit, columns: predicted):', '');
-  lines.push(`| true \\ predicted | ${classes.join(' | ')} |`, `|---|${classes.map(() => '---').join('|')}|`);
-  metrics.confusion.forEach((row, r) => lines.push(`| ${classes[r]} | ${row.join(' | ')} |`));
+  lines.push('', `Confusion matrix of the mixture (rows: true ${DATASETS[options.dataset].noun}, columns: predicted):`, '');
+  lines.push(`| true \\ predicted | ${names.join(' | ')} |`, `|---|${classes.map(() => '---').join('|')}|`);
+  metrics.confusion.forEach((row, r) => lines.push(`| ${names[r]} | ${row.join(' | ')} |`));
   lines.push('', 'Reconstructions are decoded from the mean code (no sampling). SSIM is Wang et al.\'s (2004): local',
     'statistics under the Gaussian window at every position where it fits inside the 28 x 28 image (18 x 18',
     'positions), C1 = 0.01^2, C2 = 0.03^2 for a data range of 1.', '');
@@ -409,7 +411,7 @@ async function main() {
   };
   // The strip between the two points, under the mixture's final parameters.
   const strip = interpolation && interpolationFigure({ model, snapshot: mixture.snapshot(mixture.historyLength - 1),
-    componentClass: mixture.componentClasses, digits, names }, interpolation);
+    componentClass: mixture.componentClasses, digits, names, shortNames, noun }, interpolation);
   if (strip) specs[INTERPOLATION_FILE] = strip.spec;
   const files = [...FIGURES.map(([file]) => file), ...(strip ? [INTERPOLATION_FILE] : [])];
   for (const it of SNAPSHOT_ITERATIONS) {

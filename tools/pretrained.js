@@ -13,12 +13,12 @@
 // and the files then say what they are.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { PRESETS } from '../web/lib/run/options.js';
-import { parseFlags, ROOT } from './common.js';
+import { readSafetensorsMetadata } from '../web/lib/model-io.js';
+import { effectiveDeskew, optionsFromMetadata, PRESETS, resolveOptions } from '../web/lib/run/options.js';
+import { loadNodeLab, parseFlags, ROOT } from './common.js';
 import { runTraining } from './train.js';
 
 const FLAGS = { out: 'string', workers: 'number', epochs: 'number', limit: 'number', build: 'string', quiet: 'boolean',
@@ -46,21 +46,24 @@ const sha256 = async (file) => createHash('sha256').update(await readFile(file))
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fixed = (v, n) => (Number.isFinite(v) ? v.toFixed(n) : String(v));
 
-// A saved model's metadata (strings), read without a wasm module: the safetensors header is JSON.
-function readMetadata(file) {
-  const bytes = readFileSync(file);
-  const size = Number(bytes.readBigUInt64LE(0));
-  return JSON.parse(bytes.subarray(8, 8 + size).toString('utf8')).__metadata__ ?? {};
+// A saved model's metadata (strings), through the lab's own safetensors reader.
+async function readMetadata(file) {
+  return readSafetensorsMetadata(await loadNodeLab('simd'), await readFile(file));
 }
 
-// --from FILE must have been trained by this recipe: its dataset, seed and preset.
+// --from FILE must have been trained by this recipe, on every image: each option the recipe fixes
+// (dataset, classes, epochs, batch, learning rate, beta, KL, warm-ups, deskewing, seed, preset) as the
+// file's metadata says it, and no image limit.
 async function checkSameRecipe(file, recipe) {
-  const metadata = readMetadata(file);
-  const want = { dataset: recipe.dataset ?? 'mnist', seed: String(recipe.seed), preset: recipe.preset, ...(recipe.digits ? { digits: recipe.digits } : {}) };
-  for (const [key, value] of Object.entries(want)) {
-    const got = key === 'dataset' ? metadata.dataset ?? 'mnist' : metadata[key];
-    if (got !== value) throw new Error(`${file} was trained with ${key} ${got}, this model's recipe has ${value}`);
+  const metadata = await readMetadata(file);
+  const want = resolveOptions(recipe), got = optionsFromMetadata(metadata);
+  want.deskew = effectiveDeskew(want, false);
+  const keys = ['dataset', 'digits', 'epochs', 'batch', 'lr', 'beta', 'kl', 'warmup', 'lrWarmup', 'deskew', 'seed', 'preset'];
+  for (const key of keys) {
+    if (String(got[key]) !== String(want[key])) throw new Error(`${file} was trained with ${key} ${got[key]}, this model's recipe has ${want[key]}`);
   }
+  if (Number(metadata.limit ?? 0) !== 0) throw new Error(`${file} was trained on ${metadata.limit} images only (--limit)`);
+  if (metadata.epochs !== String(want.epochs)) throw new Error(`${file} says ${metadata.epochs ?? 'no'} epochs, this model's recipe has ${want.epochs}`);
 }
 
 async function main() {
@@ -84,7 +87,7 @@ async function main() {
   const { result, written, history } = await runTraining(trainFlags, { extraMetadata: { name: NAME } });
 
   // A --from model: its own training's worker count and loss per epoch, as its metadata says.
-  const trained = flags.from ? readMetadata(written.model) : null;
+  const trained = flags.from ? await readMetadata(written.model) : null;
   if (trained) trainFlags.workers = Number(trained.workers ?? 1);
   const epochRows = trained ? JSON.parse(trained.loss_history ?? '[]') : history.epochs;
   const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => !['quiet', 'save', 'load', 'epochs'].includes(k) ||

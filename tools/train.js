@@ -49,7 +49,13 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   // deskewing as its metadata says, under the flags given.
   const loadBytes = load ? await readFile(load) : null;
   const given = { ...trainFlags, lrWarmup, epochs: evaluateOnly ? 1 : flags.epochs };
-  const resolved = loadBytes ? optionsFromMetadata(readSafetensorsMetadata(lab, loadBytes), given) : resolveOptions(given);
+  const fileMetadata = loadBytes ? readSafetensorsMetadata(lab, loadBytes) : null;
+  // A file that says what it was trained on (our metadata) is measured on that dataset, not another.
+  if (fileMetadata && flags.dataset !== undefined && (fileMetadata.digits !== undefined || fileMetadata.dataset !== undefined) &&
+      (fileMetadata.dataset ?? 'mnist') !== flags.dataset) {
+    throw new Error(`${load} was trained on ${fileMetadata.dataset ?? 'mnist'}, not --dataset ${flags.dataset}`);
+  }
+  const resolved = fileMetadata ? optionsFromMetadata(fileMetadata, given) : resolveOptions(given);
   let source, what;
   if (data) {
     const files = (list) => list.split(',').map((f) => f.trim()).filter(Boolean);

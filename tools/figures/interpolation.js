@@ -100,17 +100,20 @@ export function gapsInWords(gaps) {
 // The strip for request {a, b, steps}: model (a VaeModel), snapshot ({weights, means, covs}: the
 // mixture's final parameters), componentClass (class index per component), digits (class -> digit).
 // Returns { spec (for figures-page.js's 'strip' kind), caption, line (report.md), summary (metrics.json) }.
-// names (optional): each class's name, for the strip and the report line (Fashion-MNIST's "Sandal").
-export function interpolationFigure({ model, snapshot, componentClass, digits, names = null }, { a, b, steps }) {
+// names, shortNames (optional): each class's name and a short one for narrow room (Fashion-MNIST's
+// "Ankle boot", "Boot"); noun: what one class is ("digit").
+export function interpolationFigure({ model, snapshot, componentClass, digits, names = null, shortNames = null, noun = 'digit' },
+  { a, b, steps }) {
   const z = pathPoints(a, b, steps);
   const images = toBytes(model.decode(z));
   const nameOf = (d) => (names && digits.includes(d) ? names[digits.indexOf(d)] : String(d));
+  const shortOf = (d) => (shortNames && digits.includes(d) ? shortNames[digits.indexOf(d)] : nameOf(d));
   const named = Array.from({ length: steps }, (_, i) => likeliestDigit(snapshot, componentClass, digits, [z[2 * i], z[2 * i + 1]]));
   const density = densityAlong(snapshot, a, b);
   const { width, height } = stripSize(steps);
   const spec = { kind: 'strip', title: `From A ${point(a)} to B ${point(b)}`, width, height,
-    subtitle: `${steps} images decoded evenly along the straight path, each named by the mixture's most likely digit there`,
-    data: { images, labels: named.map((d) => ({ name: nameOf(d), color: digitColor(d) })), density, ends: ['A', 'B'] } };
+    subtitle: `${steps} images decoded evenly along the straight path, each named by the mixture's most likely ${noun} there`,
+    data: { images, labels: named.map((d) => ({ name: nameOf(d), short: shortOf(d), color: digitColor(d) })), density, ends: ['A', 'B'] } };
   const line = `From A ${point(a)} to B ${point(b)} in ${steps} images, the mixture's most likely class at each: ` +
     `${named.map(nameOf).join(', ')}; the path ${gapsInWords(density.gaps)}.`;
   return { spec, line, caption: 'Interpolation: decoded images along a straight path of the latent plane, over the mixture\'s log density along it.',

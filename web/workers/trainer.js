@@ -5,6 +5,7 @@
 // (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
 // shows it. Never touches the DOM.
 import { LabError, LATENT } from '../lib/latent-lab.js';
+import { DATASETS } from '../lib/data/datasets.js';
 import { subset } from '../lib/data/mnist.js';
 import { saveSafetensors } from '../lib/model-io.js';
 import { RpcClient } from '../lib/rpc.js';
@@ -257,7 +258,7 @@ const handlers = {
   // decodes it; Save and Fit work on it), with the options it was trained with. afterRun: the id of
   // the page's run on show, so the new session's id follows it; 0: the page shows none, and nothing
   // is restored.
-  async restore({ options = {}, afterRun = 0, name = 'the restored model', data = null }) {
+  async restore({ options = {}, afterRun = 0, name = 'the restored model', data: summary = null }) {
     if (trainer.session) throw new LabError('restore is for a fresh worker');
     if (!(afterRun > 0)) {
       setPhase('idle');
@@ -269,7 +270,9 @@ const handlers = {
     try {
       o = resolveOptions(options);
     } catch {
-      o = resolveOptions({ seed: options.seed, deskew: typeof options.deskew === 'boolean' ? options.deskew : undefined });
+      // Keep what says which data the model knows: its dataset (if known) and seed.
+      const dataset = typeof options.dataset === 'string' && DATASETS[options.dataset] ? options.dataset : undefined;
+      o = resolveOptions({ seed: options.seed, dataset, deskew: typeof options.deskew === 'boolean' ? options.deskew : undefined });
     }
     // The page sends the deskew the model was trained with; 'auto' is resolved as a run would (its data
     // files, if any, were sent again before this).
@@ -283,7 +286,7 @@ const handlers = {
       throw error;
     }
     trainer.sessions = Math.max(trainer.sessions, afterRun);
-    const session = newSession({ model, options: o, data, restored: true,
+    const session = newSession({ model, options: o, data: summary, restored: true,
       loaded: { name, metadata: { deskew: String(o.deskew) }, loglik: null, pretrained: false } });
     showParams(session, model.getParams(), { views: false });
     setPhase(restingPhase(session));

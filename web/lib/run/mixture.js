@@ -30,7 +30,9 @@ export function componentCount(variant, nClasses) {
   const v = typeof variant === 'string' ? MIXTURES[variant] : variant;
   if (v.components) return v.components;
   if (v.perClassComponents) {
-    return nClasses > 0 ? Math.min(v.maxComponents, Math.max(v.minComponents, v.perClassComponents * nClasses)) : v.minComponents;
+    if (!(nClasses > 0)) return v.minComponents;
+    // Never fewer components than classes, so that every class can have one (a user's 50 classes).
+    return Math.max(nClasses, Math.min(v.maxComponents, Math.max(v.minComponents, v.perClassComponents * nClasses)));
   }
   return v.perClass * nClasses;
 }

@@ -129,7 +129,9 @@ export class Run {
     const metadata = modelMetadata({ options: this.options, epochs, metrics, mixture, history: history ? this.history : null,
       extra: { limit: this.options.limit, train_images: this.trainer.n, ...extra } });
     if (this.dataName !== null) {
+      // A user's files are no built-in dataset, whatever the options' dataset says.
       delete metadata.digits;
+      delete metadata.dataset;
       Object.assign(metadata, { data: this.dataName, classes: this.split.classes ? this.split.classes.join(',') : 'unlabelled' });
     }
     return metadata;
