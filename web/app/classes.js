@@ -3,7 +3,7 @@
 // page's sentences, and the legends, HTML lists of a swatch and a name each (colour is never the only
 // cue). The panels show the model on show's classes; the settings, those of the next run.
 import { className, DATASETS, shortClassName } from '../lib/data/datasets.js';
-import { digitColor } from '../draw/common.js';
+import { legendEntries as drawnLegendEntries } from '../draw/scatter.js';
 import { $ } from './dom.js';
 import { state } from './state.js';
 
@@ -59,8 +59,8 @@ export function sayClassWords() {
 }
 
 // One row of a legend per class: [{ label, name, color }].
-export const legendEntries = (labels, dataset = shownDataset()) => labels.map((label) => ({ label, name: nameOf(label, dataset),
-  color: digitColor(label) }));
+export const legendEntries = (labels, dataset = shownDataset()) => drawnLegendEntries({ digits: labels,
+  names: labels.map((label) => nameOf(label, dataset)) }).map((entry, i) => ({ label: labels[i], ...entry }));
 
 // Fills a <ul> with the entries (a swatch, hidden from screen readers, and the name in text); left as
 // it is when they have not changed.

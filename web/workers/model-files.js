@@ -54,10 +54,10 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
     mixture = parsed.mixture;
     const { loglik, classLabels, history } = parsed;
     if (classLabels && classLabels.join(',') !== digits.join(',')) {
-      throw new LabError(`${where}: it is for digits ${classLabels.join(', ')}, the model for ${digits.join(', ')}`);
+      throw new LabError(`${where}: it is for classes ${classLabels.join(', ')}, the model for ${digits.join(', ')}`);
     }
     const top = Math.max(...mixture.componentClasses);
-    if (top >= digits.length) throw new LabError(`${where}: a component predicts class ${top}, the model has ${digits.length} digits`);
+    if (top >= digits.length) throw new LabError(`${where}: a component predicts class ${top}, the model has ${digits.length} classes`);
     if (mixture.d !== LATENT) throw new LabError(`${where}: it is ${mixture.d}-dimensional, the latent space ${LATENT}`);
     return { model, metadata, info, digits, options, mixture, loglik, history, mixtureFrom: mixtureText ? 'file' : 'metadata' };
   } catch (error) {
