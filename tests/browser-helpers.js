@@ -106,11 +106,17 @@ export async function siteWithFashionModel() {
   return { root, file, mixture: path.join(cache, `${FASHION_MODEL}.mixture.json`), recorded };
 }
 
+// The latent plane's box, scrolled into view first: a pointer lands only on what is on screen, and a
+// click on Train (low in the settings panel since it names ten classes) scrolls the page.
+export async function latentBox(page) {
+  await page.locator('#latent').scrollIntoViewIfNeeded();
+  return page.locator('#latent').boundingBox();
+}
+
 // Hovers (or taps) the plane until the probe shows the mixture's answer; returns its rows' text
 // ("8 · 91.6%", "Ankle boot · 3.2%").
 export async function probeAnswer(page, { tap = false } = {}) {
-  await page.locator('#latent').scrollIntoViewIfNeeded();   // a tap lands only on what is on screen
-  const box = await page.locator('#latent').boundingBox();
+  const box = await latentBox(page);
   for (let i = 0; ; i++) {
     const [x, y] = [box.x + box.width * (0.45 + 0.01 * (i % 3)), box.y + box.height * 0.5];
     if (tap) await page.touchscreen.tap(x, y);

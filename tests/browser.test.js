@@ -43,7 +43,7 @@ import { loadLab } from '../web/lib/latent-lab.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { canvasPixels, CHROMIUM, frames, openGuardedPage, SITE, siteWithPretrained } from './browser-helpers.js';
+import { canvasPixels, CHROMIUM, frames, latentBox, openGuardedPage, SITE, siteWithPretrained } from './browser-helpers.js';
 
 // ~250 Adam steps: the model leaves the "mean image" plateau and the codes spread out by digit.
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
@@ -105,7 +105,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
   // Moves the pointer to (x, y) on the latent canvas and waits for that point's digit: its pixels
   // (reading them is main-thread work of the test's own, so the latency runs skip it).
   async function decodeAt({ x, y }, { pixels = true } = {}) {
-    const box = await page.locator('#latent').boundingBox();
+    const box = await latentBox(page);
     const before = await page.evaluate(() => window.__lab.probeSeq);
     await page.mouse.move(box.x + x, box.y + y);
     await page.waitForFunction((b) => window.__lab.probeSeq > b && window.__lab.decodedSeq === window.__lab.probeSeq,
@@ -359,7 +359,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(await page.locator('#confusion').count(), 1);
 
     // A probe in the middle of the plane for the picture, then the screenshot.
-    const box = await page.locator('#latent').boundingBox();
+    const box = await latentBox(page);
     await page.mouse.move(box.x + (lab.area.left + lab.area.right) / 2 + 40, box.y + (lab.area.top + lab.area.bottom) / 2 - 30);
     await page.waitForFunction(() => window.__lab.decodedSeq === window.__lab.probeSeq, null, { timeout: 10_000 });
     await frames(page, 4);
@@ -373,7 +373,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     // The same code each time, with the plane in view (choosing a file or a format may scroll the page).
     const decodeThere = async () => {
       await page.evaluate(() => window.scrollTo(0, 0));
-      const box = await page.locator('#latent').boundingBox();
+      const box = await latentBox(page);
       await page.mouse.move(box.x + lab.farCodes[1].x, box.y + lab.farCodes[1].y);   // away first: a move to where
       return decodeAt(lab.farCodes[0]);                                              // the pointer is is no move
     };
@@ -459,7 +459,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const reloaded = await page.evaluate(() => window.__lab.metrics);
     for (const key of ['test_accuracy', 'test_macro_f1', 'knn_accuracy']) assert.equal(reloaded[key], lab.metrics[key], key);
     assert.ok(Math.abs(reloaded.test_bce - lab.metrics.test_bce) < 1e-6 * lab.metrics.test_bce, 'the same test BCE');
-    assert.match(await page.textContent('#model-status'), /On show: saved\.safetensors, digits 1, 4, 8, the lab default recipe, 2 epochs, seed 3; mixture \(10 by k-means\+\+, in groups\) from its metadata/);
+    assert.match(await page.textContent('#model-status'), /On show: saved\.safetensors, digits 1, 4, 8, the lab default recipe, 2 epochs, seed 3; mixture \(3 per digit by k-means\+\+, in groups\) from its metadata/);
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
 });
@@ -498,7 +498,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
   it('shows the pretrained model on first open, and hover decodes it about a second after opening', { timeout: 300_000 }, async () => {
     await page.goto(server.url);
     // Hover the plane until the digit shown comes from the pretrained model.
-    const box = await page.locator('#latent').boundingBox();
+    const box = await latentBox(page);
     for (let i = 0; ; i++) {
       await page.mouse.move(box.x + box.width * (0.4 + 0.02 * (i % 2)), box.y + box.height * 0.45);
       if (await page.evaluate(() => window.__lab?.firstLoadedDecodeAt)) break;
@@ -585,7 +585,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
   });
 
   it('downloads every panel as a PNG named for the panel and the model', { timeout: 120_000 }, async () => {
-    await page.mouse.move(...(await page.locator('#latent').boundingBox().then((b) => [b.x + b.width / 2, b.y + b.height / 2])));
+    await page.mouse.move(...(await latentBox(page).then((b) => [b.x + b.width / 2, b.y + b.height / 2])));
     const keys = await page.$$eval('button[data-png]', (els) => els.map((e) => e.dataset.png));
     assert.deepEqual([...keys].sort(), ['confusion', 'decoded', 'draw', 'latent', 'loglik', 'loss', 'manifold', 'path', 'recons', 'region', 'snapshots']);
     for (const key of keys) {
@@ -688,7 +688,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
   async function decodeHere() {
     await page.evaluate(() => window.scrollTo(0, 0));
     await frames(page, 4);   // the plane drawn as it is now (its pixel-to-z mapping with it)
-    const box = await page.locator('#latent').boundingBox();
+    const box = await latentBox(page);
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
     const before = await page.evaluate(() => window.__lab.probeSeq);
     await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.45);
@@ -819,7 +819,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
     await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
     await page.click('#train');
     await page.waitForFunction(() => window.__lab.phase === 'training' && window.__lab.batches > 2, null, { timeout: 120_000, polling: 200 });
-    const box = await page.locator('#latent').boundingBox();
+    const box = await latentBox(page);
     let moves = 0, duringTraining = 0, peak = { trainer: 0, view: 0 };
     for (let i = 0; i < 400; i++) {
       const before = await page.evaluate(() => window.__lab.probeSeq);
@@ -881,7 +881,7 @@ describe('the page with a model trained in PyTorch', { skip: !existsSync(CHROMIU
       const lab = await page.evaluate(() => ({ ...window.__lab }));
       assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
       assert.match(await page.textContent('#model-status'),
-        /On show: pytorch-2proc\.safetensors, digits 1, 4, 8, the lab default recipe, 1 epoch, seed 42; mixture \(10 by k-means\+\+, in groups\) from its metadata/);
+        /On show: pytorch-2proc\.safetensors, digits 1, 4, 8, the lab default recipe, 1 epoch, seed 42; mixture \(3 per digit by k-means\+\+, in groups\) from its metadata/);
       assert.ok(await curvePixels() > 50, 'the loss curve PyTorch recorded is drawn');
       assert.equal(lab.meanPoints.length, 10, 'the mixture our trainer fitted on its codes (kmeans-groups: 10 for three digits) is drawn');
       assert.equal(lab.ellipses, 20);
