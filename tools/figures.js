@@ -171,11 +171,10 @@ async function openRenderer() {
 
 const fmt = (v, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
 
-function reportMarkdown({ full, source, options, metadata, metrics, scores, mixtureNote, lossNote, snapshotNotes, classes, timings, strip }) {
+function reportMarkdown({ full, source, options, metadata, metrics, scores, mixtureNote, lossNote, snapshotNotes, classes, names, timings, strip }) {
   const lines = ['# latent-lab: the report\'s figures, reproduced', ''];
   lines.push(`Model: ${source}.`, '');
   lines.push('| recipe | value |', '|---|---|');
-  const names = classes.map((d) => className(options.dataset, d));
   const recipe = [['preset', metadata.preset ?? 'not recorded'], ['dataset', DATASETS[options.dataset].title],
     [options.dataset === 'mnist' ? 'digits' : 'classes', names.join(', ')], ['seed', options.seed], ['epochs', metadata.epochs ?? 'not recorded'],
     ['KL convention', metadata.kl ?? `${options.kl} (not recorded; assumed)`], ['beta', metadata.beta ?? `${options.beta} (not recorded; assumed)`],
@@ -448,7 +447,7 @@ async function main() {
     loss_history: !!losses, figures: files, ...(strip && { interpolation: strip.summary }), seconds: timings };
   await writeFile(path.join(out, 'metrics.json'), JSON.stringify(summary, null, 1) + '\n');
   await writeFile(path.join(out, 'report.md'), reportMarkdown({ full, source, options, metadata, metrics: { ...metrics,
-    test_images: split.test.n, train_images: split.train.n }, scores, mixtureNote, lossNote, snapshotNotes, classes: digits, timings, strip }));
+    test_images: split.test.n, train_images: split.train.n }, scores, mixtureNote, lossNote, snapshotNotes, classes: digits, names, timings, strip }));
   if (history !== mixture) history.free();
   mixture.free();
   if (trained) trained.free();

@@ -48,9 +48,11 @@ const sha256 = async (file) => createHash('sha256').update(await readFile(file))
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const fixed = (v, n) => (Number.isFinite(v) ? v.toFixed(n) : String(v));
 
-// A saved model's metadata (strings), through the lab's own safetensors reader.
+// A saved model's metadata (strings), through the lab's own safetensors reader (one module for every read).
+let reader = null;
 async function readMetadata(file) {
-  return readSafetensorsMetadata(await loadNodeLab('simd'), await readFile(file));
+  reader ??= loadNodeLab('simd');
+  return readSafetensorsMetadata(await reader, await readFile(file));
 }
 
 // --from FILE must have been trained by this recipe, on every image: each option the recipe fixes

@@ -1,5 +1,5 @@
 // Files the user keeps: a Blob started as a download, named after the model on show.
-import { DATASETS } from '../lib/data/datasets.js';
+import { hasAllClasses } from '../lib/data/datasets.js';
 import { state } from './state.js';
 import { tally } from './test-hooks.js';
 
@@ -23,6 +23,6 @@ export function modelTag() {
   if (!state.run || !state.trainedWith) return 'untrained';
   const { dataset, classes } = state.run;
   const what = !dataset || dataset === 'mnist' ? `digits${classes.join('')}`
-    : `${dataset}${classes.length === DATASETS[dataset].classNames.length ? '' : classes.join('')}`;
+    : `${dataset}${hasAllClasses(dataset, classes) ? '' : classes.join('')}`;
   return `${what}-seed${state.trainedWith.seed}-${state.losses?.epochs.length ?? 0}ep`;
 }

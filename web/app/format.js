@@ -1,5 +1,5 @@
 // Numbers and models in words, as the page writes them: 12,345 images, 2 min 05 s, "digits 1, 4, 8, seed 42".
-import { className, DATASETS } from '../lib/data/datasets.js';
+import { className, DATASETS, hasAllClasses } from '../lib/data/datasets.js';
 
 // 12,345: by hand, since the first toLocaleString() loads the locale data (30+ ms on this thread).
 export const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -20,7 +20,7 @@ const RECIPES = { authors: 'the authors\' recipe', default: 'the lab default rec
 // "digits 1, 4, 8, the authors' recipe, 8 epochs, seed 42" or "Fashion-MNIST, all 10 classes, ...", from
 // what a file says about itself.
 export function describeModel({ digits, dataset = 'mnist', info }) {
-  const all = digits.length === DATASETS[dataset]?.classNames.length;
+  const all = hasAllClasses(dataset, digits);
   const parts = dataset === 'mnist' ? [`digits ${digits.join(', ')}`]
     : [DATASETS[dataset].title, all ? `all ${digits.length} classes` : `classes ${digits.map((c) => className(dataset, c)).join(', ')}`];
   if (info.preset) parts.push(RECIPES[info.preset] ?? `the ${info.preset} recipe`);

@@ -1,6 +1,6 @@
 // Each panel's renderer (the latent plane's are in latent.js) and the list the frame scheduler draws,
 // in order of urgency; the metrics list and the progress line.
-import { FONT, INK } from '../draw/common.js';
+import { fontOf, INK } from '../draw/common.js';
 import { drawLineChart } from '../draw/charts.js';
 import { drawDigitGrid, drawEmpty, drawPixels } from '../draw/digits.js';
 import { drawScatter } from '../draw/scatter.js';
@@ -123,7 +123,7 @@ function offscreen(canvas, cols, rows) {
 
 // Rows: one per class, named on the left; columns: that class's validation images, a gap, then their
 // reconstructions.
-const RECONS_FONT = `13px ${FONT.split('px ')[1]}`;
+const RECONS_FONT = fontOf(13);
 function drawRecons() {
   const canvas = $('recons');
   const ctx = canvas.getContext('2d');

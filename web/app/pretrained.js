@@ -2,7 +2,7 @@
 // lists, with X.mixture.json when it lists that too. Each is named by its own metadata (its dataset and
 // classes, read from the file's header only) on a "Load the pretrained … model" button, hidden while that
 // model is on show. A page opened without settings in its link shows the digits one (FIRST_OPEN_MODEL).
-import { DATASETS } from '../lib/data/datasets.js';
+import { DATASETS, hasAllClasses } from '../lib/data/datasets.js';
 import { nameOf } from './classes.js';
 import { renderControls } from './controls.js';
 import { $ } from './dom.js';
@@ -73,7 +73,7 @@ async function headerMetadata(file) {
 function titleOf(metadata) {
   const dataset = Object.hasOwn(DATASETS, metadata.dataset ?? '') ? metadata.dataset : 'mnist';
   const classes = String(metadata.digits ?? '').split(',').filter((c) => /^\d$/.test(c)).map(Number);
-  const all = classes.length === 0 || classes.length === DATASETS[dataset].classNames.length;
+  const all = classes.length === 0 || hasAllClasses(dataset, classes);
   const what = dataset === 'mnist' ? 'digits' : DATASETS[dataset].title;
   return { dataset, title: `the pretrained ${what} model${all ? '' : ` (${classes.map((c) => nameOf(c, dataset)).join(', ')})`}` };
 }

@@ -12,7 +12,10 @@ export const PALETTE = ['#332288', '#0066ee', '#ddcc77', '#88ccee', '#cc6677', '
 export const INK = '#1f2933';
 export const MUTED = '#7b8794';
 export const GRID = '#e4e7eb';
-export const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+// The figures' type: fontOf(13) for 13 px; FONT the axes' and notes' 11 px.
+const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+export const fontOf = (px) => `${px}px ${FONT_FAMILY}`;
+export const FONT = fontOf(11);
 
 // The colour of class d (a digit, a Fashion-MNIST label): fixed per class, so a 4 is the same colour
 // whatever subset is trained.

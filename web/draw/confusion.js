@@ -2,10 +2,10 @@
 // share of its row, with its count written in it, or the share in percent when counts would not fit
 // (ten classes in a side column). Rows and columns are named in text (short names when the full ones
 // would crowd the grid; long column names stand upright); a swatch of the class's colour beside each.
-import { digitColor, INK, MUTED, rimFor } from './common.js';
+import { digitColor, fontOf, INK, MUTED, rimFor } from './common.js';
 
 const SWATCH = 3.5;
-const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';   // the names: a size up from the axes'
+const FONT = fontOf(12);   // the names: a size up from the axes'
 
 // The grid's place for n classes whose labels are at most labelWidth wide: column labels across when
 // they fit a cell, else upright (reading upwards) above it.
@@ -40,7 +40,7 @@ export function drawConfusion(ctx, { width, height, matrix, digits, names = null
   const { left, top, size, cell, upright } = layout;
   // Counts where the largest fits its cell, else each row's shares in percent.
   const font = Math.max(9, Math.min(14, cell * 0.42));
-  ctx.font = `${font}px system-ui, sans-serif`;
+  ctx.font = fontOf(font);
   const largest = Math.max(0, ...matrix.flat());
   const percent = ctx.measureText(String(largest)).width > cell - 4;
 
@@ -94,7 +94,7 @@ export function drawConfusion(ctx, { width, height, matrix, digits, names = null
       ctx.fillStyle = r === c ? `rgba(47, 133, 90, ${0.12 + 0.8 * share})` : `rgba(201, 42, 42, ${share > 0 ? 0.1 + 0.9 * share : 0})`;
       ctx.fillRect(x + 0.5, y + 0.5, cell - 1, cell - 1);
       ctx.fillStyle = share > 0.55 ? '#fff' : count === 0 ? MUTED : INK;
-      ctx.font = `${font}px system-ui, sans-serif`;
+      ctx.font = fontOf(font);
       ctx.fillText(percent ? percentText(count, total) : String(count), x + cell / 2, y + cell / 2);
     }
   }

@@ -3,12 +3,11 @@
 // gaps no component reaches shaded. Drawn through the context's transform (the images unsmoothed, at
 // whole-pixel scales of it); shared by the page and `make figures --interpolate`.
 import { digitGridPixels } from './digits.js';
-import { INK, MUTED } from './common.js';
+import { fontOf, INK, MUTED } from './common.js';
 
 const SIDE = 28;
-const FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const LABEL_FONT = `13px ${FONT_FAMILY}`;
-const SMALL_FONT = `12px ${FONT_FAMILY}`;
+const LABEL_FONT = fontOf(13);
+const SMALL_FONT = fontOf(12);
 const GAP_FILL = 'rgba(225, 87, 89, 0.16)';
 
 // The strip's layout for n images on a canvas of width x height: the cell size, the images' scale and
@@ -68,7 +67,7 @@ function drawRunLabels(ctx, layout, labels) {
     const room = x1 - x0 + layout.gap - 4;
     ctx.font = LABEL_FONT;
     const name = ctx.measureText(label.name).width <= room ? label.name : label.short ?? label.name;
-    for (let px = 12; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = `${px}px ${FONT_FAMILY}`;
+    for (let px = 12; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = fontOf(px);
     ctx.fillStyle = INK;
     ctx.fillText(name, (x0 + x1) / 2, layout.size + 15);
   }

@@ -2,7 +2,7 @@
 // mixture checked whole (into new objects, so a bad file replaces nothing), and a run's mixture as
 // its JSON document. Reading and writing the formats themselves is web/lib/model-io.js's.
 import { LabError, LATENT } from '../lib/latent-lab.js';
-import { checkDataset } from '../lib/data/datasets.js';
+import { allClasses, checkDataset } from '../lib/data/datasets.js';
 import { parseDigits } from '../lib/data/mnist.js';
 import { mixtureFromJSON, mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
 import { MIXTURES } from '../lib/run/mixture.js';
@@ -38,7 +38,7 @@ export function checkModelFile(lab, bytes, mixtureText, { name, mixtureName, fal
   // A file without digits (one saved from PyTorch, say) is taken to be for the page's dataset and digits;
   // one that names its dataset but not its classes, for all of that dataset's classes.
   const dataset = info.digits || info.dataset ? undefined : named('the dataset chosen on the page', () => checkDataset(fallbackDataset) && fallbackDataset);
-  const digits = info.digits ?? (info.dataset ? checkDataset(info.dataset).classNames.map((_, c) => c)
+  const digits = info.digits ?? (info.dataset ? allClasses(info.dataset)
     : named('the digits chosen on the page', () => parseDigits(fallbackDigits)));
   // The recipe the file records (as make train --load reads it), for its digits and its image limit.
   // For a refit: the variant the file names (if this lab knows it), else the page's choice.

@@ -27,6 +27,12 @@ export function checkDataset(id) {
   return DATASETS[id];
 }
 
+// Every class label of a built-in dataset: [0, 1, ..., 9].
+export const allClasses = (id) => checkDataset(id).classNames.map((_, label) => label);
+
+// Whether classes (labels) are all of a built-in dataset's (false for an unknown dataset).
+export const hasAllClasses = (id, classes) => classes.length === DATASETS[id ?? '']?.classNames.length;
+
 // A class's name in words: "T-shirt/top" for Fashion-MNIST's label 0, "8" for MNIST's 8 (and for a
 // user's labels, which have no names).
 export function className(dataset, label) {

@@ -110,7 +110,8 @@ function nameByGroups(mixture, trainCodes, valCodes, valClasses, nClasses) {
   const link = componentLinks(mixture, trainCodes);
   const parent = Int32Array.from({ length: k }, (_, j) => j);
   const find = (j) => (parent[j] === j ? j : (parent[j] = find(parent[j])));
-  const mass = labelledMass(mixture, valCodes, valClasses, nClasses);   // by group root
+  const componentMass = labelledMass(mixture, valCodes, valClasses, nClasses);
+  const mass = componentMass.map((row) => row.slice());   // by group root
   // Responsibilities are soft: every component has some 1e-20 of every labelled code. Under a tenth of
   // one code is no labelled evidence at all.
   const top = (g) => { const m = mass[g], c = m.indexOf(Math.max(...m)); return m[c] >= MIN_LABELLED_MASS ? c : -1; };
@@ -142,7 +143,7 @@ function nameByGroups(mixture, trainCodes, valCodes, valClasses, nClasses) {
     const c = top(find(j));
     return c >= 0 ? c : nearestLabelled(mixture, j, valCodes, valClasses);
   });
-  return everyClassNamed(named, labelledMass(mixture, valCodes, valClasses, nClasses), perClass);
+  return everyClassNamed(named, componentMass, perClass);
 }
 
 // A class with labelled codes that no component predicts is given the component holding most of its

@@ -1,7 +1,7 @@
 // A run's options: the named recipes (presets) and their checks, and what an option means for the C
 // side (the KL weight) and for the data (deskewing). Nothing here trains or evaluates.
 import { LabError } from '../latent-lab.js';
-import { checkDataset, DATASETS } from '../data/datasets.js';
+import { allClasses, checkDataset, DATASETS } from '../data/datasets.js';
 import { parseDigits } from '../data/mnist.js';
 import { MIXTURES } from './mixture.js';
 
@@ -45,7 +45,7 @@ export function resolveOptions(options = {}) {
   const o = { ...PRESETS[preset], ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), preset };
   // Another dataset than MNIST's digits: all its classes unless some are named (the report's 1, 4, 8 are digits).
   if (checkDataset(o.dataset) !== DATASETS.mnist && (options.digits === undefined || options.digits === null)) {
-    o.digits = DATASETS[o.dataset].classNames.map((_, c) => c);
+    o.digits = allClasses(o.dataset);
   }
   o.digits = parseDigits(o.digits);
   checkNumber('epochs', o.epochs, { min: 1, max: 1000, integer: true });
