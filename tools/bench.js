@@ -24,7 +24,7 @@ const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 // read. The best of five short samples: interference from other processes only ever lowers it.
 function makeCeiling(lab) {
   const n = 1024, x = lab.x.malloc(n * 4);
-  new Float32Array(lab.x.memory.buffer, x, n).fill(1);
+  new Float32Array(lab.memory.buffer, x, n).fill(1);
   const passes = 4000;
   lab.x.ll_peak_probe(x, n, passes * 10); // tier up
   // samples: how many short probes to take the best of (1: one probe of ~1 ms, right before a run).
@@ -60,7 +60,7 @@ const flopsPerImage = () => LAYERS.reduce((sum, l) => {
 function timeLayers(lab, ceiling, reps) {
   const ws = lab.x.ll_workspace_create();
   const fill = (n) => {
-    const p = lab.x.malloc(n * 4), f = new Float32Array(lab.x.memory.buffer, p, n);
+    const p = lab.x.malloc(n * 4), f = new Float32Array(lab.memory.buffer, p, n);
     for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898) * 0.5;
     return p;
   };

@@ -23,6 +23,12 @@ export function loadNodeLab(build = 'simd') {
 export const nodeReplicas = (kind) => ({ url: new URL(`file://${path.join(BUILD, `latent-${kind}.wasm`)}`).href,
   spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
 
+// Pool helpers in Node for a run's threads (web/lib/threads.js): worker threads joining a Lab of the
+// threads build, which is the SIMD build's code; none for the scalar build (it trains on replicas).
+export const nodeThreads = (kind) => (kind !== 'simd' ? null : {
+  url: new URL(`file://${path.join(BUILD, 'latent-simd-threads.wasm')}`).href,
+  spawn: () => new Worker(new URL('../web/workers/pool-helper.js', import.meta.url)) });
+
 // Data files from disk through the C parsers: paths -> { images, labels, n, format, name }. The parsing
 // runs in a lab of its own unless one is given, so unpacking (47 MB for MNIST's training images)
 // leaves the caller's wasm heap as it was.

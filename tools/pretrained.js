@@ -21,7 +21,7 @@ import { effectiveDeskew, optionsFromMetadata, PRESETS, resolveOptions } from '.
 import { loadNodeLab, parseFlags, ROOT } from './common.js';
 import { runTraining } from './train.js';
 
-const FLAGS = { out: 'string', workers: 'number', epochs: 'number', limit: 'number', build: 'string', quiet: 'boolean',
+const FLAGS = { out: 'string', workers: 'number', parallel: 'string', epochs: 'number', limit: 'number', build: 'string', quiet: 'boolean',
   model: 'string', from: 'string' };
 const MODELS = {
   digits: { name: 'pretrained-148', provenance: 'PROVENANCE.md', fullImages: 18420,
@@ -81,7 +81,7 @@ async function main() {
   const recipe = { mixture: PRESETS.default.mixture, ...model.recipe };
   const trainFlags = { ...recipe, workers: flags.workers ?? 1, save, dtype: 'f16', quiet: flags.quiet ?? false,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}), ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-    ...(flags.build ? { build: flags.build } : {}) };
+    ...(flags.build ? { build: flags.build } : {}), ...(flags.parallel ? { parallel: flags.parallel } : {}) };
   if (trainFlags.epochs === 0) throw new Error('--epochs 0 would not train anything');
   if (flags.from) {
     if (flags.epochs !== undefined || flags.limit !== undefined) throw new Error('--from measures a trained model: no --epochs or --limit');
@@ -93,6 +93,8 @@ async function main() {
   // A --from model: its own training's worker count and loss per epoch, as its metadata says.
   const trained = flags.from ? await readMetadata(written.model) : null;
   if (trained) trainFlags.workers = Number(trained.workers ?? 1);
+  // How several workers shared the training (threads give one worker's bits; replicas, before threads, their own).
+  if (trainFlags.workers > 1) trainFlags.parallel = trained ? trained.parallel ?? 'replicas' : result.parallel;
   const epochRows = trained ? JSON.parse(trained.loss_history ?? '[]') : history.epochs;
   const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => !['quiet', 'save', 'load', 'epochs'].includes(k) ||
     (k === 'epochs' && !flags.from)).map(([k, v]) => `--${k} ${v}`), `--save ${NAME}.safetensors`].join(' ');
@@ -104,6 +106,7 @@ async function main() {
   const own = [flags.model ? ` --model ${flags.model}` : '', flags.workers ? ` --workers ${flags.workers}` : '',
     flags.epochs !== undefined ? ` --epochs ${flags.epochs}` : '', flags.limit !== undefined ? ` --limit ${flags.limit}` : '',
     flags.from ? ` --from ${path.basename(flags.from)}` : ''].join('');
+  const workersSaid = `${trainFlags.workers} worker(s)${trainFlags.parallel ? ` (${trainFlags.parallel})` : ''}`;
   const lines = [
     `# ${NAME}: ${model.what}`,
     '',
@@ -118,9 +121,9 @@ async function main() {
     `- git commit: ${commit ?? 'unknown (no git)'}${dirty ? ' (with uncommitted changes)' : ''}`,
     `- recipe: ${result.dataset ? `${result.dataset} classes` : 'digits'} ${result.digits.join(', ')}, ${plural(epochs, 'epoch')} of ${result.train_images} images, batch ${result.batch}, ` +
       `Adam lr ${result.lr}, beta ${result.beta} (${result.kl} KL convention), seed ${result.seed}; mixture \`${result.mixture}\``,
-    trained ? `- training: ${trainFlags.workers} worker(s), ${result.build} wasm; ` +
+    trained ? `- training: ${workersSaid}, ${result.build} wasm; ` +
       'the same command with the same number of workers gives the same weights'
-      : `- training: ${trainFlags.workers} worker(s), ${result.build} wasm, ${result.seconds} s (${result.images_per_s} images/s); ` +
+      : `- training: ${workersSaid}, ${result.build} wasm, ${result.seconds} s (${result.images_per_s} images/s); ` +
       'the same command with the same number of workers gives the same bytes',
     `- files: \`${path.basename(written.model)}\` (float16) SHA-256 \`${await sha256(written.model)}\`; ` +
       `\`${path.basename(written.mixture)}\` SHA-256 \`${await sha256(written.mixture)}\``,

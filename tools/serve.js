@@ -60,10 +60,15 @@ async function resolveFile(root, rawUrl) {
 }
 
 // Starts serving root; port 0 picks a free port. Resolves to { server, url, close() }.
-export async function startServer({ root, port = 0, host = '127.0.0.1' }) {
+// isolated: false leaves out the cross-origin isolation headers, as a plain static host would (the
+// page then trains on replicas and says so; the tests check it).
+export async function startServer({ root, port = 0, host = '127.0.0.1', isolated = true }) {
   const realRoot = await realpath(path.resolve(root));
   const server = http.createServer(async (req, res) => {
-    const common = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' };
+    // Cross-origin isolation (COOP + COEP) gives the page SharedArrayBuffer: training on threads over
+    // one shared wasm memory (web/lib/threads.js). Every file of the site is same-origin.
+    const common = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff',
+      ...(isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}) };
     for (const [k, v] of Object.entries(common)) res.setHeader(k, v);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
     try {

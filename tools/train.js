@@ -24,12 +24,12 @@ import { parseDigits } from '../web/lib/data/mnist.js';
 import { mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { loadBuiltin, loadDataFiles, loadNodeLab, nodeReplicas, parseFlags, trainWithProgress } from './common.js';
+import { loadBuiltin, loadDataFiles, loadNodeLab, nodeReplicas, nodeThreads, parseFlags, trainWithProgress } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
   limit: 'number', build: 'string', quiet: 'boolean', preset: 'string', kl: 'string', warmup: 'number', 'lr-warmup': 'number',
   mixture: 'string', 'save-codes': 'string', workers: 'number', save: 'string', load: 'string', dtype: 'string',
-  data: 'string', 'test-data': 'string', deskew: 'boolean', dataset: 'string' };
+  data: 'string', 'test-data': 'string', deskew: 'boolean', dataset: 'string', parallel: 'string' };
 
 // Trains (or, with epochs 0, only evaluates) as the flags say; saves when flags.save names a file.
 // Returns the result (the JSON line) and, when saved, the paths written. extraMetadata: more keys
@@ -43,7 +43,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, got "${dtype}"`);
   if (flags['test-data'] && !flags.data) throw new Error('--test-data needs --data: the training files');
   if (flags.dataset !== undefined && flags.data) throw new Error('--dataset picks a built-in dataset, --data your files: give one');
-  const { save, load, dtype: _, data, 'test-data': testData, 'lr-warmup': lrWarmup, ...trainFlags } = flags;
+  const { save, load, dtype: _, data, 'test-data': testData, 'lr-warmup': lrWarmup, parallel = 'auto', ...trainFlags } = flags;
   const lab = await loadNodeLab(flags.build ?? 'simd');
   // A loaded model is evaluated (or trained on) as it was trained: its recipe, seed, digits and
   // deskewing as its metadata says, under the flags given.
@@ -79,12 +79,15 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     const short = Object.entries(metadata).filter(([, v]) => v.length <= 40);
     log(`loaded ${load}${short.length ? ` (${short.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}\n`);
   }
-  // --workers N > 1: data-parallel replicas in worker threads; the run's model gets their weights at the end.
+  // --workers N > 1: threads over one shared memory (the bits of one worker), else (--build scalar,
+  // --parallel replicas) data-parallel replicas in worker threads; the run's model gets their weights at the end.
   const workers = flags.workers ?? 1;
-  const run = await Run.create(lab, options, { split, model, workers, ...nodeReplicas(lab.kind), train: !evaluateOnly,
-    dataName: data ?? null });
+  const run = await Run.create(lab, options, { split, model, workers, ...nodeReplicas(lab.kind), threads: nodeThreads(lab.kind),
+    parallelism: parallel, train: !evaluateOnly, dataName: data ?? null });
   const { trainer } = run;
-  if (!evaluateOnly) log(`training on ${trainer.n} images of ${what(split)} (${lab.kind} wasm), ` +
+  if (run.note) log(`${run.note}\n`);
+  const how = { threads: `${workers} threads over one shared memory`, replicas: `${workers} replicas`, one: 'one worker' }[run.parallelism];
+  if (!evaluateOnly) log(`training on ${trainer.n} images of ${what(split)} (${lab.kind} wasm, ${how}), ` +
     `testing on ${split.test.n}; ${options.epochs} epochs of ${trainer.batchesPerEpoch} batches\n`);
   const seconds = await trainWithProgress(run, log);
   const { metrics, mixture, codes } = await run.evaluate();
@@ -94,7 +97,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
   const result = {
     preset: options.preset, ...dataFields, epochs: evaluateOnly ? 0 : options.epochs, batch: options.batch, lr: options.lr,
     beta: options.beta, kl: options.kl, warmup: options.warmup, lr_warmup: options.lrWarmup, deskew: options.deskew, mixture: options.mixture, seed: options.seed, train_images: trainer.n, test_images: split.test.n, params: lab.numParams, build: lab.kind,
-    images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
+    workers: run.workers, parallel: run.parallelism, images_per_s: Math.round(trainer.totalImages / seconds * 10) / 10, seconds: Math.round(seconds * 10) / 10,
     ...metrics,
   };
   let written = null;
@@ -105,7 +108,7 @@ export async function runTraining(flags, { extraMetadata = {} } = {}) {
     const before = /^\d+$/.test(loaded.epochs ?? '') ? Number(loaded.epochs) : 0;
     const mixtureJson = mixtureToJSON(mixture, split.classes ? { classLabels: split.classes } : {});
     const measured = run.metadata({ epochs: before + result.epochs, metrics, mixture: mixtureJson, history: !evaluateOnly,
-      extra: evaluateOnly ? extraMetadata : { workers, build: lab.kind, ...(load ? { continued_from: load } : {}), ...extraMetadata } });
+      extra: evaluateOnly ? extraMetadata : { workers, ...(run.workers > 1 ? { parallel: run.parallelism } : {}), build: lab.kind, ...(load ? { continued_from: load } : {}), ...extraMetadata } });
     const metadata = evaluateOnly ? keptTraining(loaded, measured) : measured;
     await writeFile(save, saveSafetensors(run.model, { dtype, metadata }));
     const mixturePath = save.replace(/\.safetensors$/, '.mixture.json');

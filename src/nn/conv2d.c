@@ -21,7 +21,7 @@ static void forward_plain(float *out, const float *inp, const float *w, const fl
         int N = nb * P;
         for (int i = 0; i < nb; i++) im2col(ws->col + (size_t)i * P, N, inp + (b0 + i) * in_size, g);
         // tmp (c_out, nb*P) = w (c_out, K) * col (K, nb*P)
-        gemm(ws->tmp, N, matview(w, K, 1), matview(ws->col, N, 1), s.c_out, N, K, 0, ws->gemm);
+        gemm_par(ws->pool, ws->tmp, N, matview(w, K, 1), matview(ws->col, N, 1), s.c_out, N, K, 0, ws->gemm);
         for (int i = 0; i < nb; i++)
             for (int o = 0; o < s.c_out; o++) {
                 float *dst = out + (b0 + i) * out_size + (size_t)o * P;
@@ -53,11 +53,11 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
         if (dw) {
             for (int i = 0; i < nb; i++) im2col(ws->col + (size_t)i * P, N, inp + (b0 + i) * in_size, g);
             // dw (c_out, K) += dout (c_out, N) * col^T (N, K)
-            gemm(dw, K, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_out, K, N, 1, ws->gemm);
+            gemm_par(ws->pool, dw, K, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_out, K, N, 1, ws->gemm);
         }
         if (dinp) {
             // dcol (K, N) = w^T (K, c_out) * dout (c_out, N), written over col, then folded back.
-            gemm(ws->col, N, matview(w, 1, K), matview(ws->tmp, N, 1), K, N, s.c_out, 0, ws->gemm);
+            gemm_par(ws->pool, ws->col, N, matview(w, 1, K), matview(ws->tmp, N, 1), K, N, s.c_out, 0, ws->gemm);
             for (int i = 0; i < nb; i++) col2im_add(dinp + (b0 + i) * in_size, ws->col + (size_t)i * P, N, g);
         }
         b0 += nb;

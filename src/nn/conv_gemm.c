@@ -95,7 +95,7 @@ static void forward_impl(float *y, const float *x, const float *w, int flipped, 
         pad_images(ws->col, x + b0 * x_img, nb, p);
         // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
         MatView col = {ws->col, 0, 0, k_off, n_off, 0};
-        gemm_ex(y + b0 * y_img, P, s_off, a, col, c_small, nb * P, K, 1, ws->gemm);
+        gemm_ex_par(ws->pool, y + b0 * y_img, P, s_off, a, col, c_small, nb * P, K, 1, ws->gemm);
     }
 }
 
@@ -124,7 +124,7 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
         // dw (c_small, K) += dy (c_small, nb*P) * col^T (nb*P, K)
         MatView dyv = {dy + b0 * y_img, P, 0, NULL, s_off, 0};
         MatView colt = {ws->col, 0, 0, n_off, k_off, 0};
-        gemm(dw, K, dyv, colt, c_small, K, nb * P, 1, ws->gemm);
+        gemm_par(ws->pool, dw, K, dyv, colt, c_small, K, nb * P, 1, ws->gemm);
     }
 }
 
@@ -213,7 +213,7 @@ void convg_transposed_k4s2(float *x, const float *y, const float *w, const float
                 MatView wv = prepacked ? matview_packed(ws->tmp + (2 * py + px) * phase_floats)
                                        : (MatView){w, 16, 0, NULL, a_off, 0};
                 MatView col = {ws->col, 0, 0, k_off, n_off, 0};
-                gemm(t[px], nb * P, wv, col, g.channels, nb * P, K, 0, ws->gemm);
+                gemm_par(ws->pool, t[px], nb * P, wv, col, g.channels, nb * P, K, 0, ws->gemm);
             }
             interleave_phases(x + b0 * x_img, t[0], t[1], bias, nb, py, g);
         }

@@ -33,7 +33,7 @@ static void forward_plain(float *out, const float *inp, const float *w, const fl
         int N = nb * Pi;
         gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
         // col (Kb, N) = w^T (Kb, c_in) * inp (c_in, N)
-        gemm(ws->col, N, matview(w, 1, Kb), matview(ws->tmp, N, 1), Kb, N, s.c_in, 0, ws->gemm);
+        gemm_par(ws->pool, ws->col, N, matview(w, 1, Kb), matview(ws->tmp, N, 1), Kb, N, s.c_in, 0, ws->gemm);
         for (int i = 0; i < nb; i++) {
             float *img = out + (b0 + i) * out_size;
             for (int o = 0; o < s.c_out; o++)
@@ -60,11 +60,11 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
         if (dw) {
             gather_channels(ws->tmp, inp + b0 * in_size, nb, s.c_in, Pi);
             // dw (c_in, Kb) += inp (c_in, N) * dcol^T (N, Kb)
-            gemm(dw, Kb, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_in, Kb, N, 1, ws->gemm);
+            gemm_par(ws->pool, dw, Kb, matview(ws->tmp, N, 1), matview(ws->col, 1, N), s.c_in, Kb, N, 1, ws->gemm);
         }
         if (dinp) {
             // dinp (c_in, N) = w (c_in, Kb) * dcol (Kb, N), into tmp, then scattered back to NCHW.
-            gemm(ws->tmp, N, matview(w, Kb, 1), matview(ws->col, N, 1), s.c_in, N, Kb, 0, ws->gemm);
+            gemm_par(ws->pool, ws->tmp, N, matview(w, Kb, 1), matview(ws->col, N, 1), s.c_in, N, Kb, 0, ws->gemm);
             for (int i = 0; i < nb; i++)
                 for (int c = 0; c < s.c_in; c++) {
                     float *dst = dinp + (b0 + i) * in_size + (size_t)c * Pi;

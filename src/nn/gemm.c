@@ -361,3 +361,57 @@ void gemm_ex(float *c, int ldc, const int *ccol, MatView a, MatView b, int m, in
 void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch) {
     gemm_ex(c, ldc, NULL, a, b, m, n, k, accumulate, scratch);
 }
+
+// --- tiles for a pool's threads ----------------------------------------------------------------
+typedef struct {
+    Pool *pool;
+    float *c, *scratch;
+    int ldc;
+    const int *ccol;
+    MatView a, b;
+    int m, n, k, accumulate;
+    int by_columns, step; // tiles of `step` columns (or rows) of C
+} GemmTiles;
+
+static void gemm_tile(void *ctx, int tile, int thread) {
+    const GemmTiles *t = ctx;
+    float *scratch = thread ? pool_scratch(t->pool, thread) : t->scratch;
+    int at = tile * t->step;
+    if (t->by_columns) {
+        int cols = t->n - at < t->step ? t->n - at : t->step;
+        MatView b = t->b;
+        if (b.col_off) b.col_off += at;
+        else b.p += (ptrdiff_t)at * b.cs;
+        if (t->ccol) gemm_ex(t->c, t->ldc, t->ccol + at, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
+        else gemm_ex(t->c + at, t->ldc, NULL, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
+    } else {
+        int rows = t->m - at < t->step ? t->m - at : t->step;
+        MatView a = t->a;
+        if (a.packed) a.p += (size_t)at * t->k; // panels of MR rows, k deep; at is a multiple of MR
+        else if (a.row_off) a.row_off += at;
+        else a.p += (ptrdiff_t)at * a.rs;
+        gemm_ex(t->c + (size_t)at * t->ldc, t->ldc, t->ccol, a, t->b, rows, t->n, t->k, t->accumulate, scratch);
+    }
+}
+
+void gemm_ex_par(Pool *pool, float *c, int ldc, const int *ccol, MatView a, MatView b, int m, int n, int k,
+                 int accumulate, float *scratch) {
+    int threads = pool_threads(pool);
+    // Below about 2^18 multiply-adds (tens of microseconds) waking the helpers costs more than it saves.
+    if (threads == 1 || (double)m * n * k < (double)(1 << 18) || m <= 0 || n <= 0 || k <= 0) {
+        gemm_ex(c, ldc, ccol, a, b, m, n, k, accumulate, scratch);
+        return;
+    }
+    // Cut the longer side of C, into about four tiles a thread (a slow core takes fewer), each a
+    // whole number of micro-tiles and at least 32 columns or 16 rows wide.
+    int by_columns = n >= m, len = by_columns ? n : m, unit = by_columns ? NR : MR, least = by_columns ? 32 : 16;
+    int step = (len + 4 * threads - 1) / (4 * threads);
+    if (step < least) step = least;
+    step = (step + unit - 1) / unit * unit;
+    GemmTiles t = {pool, c, scratch, ldc, ccol, a, b, m, n, k, accumulate, by_columns, step};
+    pool_run(pool, (len + step - 1) / step, gemm_tile, &t);
+}
+
+void gemm_par(Pool *pool, float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch) {
+    gemm_ex_par(pool, c, ldc, NULL, a, b, m, n, k, accumulate, scratch);
+}

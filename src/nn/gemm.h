@@ -1,11 +1,13 @@
 // Matrix multiply C (M,N) = or += A (M,K) * B (K,N), the one kernel every heavy layer reduces to.
 // Operands are described by strides or offset tables, so a transposed operand is swapped strides and
 // an im2col matrix is two tables over a zero-padded image (never materialised).
-// Not a BLAS: no alpha/beta, no threads, float only.
+// Not a BLAS: no alpha/beta, float only. The _par forms cut C into tiles a pool's threads take.
 #ifndef LL_GEMM_H
 #define LL_GEMM_H
 
 #include <stddef.h>
+
+#include "pool.h"
 
 // Element (i,j) is p[row(i) + col(j)], row(i) = row_off ? row_off[i] : i*rs, col(j) likewise with cs.
 // Offset tables let one view describe an im2col matrix or a batch of NCHW images as a (C, B*H*W) matrix.
@@ -38,6 +40,14 @@ void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accu
 // straight into NCHW images or the interleaved pixels of one transposed-convolution phase.
 void gemm_ex(float *c, int ldc, const int *c_col_off, MatView a, MatView b, int m, int n, int k, int accumulate,
              float *scratch);
+
+// gemm and gemm_ex with C cut into row or column tiles that the pool's threads take, each tile a
+// gemm_ex of its own with the calling thread's scratch. A tile runs its whole k loop like the uncut
+// product, so C gets the same bits whatever the cut and whichever thread takes a tile. scratch is the
+// leader's; a NULL pool (or a small product) is the plain call.
+void gemm_par(Pool *pool, float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch);
+void gemm_ex_par(Pool *pool, float *c, int ldc, const int *c_col_off, MatView a, MatView b, int m, int n, int k,
+                 int accumulate, float *scratch);
 
 // The reference: three loops, no packing. Used by the tests and for odd shapes nothing else handles.
 void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate);

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "pool.h"
+
 // A convolution's sizes. For Conv2d, "in" is the large grid; for ConvTranspose2d, "in" is the small
 // grid and the layer runs the matching convolution backwards.
 typedef struct {
@@ -35,6 +37,7 @@ typedef struct {
     float *tmp;  size_t tmp_floats;
     float *gemm; // gemm_scratch_floats()
     int *idx;    size_t idx_ints;
+    Pool *pool;    // threads that share the GEMMs (NULL: the caller's thread alone)
     int reference; // nonzero: every layer takes its plain im2col + GEMM + col2im path (tests compare)
 } Workspace;
 

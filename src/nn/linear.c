@@ -4,6 +4,7 @@
 // point for the page) takes dot products instead, with no 4x8 tiles to leave mostly empty.
 #include "linear.h"
 #include "gemm.h"
+#include "im2col.h"
 
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
@@ -57,7 +58,7 @@ static void gemv(float *out, const float *w, const float *x, int n_in, int n_out
 }
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int batch, int n_in, int n_out,
-                    float *gemm_scratch) {
+                    const Workspace *ws) {
     for (int i = 0; i < batch; i++)
         for (int o = 0; o < n_out; o++) out[(size_t)i * n_out + o] = b[o];
     if (batch <= 2) {
@@ -70,18 +71,18 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
     for (int i0 = 0; i0 < batch; i0 += 64) {
         int nb = batch - i0 < 64 ? batch - i0 : 64;
         for (int j = 0; j < nb; j++) col_off[j] = j * n_out;
-        gemm_ex(out + (size_t)i0 * n_out, 1, col_off, matview(w, n_in, 1), matview(inp + (size_t)i0 * n_in, 1, n_in),
-                n_out, nb, n_in, 1, gemm_scratch);
+        gemm_ex_par(ws->pool, out + (size_t)i0 * n_out, 1, col_off, matview(w, n_in, 1), matview(inp + (size_t)i0 * n_in, 1, n_in),
+                n_out, nb, n_in, 1, ws->gemm);
     }
 }
 
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                     int batch, int n_in, int n_out, float *gemm_scratch) {
+                     int batch, int n_in, int n_out, const Workspace *ws) {
     if (db)
         for (int i = 0; i < batch; i++)
             for (int o = 0; o < n_out; o++) db[o] += dout[(size_t)i * n_out + o];
     // dw (out, in) += dout^T (out, B) * inp (B, in)
-    if (dw) gemm(dw, n_in, matview(dout, 1, n_out), matview(inp, n_in, 1), n_out, n_in, batch, 1, gemm_scratch);
+    if (dw) gemm_par(ws->pool, dw, n_in, matview(dout, 1, n_out), matview(inp, n_in, 1), n_out, n_in, batch, 1, ws->gemm);
     // dinp (B, in) += dout (B, out) * w (out, in): both read in place (batch <= 64 rows).
-    if (dinp) gemm(dinp, n_in, matview(dout, n_out, 1), matview(w, n_in, 1), batch, n_in, n_out, 1, gemm_scratch);
+    if (dinp) gemm_par(ws->pool, dinp, n_in, matview(dout, n_out, 1), matview(w, n_in, 1), batch, n_in, n_out, 1, ws->gemm);
 }

@@ -162,6 +162,14 @@ function drawRecons() {
   names.forEach((name, r) => ctx.fillText(name, labelWidth - 8, r * 58 + 28));
 }
 
+// How the run trains: threads over one shared memory (the bits of one worker), replicas (where the page
+// is not cross-origin isolated) or one worker.
+function workersText({ workers = 1, parallelism = 'one' }) {
+  if (parallelism === 'threads') return `${workers} threads`;
+  if (parallelism === 'replicas') return `${workers} replicas`;
+  return 'one worker';
+}
+
 // Images per second over the last RATE_WINDOW_S seconds of training (state.rates, run.js), so the time
 // left follows the machine as it is now (other work on its cores) rather than since the start; the
 // whole run's mean until a few seconds have passed.
@@ -209,7 +217,7 @@ function drawProgress() {
     const left = (r.totalImages - r.imagesSeen) / rate;
     // The time left and the whole run's length at that rate: a full ten-class run is an hour's work.
     detail = `epoch ${Math.min(r.epoch + 1, run.epochs)}/${run.epochs} · ${count(r.imagesSeen)} / ` +
-      `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s` +
+      `${count(r.totalImages)} images · ${rate.toFixed(0)} images/s on ${workersText(run)}` +
       (r.imagesSeen < r.totalImages ? ` · ${formatTime(left)} left (about ${formatTime(r.seconds + left)} in all)` : ` · ${formatTime(r.seconds)}`);
   }
   // Fitting encodes every training and test image before EM and kNN: what takes the time after a long run.

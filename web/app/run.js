@@ -100,7 +100,7 @@ function addBatch(r) {
   state.rates.push({ seconds: r.seconds, imagesSeen: r.imagesSeen });
   while (state.rates.length > 2 && state.rates[0].seconds < r.seconds - 60) state.rates.shift();
   tally('batches');
-  report({ imagesSeen: r.imagesSeen, lastLoss: state.losses.batches.at(-1)?.loss ?? hook('lastLoss') });
+  report({ imagesSeen: r.imagesSeen, trainSeconds: r.seconds, lastLoss: state.losses.batches.at(-1)?.loss ?? hook('lastLoss') });
   reportOnce('firstLoss', r.loss);
 }
 
@@ -117,13 +117,13 @@ function listenToTrainer() {
     if (m.loaded && state.run?.id !== m.run) return;
     state.run = {
       id: m.run, classes: m.classes, trainImages: m.trainImages, totalImages: m.totalImages, epochs: m.epochs,
-      batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers,
+      batchesPerEpoch: m.batchesPerEpoch, testImages: m.testImages, valPerClass, workers: m.workers, parallelism: m.parallelism,
       scatterClasses: Int32Array.from(m.scatterLabels, (l) => m.classes.indexOf(l)), scatterIndex: m.scatterIndex,
       valImages: m.val.images, valLabels: m.val.labels, unlabelled: m.labelled === false, data: m.data, dataset: m.dataset ?? null,
       deskew: m.deskew,
     };
     state.rates = [];
-    report({ workers: m.workers, run: { dataset: state.run.dataset, classes: m.classes, totalImages: m.totalImages } });
+    report({ workers: m.workers, parallelism: m.parallelism, run: { dataset: state.run.dataset, classes: m.classes, totalImages: m.totalImages } });
     $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images` +
       (m.labelled === false ? ` of ${m.data?.name ?? 'the data'} (unlabelled)` : m.data ? ` of ${m.data.name}, coloured by class`
         : `, coloured by ${shownWords().noun}`);

@@ -3,13 +3,13 @@
 import { resolveOptions } from '../lib/run/options.js';
 
 const lab = window.__lab = {
-  phase: 'idle', build: null, readyAt: null, dataReady: false, batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null,
+  phase: 'idle', build: null, readyAt: null, dataReady: false, batches: 0, imagesSeen: 0, trainSeconds: 0, firstLoss: null, lastLoss: null,
   // The plane: points drawn, code sets received, the mixture's ellipses and means in CSS pixels, the
   // plot area, the digits' colours, two codes far apart (CSS px), the drawn digit's marker.
   scatterPoints: 0, scatterUpdates: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, colors: [],
   farCodes: [], drawnMarker: null,
   emIterations: 0, emIter: 0, probeSeq: 0, decodedSeq: 0, decodes: 0, decodedInk: 0, manifolds: 0, recons: 0, metrics: null,
-  errors: [], workers: null, notes: [], fieldErrors: {},
+  errors: [], workers: null, parallelism: null, notes: [], fieldErrors: {},
   // Hover latency: ms from the pointer event to the decoded digit on its canvas, one entry per decode.
   hoverMs: [],
   // performance.now() when the last run's training started and ended (for the long-task check).

@@ -144,6 +144,13 @@ export class VaeModel {
     this.handle = 0;
   }
 
+  // A ThreadPool of this model's Lab whose threads share its GEMMs and Adam step (null: none). The
+  // model computes the same bits either way.
+  setPool(pool) {
+    if (pool && pool.lab !== this.lab) throw new LabError('a model can only use a pool of its own Lab');
+    this.lab.check(this.lab.x.ll_vae_set_pool(this.#live(), pool ? pool.handle : 0));
+  }
+
   // Partial updates allowed: setHyper({ lr: 1e-3 }). Nothing changes if any value is rejected.
   setHyper(changes) {
     const next = { ...this.hyper, ...changes };
@@ -195,7 +202,7 @@ export class VaeModel {
     return this.lab.scoped(({ alloc, input }) => {
       const out = alloc(16), f = alloc(factors.byteLength);
       this.lab.check(this.lab.x.ll_vae_share_grad(this.#live(), input(images), n, firstIndex, scale, out, f));
-      factors.set(new Float32Array(this.lab.x.memory.buffer, f, factors.length));
+      factors.set(new Float32Array(this.lab.memory.buffer, f, factors.length));
       const [bce, klRaw] = this.lab.read(Float64Array, out, 2);
       return { bce, klRaw };
     });
@@ -250,7 +257,7 @@ export class VaeModel {
 
   #copySlice(pointer, i0, i1, into) {
     if (!(i0 >= 0 && i0 <= i1 && i1 <= this.lab.numParams)) throw new LabError(`parameter slice [${i0}, ${i1}) outside [0, ${this.lab.numParams})`);
-    const view = new Float32Array(this.lab.x.memory.buffer, pointer + 4 * i0, i1 - i0);
+    const view = new Float32Array(this.lab.memory.buffer, pointer + 4 * i0, i1 - i0);
     if (!into) return view.slice();
     if (into.length !== view.length) throw new LabError(`slice of ${view.length} values into an array of ${into.length}`);
     into.set(view);
@@ -262,7 +269,7 @@ export class VaeModel {
     if (!(values instanceof Float32Array) || i0 < 0 || i0 + values.length > this.lab.numParams) {
       throw new LabError(`parameter slice at ${i0} of ${values?.length} values does not fit ${this.lab.numParams}`);
     }
-    new Float32Array(this.lab.x.memory.buffer, this.lab.x.ll_vae_params(this.#live()) + 4 * i0, values.length).set(values);
+    new Float32Array(this.lab.memory.buffer, this.lab.x.ll_vae_params(this.#live()) + 4 * i0, values.length).set(values);
   }
 
   getParams() {
@@ -307,7 +314,7 @@ export class VaeModel {
     for (let i = 0; checkFinite && i < values.length; i++) {
       if (!Number.isFinite(values[i])) throw new LabError(`${what}: value ${i} is not finite`);
     }
-    new Float32Array(this.lab.x.memory.buffer, pointer, values.length).set(values);
+    new Float32Array(this.lab.memory.buffer, pointer, values.length).set(values);
   }
 
   // The encoder's mean and log-variance for each image: { mu, logvar }, each Float32Array(n * 2).

@@ -36,28 +36,74 @@ async function readBytes(url) {
   return response.arrayBuffer();
 }
 
-// build: 'simd', 'scalar' or 'auto' (SIMD where the engine has it). url overrides where the .wasm is.
+// build: 'simd', 'scalar', 'threads' (the SIMD build over a shared memory that pool helpers can
+// join: threads.js) or 'auto' (SIMD where the engine has it). url overrides where the .wasm is.
 export async function loadLab({ build = 'auto', url } = {}) {
   const kind = build === 'auto' ? (simdSupported() ? 'simd' : 'scalar') : build;
-  if (kind !== 'simd' && kind !== 'scalar') throw new LabError(`unknown build "${build}"`);
-  const where = url ? new URL(url, import.meta.url) : new URL(`../wasm/latent-${kind}.wasm`, import.meta.url);
+  if (!['simd', 'scalar', 'threads'].includes(kind)) throw new LabError(`unknown build "${build}"`);
+  const file = kind === 'threads' ? 'latent-simd-threads' : `latent-${kind}`;
+  const where = url ? new URL(url, import.meta.url) : new URL(`../wasm/${file}.wasm`, import.meta.url);
   const module = await WebAssembly.compile(await readBytes(where));
+  if (kind === 'threads') {
+    const memory = new WebAssembly.Memory({ initial: SHARED_PAGES.initial, maximum: SHARED_PAGES.maximum, shared: true });
+    const instance = await WebAssembly.instantiate(module, sharedMemoryImports(module, memory));
+    instance.exports.__wasm_call_ctors();   // the leader only: helpers join an initialised memory
+    return new Lab(instance.exports, kind, module, memory);
+  }
   // The module imports one hook (memory growth) and, from the C library, a few WASI calls it never
   // makes in practice; stubs answer them with ENOSYS.
   const imports = { env: { emscripten_notify_memory_growth() {} }, wasi_snapshot_preview1: {} };
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind === 'function' && !imports[imp.module]?.[imp.name]) {
-      (imports[imp.module] ??= {})[imp.name] = () => 52;
-    }
-  }
+  stubMissing(module, imports, () => 52);
   const instance = await WebAssembly.instantiate(module, imports);
   instance.exports._initialize?.();
-  return new Lab(instance.exports, kind, module);
+  return new Lab(instance.exports, kind, module, instance.exports.memory);
+}
+
+function stubMissing(module, imports, stub) {
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind === 'function' && !imports[imp.module]?.[imp.name]) (imports[imp.module] ??= {})[imp.name] = stub;
+  }
+}
+
+// The threads build's memory, in 64 KiB pages: 16 MiB to start, at most 2 GiB (the Makefile's
+// MAXIMUM_MEMORY; a shared memory's maximum is reserved up front and must match the module's).
+const SHARED_PAGES = { initial: 256, maximum: 32768 };
+
+// The imports of the threads build, for the leader and for every helper that joins its memory. It
+// was linked by emcc with -pthread, so it imports Emscripten's runtime calls: growth, big copies and
+// the clock are real; the pthread hooks are never reached (our threads are the pool's, started by
+// threads.js, not pthread_create) and answer 0.
+export function sharedMemoryImports(module, memory) {
+  const env = {
+    memory,
+    // Grows to at least `requested` bytes, by a quarter more where the maximum allows (fewer grows).
+    emscripten_resize_heap(requested) {
+      const have = memory.buffer.byteLength / 65536, need = Math.ceil((requested >>> 0) / 65536) - have;
+      for (const pages of [Math.max(need, have >> 2), need]) {
+        try {
+          if (pages > 0) memory.grow(pages);
+          return 1;
+        } catch { /* past the maximum: try the exact size, then give up */ }
+      }
+      return 0;
+    },
+    emscripten_memcpy_big(dest, src, n) {
+      new Uint8Array(memory.buffer).copyWithin(dest, src, src + n);
+    },
+    emscripten_get_now: () => performance.now(),
+    exit(code) {
+      throw new LabError(`the wasm module exited with status ${code}`);
+    },
+  };
+  const imports = { env, wasi_snapshot_preview1: {} };
+  stubMissing(module, imports, () => 0);
+  return imports;
 }
 
 export class Lab {
-  constructor(exports, kind, module) {
+  constructor(exports, kind, module, memory) {
     this.x = exports;
+    this.memory = memory;
     this.kind = kind;
     this.module = module;
     this.tensors = this.#readTensorTable();
@@ -70,7 +116,7 @@ export class Lab {
   }
 
   get memoryBytes() {
-    return this.x.memory.buffer.byteLength;
+    return this.memory.buffer.byteLength;
   }
 
   // --- the copy-in / copy-out boundary ----------------------------------------------------------
@@ -85,7 +131,7 @@ export class Lab {
     };
     const input = (array) => {
       const p = alloc(array.byteLength);
-      new Uint8Array(this.x.memory.buffer, p, array.byteLength).set(
+      new Uint8Array(this.memory.buffer, p, array.byteLength).set(
         new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
       return p;
     };
@@ -98,13 +144,14 @@ export class Lab {
 
   // A copy of n elements of Type at p (the memory may move when it grows, so never keep views).
   read(Type, p, n) {
-    return new Type(this.x.memory.buffer, p, n).slice();
+    return new Type(this.memory.buffer, p, n).slice();
   }
 
   cString(p) {
     if (!p) return '';
-    const bytes = new Uint8Array(this.x.memory.buffer, p);
-    return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
+    const bytes = new Uint8Array(this.memory.buffer, p);
+    // A copy: TextDecoder refuses views of a shared memory.
+    return new TextDecoder().decode(bytes.slice(0, bytes.indexOf(0)));
   }
 
   lastError() {

@@ -50,6 +50,6 @@ export function startWorker(role, handlers, { onReady = () => {} } = {}) {
 // Both roles' test-only handlers: the wasm module's memory now (the page's soak test bounds it), and
 // a trap in the wasm (the crash-and-restart test).
 export const debugHandlers = {
-  memory: () => ({ bytes: worker.lab.x.memory.buffer.byteLength, role: worker.role }),
+  memory: () => ({ bytes: worker.lab.memory.buffer.byteLength, role: worker.role }),
   'debug-trap': () => { worker.lab.x.ll_debug_trap(); },
 };

@@ -10,8 +10,8 @@ const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16)
 const sha256 = async (floats) => hex(await crypto.subtle.digest('SHA-256', floats));
 
 // trainer: the trainer worker's state ({ session }); loadBuiltin(dataset): a built-in dataset's sets;
-// spawn: the replicas' workers.
-export function trainerTestHandlers({ trainer, loadBuiltin, spawn }) {
+// spawn: the replicas' workers; threads(): the pool helpers, where threads can run.
+export function trainerTestHandlers({ trainer, loadBuiltin, spawn, threads }) {
   return {
     async 'params-hash'() {
       const session = trainer.session;
@@ -20,17 +20,20 @@ export function trainerTestHandlers({ trainer, loadBuiltin, spawn }) {
       return { hash: await sha256(params), run: session.id };
     },
 
-    // `batches` batches of a run with these options on `workers` workers, from a fresh model, and the
+    // `batches` batches of a run with these options on `workers` workers (threads or replicas, as
+    // options.parallelism says, default 'auto' as a run), from a fresh model, and the
     // SHA-256 of the parameters' bytes. The same pipeline as a run, so a Node process doing the same
     // must get the same hash.
     async selftest({ options, batches = 4 }) {
       const resolved = resolveOptions(options);
       const { split, options: o } = makeSplit(resolved, { builtin: await loadBuiltin(resolved.dataset) });
-      const run = await Run.create(worker.lab, o, { split, workers: o.workers ?? 1, spawn, fallbackToOne: true });
+      const run = await Run.create(worker.lab, o, { split, workers: o.workers ?? 1, spawn, threads: threads(),
+        parallelism: options.parallelism ?? 'auto', fallbackToOne: true });
       try {
         const losses = [];
         for (let i = 0; i < batches && !run.trainer.done; i++) losses.push((await run.next()).loss);
-        return { hash: await sha256(await run.syncParams()), workers: run.workers, losses, kind: worker.lab.kind };
+        return { hash: await sha256(await run.syncParams()), workers: run.workers, parallelism: run.parallelism,
+          note: run.note, losses, kind: worker.lab.kind };
       } finally {
         run.free();
       }

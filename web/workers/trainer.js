@@ -1,5 +1,6 @@
 // The trainer worker: trains on a built-in dataset or a user's data (training-data.js), one batch at a time,
 // through the run pipeline (web/lib/run/pipeline.js: pause, resume and reset arrive between batches)
+// on N threads over one shared memory where the page is cross-origin isolated (pool-helper.js), else
 // on N replica workers it starts itself (grad.js; one core: the model in this worker), sends
 // parameter snapshots straight to the view worker, fits the mixture, loads a model from files
 // (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
@@ -63,16 +64,20 @@ function freeSession() {
   trainer.session = null;
 }
 
-// Replicas as nested module workers, where this browser can start workers from a worker.
+// Replicas, and pool helpers for threads (SIMD build only), as nested module workers, where this
+// browser can start workers from a worker.
 const spawnGrad = typeof Worker === 'undefined' ? null
   : () => new Worker(new URL('./grad.js', import.meta.url), { type: 'module', name: 'grad' });
+const poolHelpers = () => (typeof Worker === 'undefined' || worker.lab.kind !== 'simd' ? null
+  : { spawn: () => new Worker(new URL('./pool-helper.js', import.meta.url), { type: 'module', name: 'pool-helper' }) });
 
 // Trains until done or stopped, one batch at a time; between batches the worker reads its messages.
 async function trainLoop(session, resolved) {
   setPhase('waiting-for-data');
   const { split, options } = await splitFor(resolved);
   if (session.stopped) return { finished: false };
-  const run = await Run.create(worker.lab, options, { split, workers: options.workers ?? 1, spawn: spawnGrad, fallbackToOne: true,
+  const run = await Run.create(worker.lab, options, { split, workers: options.workers ?? 1, spawn: spawnGrad, threads: poolHelpers(),
+    fallbackToOne: true,
     dataName: data.user?.name ?? null });
   Object.assign(session, { run, model: run.model, options, data: userSummary() });
   if (session.stopped) return { finished: false };
@@ -82,7 +87,7 @@ async function trainLoop(session, resolved) {
   const { scatter, val } = sendViewData(session, split);
   post({ type: 'run-start', run: session.id, classes: split.classes ?? [0], labelled: split.labelled !== false, trainImages: loop.n,
     testImages: split.test.n, epochs: options.epochs, batchesPerEpoch: loop.batchesPerEpoch, totalImages: loop.totalImages,
-    workers: run.workers, scatterLabels: scatter.labels, scatterIndex: scatter.index, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
+    workers: run.workers, parallelism: run.parallelism, scatterLabels: scatter.labels, scatterIndex: scatter.index, val: { images: val.images, labels: val.labels ?? new Uint8Array(val.n), n: val.n },
     data: session.data, dataset: data.user ? null : options.dataset, deskew: options.deskew },
   [scatter.labels.buffer, scatter.index.buffer]);
   setPhase('training');
@@ -236,7 +241,7 @@ const refuseWhileTraining = (what) => {
 
 const handlers = {
   ...debugHandlers,
-  ...trainerTestHandlers({ trainer, loadBuiltin, spawn: spawnGrad }),
+  ...trainerTestHandlers({ trainer, loadBuiltin, spawn: spawnGrad, threads: poolHelpers }),
 
   // The port to the view worker (the page hands both ends out).
   connect({ port }) {
@@ -425,7 +430,7 @@ const handlers = {
     } else {
       const { run } = session, loop = run.trainer;
       metadata = run.metadata({ epochs: loop.epoch, mixture, metrics: session.metricsAt === loop.imagesSeen ? session.metrics : null,
-        extra: { images_seen: loop.imagesSeen, workers: run.workers, build: worker.lab.kind } });
+        extra: { images_seen: loop.imagesSeen, workers: run.workers, ...(run.workers > 1 ? { parallel: run.parallelism } : {}), build: worker.lab.kind } });
     }
     const bytes = saveSafetensors(session.model, { dtype, metadata });
     return { bytes, mixture: mixture && JSON.stringify(mixture) + '\n', digits: session.options.digits, seed: session.options.seed,

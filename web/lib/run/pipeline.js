@@ -3,6 +3,7 @@
 // -> a trainer that owns its loss history -> evaluation -> metadata. Callers drive the batches and
 // show progress their own way; every step in between is here.
 import { LabError } from '../latent-lab.js';
+import { threadsUnavailable } from '../threads.js';
 import { DATASETS } from '../data/datasets.js';
 import { splitDataset, subset } from '../data/mnist.js';
 import { modelMetadata } from '../model-io.js';
@@ -11,6 +12,7 @@ import { LossHistory } from './loss-history.js';
 import { MIXTURES } from './mixture.js';
 import { effectiveDeskew } from './options.js';
 import { ParallelModel } from './parallel.js';
+import { ThreadedModel } from './threaded.js';
 import { Trainer, trainingIndices } from './trainer.js';
 
 // A user's data without a test set: this share of its images, seeded, is held out for testing.
@@ -44,37 +46,69 @@ export function createReplicas({ workers, seed, hyper, build, url, spawn }) {
   return ParallelModel.create({ workers, seed, hyper, build, url, spawn });
 }
 
-// A run: the split, this thread's model (for evaluation and saving), the replicas when workers > 1,
-// the Trainer and the LossHistory it feeds. Create with Run.create; free() when done.
+// How a run trains on several workers: 'threads' (one model, its GEMMs shared over one shared
+// memory: the bits of one worker) or 'replicas' (a model per worker, gradients exchanged: the same
+// bits for the same N); 'auto' takes threads where they can run, else replicas.
+export const PARALLELISM = ['auto', 'threads', 'replicas'];
+
+// The parallel model of a run on `workers` workers: { parallel, kind, note }. threads: { spawn, url }
+// for pool helpers (threads.js), replicas: { spawn, url } for replica workers (either may be absent).
+// A kind that was asked for by name and cannot start throws; 'auto' says why it fell back in note.
+async function startParallel({ workers, parallelism, threads, replicas, seed, hyper, build, params }) {
+  if (!PARALLELISM.includes(parallelism)) throw new LabError(`parallelism must be one of ${PARALLELISM.join(', ')}, got "${parallelism}"`);
+  let why = null;
+  if (parallelism !== 'replicas') {
+    why = !threads ? 'this environment cannot start pool helpers' : threadsUnavailable();
+    if (!why) {
+      try {
+        return { parallel: await ThreadedModel.create({ threads: workers, spawn: threads.spawn, url: threads.url, seed, hyper, params }),
+          kind: 'threads', note: null };
+      } catch (error) {
+        why = error.message;
+      }
+    }
+    if (parallelism === 'threads') throw new LabError(`cannot train on ${workers} threads: ${why}`);
+  }
+  if (!replicas) throw new LabError(`cannot start ${workers} training workers here${why ? ` (threads: ${why})` : ''}`);
+  const parallel = await createReplicas({ workers, seed, hyper, build, url: replicas.url, spawn: replicas.spawn });
+  try {
+    if (params) await parallel.setParams(params);
+  } catch (error) {
+    parallel.terminate();
+    throw error;
+  }
+  return { parallel, kind: 'replicas', note: why ? `threads are not available (${why}): training on ${workers} replicas` : null };
+}
+
+// A run: the split, this thread's model (for evaluation and saving), the parallel model when
+// workers > 1 (threads or replicas), the Trainer and the LossHistory it feeds. Create with
+// Run.create; free() when done.
 export class Run {
   // lab: this thread's Lab. options: resolved (makeSplit's). split: makeSplit's.
   // model: a model to start from (a loaded one, now the run's); else a fresh one from the seed.
-  // workers > 1: replicas in workers spawn() starts (a ParallelModel; url: the wasm file for Node).
-  // fallbackToOne: where the replicas cannot start, train on this thread with a note (the page) rather
-  // than throw (the tools). dataName: a user's data's name for the metadata (MNIST runs name digits).
-  // train: false for a model that is only evaluated (make train --epochs 0): its trainer has no epochs.
-  static async create(lab, options, { split, model = null, workers = 1, spawn = null, url, fallbackToOne = false, dataName = null,
-    train = true }) {
+  // workers > 1: threads (threads: { spawn, url } for the pool's helpers) or replicas (spawn, url for
+  // the replica workers), as `parallelism` says. fallbackToOne: where neither can start, train on
+  // this thread with a note (the page) rather than throw (the tools). dataName: a user's data's name
+  // for the metadata (MNIST runs name digits). train: false for a model that is only evaluated
+  // (make train --epochs 0): its trainer has no epochs.
+  static async create(lab, options, { split, model = null, workers = 1, spawn = null, url, threads = null, parallelism = 'auto',
+    fallbackToOne = false, dataName = null, train = true }) {
     const loaded = model !== null;
     model ??= lab.createModel({ seed: options.seed });
     if (!train) workers = 1;
-    let parallel = null, note = null;
-    if (workers > 1 && !spawn) {
-      note = 'this browser cannot start workers from a worker: training on one core';
-    } else if (workers > 1) {
+    let parallel = null, kind = null, note = null;
+    if (workers > 1) {
       try {
-        parallel = await createReplicas({ workers, seed: options.seed, hyper: model.hyper, build: lab.kind, url, spawn });
-        if (loaded) await parallel.setParams(model.getParams());   // fresh replicas start as the seed's model does
+        ({ parallel, kind, note } = await startParallel({ workers, parallelism, threads, replicas: spawn ? { spawn, url } : null,
+          seed: options.seed, hyper: model.hyper, build: lab.kind, params: loaded ? model.getParams() : null }));
       } catch (error) {
-        parallel?.terminate();
-        parallel = null;
         if (!fallbackToOne) { model.free(); throw error; }
-        note = `could not start ${workers} training workers (${error.message}): training on one core`;
+        note = `${error.message}: training on one core`;
       }
     }
-    if (note && !fallbackToOne) { model.free(); throw new LabError(note); }
     try {
       const run = new Run({ lab, options, split, model, parallel, workers: parallel ? workers : 1, note, dataName });
+      run.parallelism = kind ?? 'one';
       if (!train) run.trainer.epochs = 0;   // done before it starts: straight to the evaluation
       return run;
     } catch (error) {

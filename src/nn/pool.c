@@ -1,0 +1,165 @@
+// The pool's protocol. One 64-bit ticket word says which job is running, how many tasks it has and
+// which task is next: job (16 bits) | tasks (24) | next (24). A thread claims a task by a
+// compare-and-swap on that word, so a thread that wakes late, or stalls between reading the word and
+// claiming, can never claim a task of a job it did not read: the job and its size travel with the
+// counter. The job's function and context are read after the claim; the leader writes the next job's
+// only after every task of this one is done. Idle threads spin briefly, then sleep on memory.atomic.wait.
+#include "pool.h"
+
+#include <stdlib.h>
+
+#if defined(__wasm__) && defined(__wasm_atomics__)
+#define POOL_THREADS 1
+#include <stdatomic.h>
+#endif
+
+#ifdef POOL_THREADS
+typedef _Atomic unsigned long long TicketWord;
+typedef _Atomic int Counter;
+#else
+typedef unsigned long long TicketWord;
+typedef int Counter;
+#endif
+
+struct Pool {
+    TicketWord ticket;       // job | tasks | next
+    Counter job;             // bumped to start a job (helpers sleep on it) and to stop
+    Counter done;            // tasks of the current job finished
+    Counter stopping;
+    Counter helpers_running;
+    int threads;
+    int in_job;              // the leader is inside pool_run: nested runs are serial
+    int tasks;
+    PoolTask fn;
+    void *ctx;
+    long long tasks_taken[POOL_MAX_THREADS]; // by each thread (its own slot): what the tests and bench read
+    float *scratch[POOL_MAX_THREADS];
+    char *stack[POOL_MAX_THREADS];
+    size_t stack_bytes;
+};
+
+enum { SPINS = 1 << 14, TASK_BITS = 24 };
+#define TASK_MASK ((1ull << TASK_BITS) - 1)
+
+int pool_supported(void) {
+#ifdef POOL_THREADS
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+Pool *pool_create(int threads, size_t scratch_floats, size_t stack_bytes) {
+#ifndef POOL_THREADS
+    if (threads != 1) return NULL;
+#endif
+    if (threads < 1 || threads > POOL_MAX_THREADS) return NULL;
+    Pool *pool = calloc(1, sizeof(Pool));
+    if (!pool) return NULL;
+    pool->threads = threads;
+    pool->stack_bytes = (stack_bytes + 15) & ~(size_t)15;
+    for (int t = 1; t < threads; t++) {
+        pool->scratch[t] = aligned_alloc(16, (scratch_floats * sizeof(float) + 15) & ~(size_t)15);
+        pool->stack[t] = aligned_alloc(16, pool->stack_bytes);
+        if (!pool->scratch[t] || !pool->stack[t]) {
+            pool_free(pool);
+            return NULL;
+        }
+    }
+    return pool;
+}
+
+void pool_free(Pool *pool) {
+    if (!pool) return;
+    for (int t = 0; t < POOL_MAX_THREADS; t++) {
+        free(pool->scratch[t]);
+        free(pool->stack[t]);
+    }
+    free(pool);
+}
+
+int pool_threads(const Pool *pool) { return pool ? pool->threads : 1; }
+long long pool_tasks_taken(const Pool *pool, int thread) {
+    return pool && thread >= 0 && thread < pool->threads ? pool->tasks_taken[thread] : 0;
+}
+float *pool_scratch(const Pool *pool, int thread) { return pool ? pool->scratch[thread] : NULL; }
+char *pool_stack_top(const Pool *pool, int thread) {
+    return pool && thread > 0 && thread < pool->threads ? pool->stack[thread] + pool->stack_bytes : NULL;
+}
+
+#ifdef POOL_THREADS
+int pool_helpers_running(const Pool *pool) { return pool ? atomic_load(&((Pool *)pool)->helpers_running) : 0; }
+
+// Returns once *word differs from old: a short spin (a job usually follows within microseconds),
+// then sleeps until notified.
+static void wait_while(Counter *word, int old) {
+    for (int s = 0; s < SPINS; s++)
+        if (atomic_load_explicit(word, memory_order_acquire) != old) return;
+    while (atomic_load(word) == old) __builtin_wasm_memory_atomic_wait32((int *)word, old, -1);
+}
+
+static void take_tasks(Pool *pool, int thread) {
+    for (;;) {
+        unsigned long long v = atomic_load(&pool->ticket);
+        unsigned long long next = v & TASK_MASK, tasks = (v >> TASK_BITS) & TASK_MASK;
+        if (next >= tasks) return;
+        if (!atomic_compare_exchange_weak(&pool->ticket, &v, v + 1)) continue;
+        pool->fn(pool->ctx, (int)next, thread);
+        pool->tasks_taken[thread]++;
+        if (atomic_fetch_add(&pool->done, 1) + 1 == (int)tasks) __builtin_wasm_memory_atomic_notify((int *)&pool->done, 1);
+    }
+}
+
+void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
+    if (!pool || pool->threads == 1 || pool->in_job || tasks <= 1 || (unsigned long long)tasks > TASK_MASK) {
+        for (int t = 0; t < tasks; t++) fn(ctx, t, 0);
+        return;
+    }
+    pool->in_job = 1;
+    pool->tasks = tasks;
+    pool->fn = fn;
+    pool->ctx = ctx;
+    atomic_store(&pool->done, 0);
+    int job = (atomic_load(&pool->job) + 1) & 0xffff;
+    atomic_store(&pool->ticket, ((unsigned long long)job << (2 * TASK_BITS)) | ((unsigned long long)tasks << TASK_BITS));
+    atomic_store(&pool->job, job);
+    __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
+    take_tasks(pool, 0);
+    for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(&pool->done, d);
+    pool->in_job = 0;
+}
+
+int pool_helper(Pool *pool, int thread) {
+    atomic_fetch_add(&pool->helpers_running, 1);
+    int seen = atomic_load(&pool->job);
+    while (!atomic_load(&pool->stopping)) {
+        take_tasks(pool, thread); // a job may have started before this helper arrived
+        wait_while(&pool->job, seen);
+        seen = atomic_load(&pool->job);
+    }
+    atomic_fetch_sub(&pool->helpers_running, 1);
+    return 0;
+}
+
+void pool_stop(Pool *pool) {
+    if (!pool) return;
+    atomic_store(&pool->stopping, 1);
+    atomic_fetch_add(&pool->job, 1 << 16); // changes the word the helpers sleep on, not the job's low bits
+    __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
+}
+#else
+int pool_helpers_running(const Pool *pool) { (void)pool; return 0; }
+
+void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
+    (void)pool;
+    for (int t = 0; t < tasks; t++) fn(ctx, t, 0);
+}
+
+int pool_helper(Pool *pool, int thread) {
+    (void)pool;
+    (void)thread;
+    return -1;
+}
+
+void pool_stop(Pool *pool) { (void)pool; }
+#endif
