@@ -32,6 +32,22 @@ EXPORT int ll_pool_helper(Pool *pool, int thread) {
     return pool_helper(pool, thread) < 0 ? ll_fail(LL_EINVAL, "this build has no threads") : LL_OK;
 }
 EXPORT void ll_pool_stop(Pool *pool) { pool_stop(pool); }
+EXPORT double ll_pool_jobs(Pool *pool) { return (double)pool_jobs(pool); }
+EXPORT double ll_pool_job_ms(Pool *pool) { return pool_job_ms(pool); }
+
+static void busy_task(void *ctx, int task, int thread) {
+    (void)task;
+    (void)thread;
+    volatile float x = 1.0f;
+    for (int i = *(const int *)ctx; i > 0; i--) x = x * 0.999999f + 1e-6f;
+}
+
+// The bench's measure of a barrier: `jobs` jobs of `tasks` tasks of `work` dependent multiply-adds
+// each, back to back (pool NULL: the same tasks on this thread alone, for the arithmetic's time).
+EXPORT void ll_pool_busy_jobs(Pool *pool, int jobs, int tasks, int work) {
+    for (int j = 0; j < jobs; j++) pool_run(pool, tasks, busy_task, &work);
+}
+
 // Tasks thread `thread` has taken so far (as a double: JS has no 64-bit ints here).
 EXPORT double ll_pool_tasks_taken(Pool *pool, int thread) { return (double)pool_tasks_taken(pool, thread); }
 
@@ -42,3 +58,4 @@ EXPORT int ll_vae_set_pool(Vae *m, Pool *pool) {
     vae_set_pool(m, pool);
     return LL_OK;
 }
+

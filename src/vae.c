@@ -113,6 +113,7 @@ struct Vae {
     VaeParams params, grads;
     int act_capacity;           // images the activation buffers hold
     float *acts_memory, *dacts_memory;
+    double *image_bce;          // (act_capacity) each image's BCE, summed in image order
     VaeActs acts, dacts;
     Workspace ws;
     float *ws_memory;
@@ -171,6 +172,7 @@ void vae_free(Vae *m) {
     free(m->v_memory);
     free(m->acts_memory);
     free(m->dacts_memory);
+    free(m->image_bce);
     free(m->ws_memory);
     free(m);
 }
@@ -196,40 +198,74 @@ int vae_reserve(Vae *m, int n) {
     if (n <= m->act_capacity) return LL_OK;
     size_t floats = act_floats_per_image() * (size_t)n;
     float *acts = alloc_floats(floats), *dacts = alloc_floats(floats);
-    if (!acts || !dacts) {
+    double *image_bce = malloc((size_t)n * sizeof(double));
+    if (!acts || !dacts || !image_bce) {
         free(acts);
         free(dacts);
+        free(image_bce);
         return LL_ENOMEM; // the old buffers stay valid
     }
     free(m->acts_memory);
     free(m->dacts_memory);
+    free(m->image_bce);
     m->acts_memory = acts;
     m->dacts_memory = dacts;
+    m->image_bce = image_bce;
     m->act_capacity = n;
     carve_acts(&m->acts, acts, n);
     carve_acts(&m->dacts, dacts, n);
     return LL_OK;
 }
 
+// --- elementwise passes, shared by the pool's threads ----------------------------------------
+// Spans of ELEMENT_SPAN floats (a multiple of 4: every element takes the same lane of the same loop
+// whichever span holds it), so the bits never depend on the number of threads.
+enum { ELEMENT_SPAN = 1 << 14 };
+typedef struct {
+    float *x;
+    const float *y;
+} Operands;
+
+static void relu_forward_span(void *ctx, size_t i0, size_t i1) {
+    const Operands *o = ctx;
+    relu_forward(o->x + i0, i1 - i0);
+}
+static void relu_backward_span(void *ctx, size_t i0, size_t i1) {
+    const Operands *o = ctx;
+    relu_backward(o->x + i0, o->y + i0, i1 - i0);
+}
+static void zero_span(void *ctx, size_t i0, size_t i1) {
+    const Operands *o = ctx;
+    memset(o->x + i0, 0, (i1 - i0) * sizeof(float));
+}
+
+static void relu(const Vae *m, float *x, size_t n) {
+    pool_for(m->ws.pool, n, ELEMENT_SPAN, relu_forward_span, &(Operands){x, NULL});
+}
+static void relu_grad(const Vae *m, float *dx, const float *out, size_t n) {
+    pool_for(m->ws.pool, n, ELEMENT_SPAN, relu_backward_span, &(Operands){dx, out});
+}
+static void zero(const Vae *m, float *x, size_t n) { pool_for(m->ws.pool, n, ELEMENT_SPAN, zero_span, &(Operands){x, NULL}); }
+
 // --- forward ---------------------------------------------------------------------------------
 static void encoder_forward(Vae *m, int n) {
     const VaeParams *p = &m->params;
     VaeActs *a = &m->acts;
     conv2d_forward(a->h1, a->input, p->conv1_w, p->conv1_b, n, CONV1, &m->ws);
-    relu_forward(a->h1, (size_t)n * 6272);
+    relu(m, a->h1, (size_t)n * 6272);
     conv2d_forward(a->h2, a->h1, p->conv2_w, p->conv2_b, n, CONV2, &m->ws);
-    relu_forward(a->h2, (size_t)n * 3136);
+    relu(m, a->h2, (size_t)n * 3136);
     conv2d_forward(a->h3, a->h2, p->conv3_w, p->conv3_b, n, CONV3, &m->ws);
-    relu_forward(a->h3, (size_t)n * 3136);
+    relu(m, a->h3, (size_t)n * 3136);
     linear_forward(a->mu1, a->h3, p->mu0_w, p->mu0_b, n, 3136, 256, &m->ws);
-    relu_forward(a->mu1, (size_t)n * 256);
+    relu(m, a->mu1, (size_t)n * 256);
     linear_forward(a->mu2, a->mu1, p->mu2_w, p->mu2_b, n, 256, 128, &m->ws);
-    relu_forward(a->mu2, (size_t)n * 128);
+    relu(m, a->mu2, (size_t)n * 128);
     linear_forward(a->mu, a->mu2, p->mu4_w, p->mu4_b, n, 128, 2, &m->ws);
     linear_forward(a->lv1, a->h3, p->lv0_w, p->lv0_b, n, 3136, 256, &m->ws);
-    relu_forward(a->lv1, (size_t)n * 256);
+    relu(m, a->lv1, (size_t)n * 256);
     linear_forward(a->lv2, a->lv1, p->lv2_w, p->lv2_b, n, 256, 128, &m->ws);
-    relu_forward(a->lv2, (size_t)n * 128);
+    relu(m, a->lv2, (size_t)n * 128);
     linear_forward(a->logvar, a->lv2, p->lv4_w, p->lv4_b, n, 128, 2, &m->ws);
 }
 
@@ -249,23 +285,39 @@ static void decoder_forward(Vae *m, int n) {
     const VaeParams *p = &m->params;
     VaeActs *a = &m->acts;
     linear_forward(a->d1, a->z, p->dec0_w, p->dec0_b, n, 2, 128, &m->ws);
-    relu_forward(a->d1, (size_t)n * 128);
+    relu(m, a->d1, (size_t)n * 128);
     linear_forward(a->d2, a->d1, p->dec2_w, p->dec2_b, n, 128, 256, &m->ws);
-    relu_forward(a->d2, (size_t)n * 256);
+    relu(m, a->d2, (size_t)n * 256);
     linear_forward(a->d3, a->d2, p->dec4_w, p->dec4_b, n, 256, 3136, &m->ws);
-    relu_forward(a->d3, (size_t)n * 3136);
+    relu(m, a->d3, (size_t)n * 3136);
     conv_transpose2d_forward(a->u1, a->d3, p->deconv1_w, p->deconv1_b, n, DECONV1, &m->ws);
-    relu_forward(a->u1, (size_t)n * 12544);
+    relu(m, a->u1, (size_t)n * 12544);
     conv_transpose2d_forward(a->u2, a->u1, p->deconv2_w, p->deconv2_b, n, DECONV2, &m->ws);
-    relu_forward(a->u2, (size_t)n * 25088);
+    relu(m, a->u2, (size_t)n * 25088);
     conv_transpose2d_forward(a->logits, a->u2, p->deconv3_w, p->deconv3_b, n, DECONV3, &m->ws);
 }
 
 // Loss sums of the current activations against the input; dlogits gets scale * dBCE/dlogit if asked.
+// Each image's BCE is a task; the images' sums are added in image order, whoever computed them.
+typedef struct {
+    Vae *m;
+    float *dlogits;
+    float scale;
+} BceImages;
+
+static void bce_image(void *ctx, int i, int thread) {
+    (void)thread;
+    const BceImages *b = ctx;
+    size_t at = (size_t)i * VAE_PIXELS;
+    b->m->image_bce[i] = bce_with_logits(b->dlogits ? b->dlogits + at : NULL, b->m->acts.logits + at, b->m->acts.input + at,
+                                         VAE_PIXELS, b->scale);
+}
+
 static VaeSums loss_sums(Vae *m, int n, float *dlogits, float scale) {
     VaeActs *a = &m->acts;
     VaeSums s = {0, 0};
-    s.bce = bce_with_logits(dlogits, a->logits, a->input, (size_t)n * VAE_PIXELS, scale);
+    pool_run(m->ws.pool, n, bce_image, &(BceImages){m, dlogits, scale});
+    for (int i = 0; i < n; i++) s.bce += m->image_bce[i];
     for (int i = 0; i < n * VAE_LATENT; i++) {
         double mu = a->mu[i], lv = a->logvar[i];
         s.kl_raw += mu * mu + exp(lv) - 1.0 - lv;
@@ -274,8 +326,9 @@ static VaeSums loss_sums(Vae *m, int n, float *dlogits, float scale) {
 }
 
 // --- backward --------------------------------------------------------------------------------
-// factored: the three big linear weights' gradients are left alone (see vae_share_grad).
-static void backward(Vae *m, int n, float scale, int factored) {
+// factored: the three big linear weights' gradients are left alone (see vae_share_grad). Returns the
+// loss sums it starts from.
+static VaeSums backward(Vae *m, int n, float scale, int factored) {
     const VaeParams *p = &m->params;
     VaeParams *gp = &m->grads;
     VaeActs *a = &m->acts, *da = &m->dacts;
@@ -283,19 +336,19 @@ static void backward(Vae *m, int n, float scale, int factored) {
     // Backward accumulates into activation gradients, so they start at zero (dlogits is set below).
     // Only the n images of this batch: the buffers may hold 256 after an inference call.
     float **slots = (float **)da;
-    for (int i = 0; i < NUM_ACTS; i++) memset(slots[i], 0, ACT_SIZES[i] * (size_t)n * sizeof(float));
-    loss_sums(m, n, da->logits, scale);
+    for (int i = 0; i < NUM_ACTS; i++) zero(m, slots[i], ACT_SIZES[i] * (size_t)n);
+    VaeSums sums = loss_sums(m, n, da->logits, scale);
 
     conv_transpose2d_backward(da->u2, gp->deconv3_w, gp->deconv3_b, da->logits, a->u2, p->deconv3_w, n, DECONV3, &m->ws);
-    relu_backward(da->u2, a->u2, (size_t)n * 25088);
+    relu_grad(m, da->u2, a->u2, (size_t)n * 25088);
     conv_transpose2d_backward(da->u1, gp->deconv2_w, gp->deconv2_b, da->u2, a->u1, p->deconv2_w, n, DECONV2, &m->ws);
-    relu_backward(da->u1, a->u1, (size_t)n * 12544);
+    relu_grad(m, da->u1, a->u1, (size_t)n * 12544);
     conv_transpose2d_backward(da->d3, gp->deconv1_w, gp->deconv1_b, da->u1, a->d3, p->deconv1_w, n, DECONV1, &m->ws);
-    relu_backward(da->d3, a->d3, (size_t)n * 3136);
+    relu_grad(m, da->d3, a->d3, (size_t)n * 3136);
     linear_backward(da->d2, factored ? NULL : gp->dec4_w, gp->dec4_b, da->d3, a->d2, p->dec4_w, n, 256, 3136, &m->ws);
-    relu_backward(da->d2, a->d2, (size_t)n * 256);
+    relu_grad(m, da->d2, a->d2, (size_t)n * 256);
     linear_backward(da->d1, gp->dec2_w, gp->dec2_b, da->d2, a->d1, p->dec2_w, n, 128, 256, &m->ws);
-    relu_backward(da->d1, a->d1, (size_t)n * 128);
+    relu_grad(m, da->d1, a->d1, (size_t)n * 128);
     linear_backward(da->z, gp->dec0_w, gp->dec0_b, da->d1, a->z, p->dec0_w, n, 2, 128, &m->ws);
 
     // Through z = mu + e^(lv/2) eps, plus beta * d/d(mu, lv) of (mu^2 + e^lv - 1 - lv).
@@ -306,26 +359,27 @@ static void backward(Vae *m, int n, float scale, int factored) {
     }
 
     linear_backward(da->mu2, gp->mu4_w, gp->mu4_b, da->mu, a->mu2, p->mu4_w, n, 128, 2, &m->ws);
-    relu_backward(da->mu2, a->mu2, (size_t)n * 128);
+    relu_grad(m, da->mu2, a->mu2, (size_t)n * 128);
     linear_backward(da->mu1, gp->mu2_w, gp->mu2_b, da->mu2, a->mu1, p->mu2_w, n, 256, 128, &m->ws);
-    relu_backward(da->mu1, a->mu1, (size_t)n * 256);
+    relu_grad(m, da->mu1, a->mu1, (size_t)n * 256);
     linear_backward(da->h3, factored ? NULL : gp->mu0_w, gp->mu0_b, da->mu1, a->h3, p->mu0_w, n, 3136, 256, &m->ws);
     linear_backward(da->lv2, gp->lv4_w, gp->lv4_b, da->logvar, a->lv2, p->lv4_w, n, 128, 2, &m->ws);
-    relu_backward(da->lv2, a->lv2, (size_t)n * 128);
+    relu_grad(m, da->lv2, a->lv2, (size_t)n * 128);
     linear_backward(da->lv1, gp->lv2_w, gp->lv2_b, da->lv2, a->lv1, p->lv2_w, n, 256, 128, &m->ws);
-    relu_backward(da->lv1, a->lv1, (size_t)n * 256);
+    relu_grad(m, da->lv1, a->lv1, (size_t)n * 256);
     linear_backward(da->h3, factored ? NULL : gp->lv0_w, gp->lv0_b, da->lv1, a->h3, p->lv0_w, n, 3136, 256, &m->ws);
 
-    relu_backward(da->h3, a->h3, (size_t)n * 3136);
+    relu_grad(m, da->h3, a->h3, (size_t)n * 3136);
     conv2d_backward(da->h2, gp->conv3_w, gp->conv3_b, da->h3, a->h2, p->conv3_w, n, CONV3, &m->ws);
-    relu_backward(da->h2, a->h2, (size_t)n * 3136);
+    relu_grad(m, da->h2, a->h2, (size_t)n * 3136);
     conv2d_backward(da->h1, gp->conv2_w, gp->conv2_b, da->h2, a->h1, p->conv2_w, n, CONV2, &m->ws);
-    relu_backward(da->h1, a->h1, (size_t)n * 6272);
+    relu_grad(m, da->h1, a->h1, (size_t)n * 6272);
     conv2d_backward(NULL, gp->conv1_w, gp->conv1_b, da->h1, a->input, p->conv1_w, n, CONV1, &m->ws);
+    return sums;
 }
 
 // --- training --------------------------------------------------------------------------------
-void vae_zero_grad(Vae *m) { memset(m->grads_memory, 0, m->num_params * sizeof(float)); }
+void vae_zero_grad(Vae *m) { zero(m, m->grads_memory, m->num_params); }
 
 static int gradient(Vae *m, const float *images, int n, long first_index, float scale, int factored, VaeSums *sums) {
     int status = vae_reserve(m, n);
@@ -334,8 +388,8 @@ static int gradient(Vae *m, const float *images, int n, long first_index, float 
     encoder_forward(m, n);
     sample_latent(m, n, NULL, RNG_TRAIN_NOISE, (uint64_t)m->step, first_index);
     decoder_forward(m, n);
-    backward(m, n, scale, factored);
-    if (sums) *sums = loss_sums(m, n, NULL, 0.0f);
+    VaeSums s = backward(m, n, scale, factored);
+    if (sums) *sums = s;
     return LL_OK;
 }
 
@@ -478,15 +532,28 @@ void vae_set_pool(Vae *m, Pool *pool) { m->ws.pool = pool; }
 
 int vae_grads_finite(const Vae *m) { return vae_grads_finite_range(m, 0, m->num_params); }
 
-int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1) {
-    // Sums of g * 0 instead of a branch per element: NaN or infinity anywhere makes one non-zero (NaN).
-    // Four independent sums so the loop is not one long dependency chain.
+// Sums of g * 0 instead of a branch per element: NaN or infinity anywhere makes one non-zero (NaN).
+// Four independent sums so the loop is not one long dependency chain. Spans of the pool's threads
+// clear `finite` where they find one; the answer is the same whoever looks where.
+typedef struct {
+    const float *g;
+    int finite;
+} FiniteCheck;
+
+static void finite_span(void *ctx, size_t i0, size_t i1) {
+    FiniteCheck *c = ctx;
     float sum[4] = {0, 0, 0, 0};
     size_t i = i0;
     for (; i + 4 <= i1; i += 4)
-        for (int j = 0; j < 4; j++) sum[j] += m->grads_memory[i + j] * 0.0f;
-    for (; i < i1; i++) sum[0] += m->grads_memory[i] * 0.0f;
-    return sum[0] + sum[1] + sum[2] + sum[3] == 0.0f;
+        for (int j = 0; j < 4; j++) sum[j] += c->g[i + j] * 0.0f;
+    for (; i < i1; i++) sum[0] += c->g[i] * 0.0f;
+    if (!(sum[0] + sum[1] + sum[2] + sum[3] == 0.0f)) __atomic_store_n(&c->finite, 0, __ATOMIC_RELAXED);
+}
+
+int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1) {
+    FiniteCheck c = {m->grads_memory + i0, 1};
+    pool_for(m->ws.pool, i1 - i0, 1 << 16, finite_span, &c);
+    return c.finite;
 }
 
 void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n) {

@@ -220,6 +220,10 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
   });
 
   it('trains a few batches bit for bit as Node does: one worker, two threads (the same bits), two replicas', { timeout: 240_000 }, async () => {
+    if (!page.url().startsWith(server.url)) {   // run alone (--test-name-pattern): open the page first
+      await page.goto(server.url + RUN_QUERY);
+      await page.waitForFunction(() => window.__lab?.build, null, { timeout: 30_000 });
+    }
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'make serve\'s headers isolate the page');
     const hashes = {};
     for (const [workers, parallelism] of [[1, 'auto'], [2, 'auto'], [3, 'threads'], [2, 'replicas']]) {

@@ -1,4 +1,4 @@
-// make bench [ARGS="--quick"]: every speed and memory figure of issue 6 from one run, side by side
+// make bench [ARGS="--quick"]: every speed and memory figure of issues 6 and 17 from one run, side by side
 // on the same model, data (the first MNIST training images) and batch size (32). A table goes to
 // stderr, one JSON line to stdout. The machine is shared and noisy, so every speed is also given as
 // a share of the in-run ceiling, sampled right before it was measured.
@@ -10,7 +10,10 @@ import { performance } from 'node:perf_hooks';
 
 import { toFloats } from '../web/lib/data/images.js';
 import { createReplicas } from '../web/lib/run/pipeline.js';
-import { BUILD, loadMnist, loadNodeLab, nodeReplicas, parseFlags } from './common.js';
+import { ThreadedModel } from '../web/lib/run/threaded.js';
+import { BUILD, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, parseFlags } from './common.js';
+import { barrierCosts, predictStep, stepProfile } from './bench-threads.js';
+import { pytorchSideBySide } from './bench-pytorch.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
@@ -158,13 +161,16 @@ function nativeRate(seconds) {
 // Each round also runs N separate 1-worker trainings at once, with no exchange between them: what N
 // cores give this very code at that moment, the bound data-parallel training is read against. A
 // data-parallel step waits for its slowest share, so its bound is N times the slowest of them.
+// With N > 1 the same rounds also time N threads over one shared memory (ThreadedModel: one model,
+// its GEMMs and Adam shared), the kind `make train --workers N` takes where it can.
 async function workersRates(counts, batches, { warmup, rounds, seconds }) {
   const models = [], alone = [];
-  const create = (n) => createReplicas({ workers: n, seed: 42, hyper: { lr: 3e-4, beta: 0.55, beta1: 0.9,
-    beta2: 0.999, eps: 1e-8 }, build: 'simd', ...nodeReplicas('simd') });
+  const hyper = { lr: 3e-4, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const create = (n) => createReplicas({ workers: n, seed: 42, hyper, build: 'simd', ...nodeReplicas('simd') });
   const top = counts[counts.length - 1];
   try {
     for (const n of counts) models.push(await create(n));
+    if (top > 1) models.push(await ThreadedModel.create({ threads: top, seed: 42, hyper, ...nodeThreads('simd') }));
     alone.push(models[0]);
     while (alone.length < top) alone.push(await create(1));
     let i = 0;
@@ -180,7 +186,7 @@ async function workersRates(counts, batches, { warmup, rounds, seconds }) {
     };
     // Warm up by time: V8's optimising compiler needs a while on every worker.
     for (const model of [...models, ...alone.slice(1)]) await window(model, warmup * 1000);
-    const rates = counts.map(() => []), separate = [];
+    const rates = models.map(() => []), separate = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...models.keys()].reverse() : [...models.keys()];
       for (const m of order) rates[m].push(await window(models[m], seconds * 1000));
@@ -189,7 +195,10 @@ async function workersRates(counts, batches, { warmup, rounds, seconds }) {
     const last = counts.length - 1;
     const ratio = (xs) => median(xs.map((x, r) => x / rates[0][r]));
     const sum = (xs) => xs.reduce((s, x) => s + x, 0);
-    return { rates: Object.fromEntries(counts.map((n, m) => [n, median(rates[m])])), scaling: ratio(rates[last]),
+    const threads = top > 1 ? { rate: median(rates[last + 1]), scaling: ratio(rates[last + 1]),
+      overReplicas: median(rates[last + 1].map((x, r) => x / rates[last][r])),
+      ofApart: median(rates[last + 1].map((x, r) => x / sum(separate[r]))) } : null;
+    return { rates: Object.fromEntries(counts.map((n, m) => [n, median(rates[m])])), scaling: ratio(rates[last]), threads,
       separate: top > 1 ? { rate: median(separate.map(sum)), scaling: ratio(separate.map(sum)),
         slowest: ratio(separate.map((xs) => top * Math.min(...xs))) } : null };
   } finally {
@@ -219,6 +228,26 @@ async function memoryAndDecode(batches) {
   model.free();
   ts.sort((a, b) => a - b);
   return { peak, decodeMs: median(ts), decodeP90: ts[Math.floor(0.9 * (ts.length - 1))] };
+}
+
+// Threads past the cores here, on paper: the barrier for N = 2..16 threads (on these cores: past
+// them, the helpers take turns, so those rows are upper bounds), the step's jobs and serial share on
+// 1 and 2 threads, and the predicted rate for 4, 8 and 16 cores (bench-threads.js has the model).
+async function threadsScaling(batches, { rounds, seconds }) {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const barriers = await barrierCosts(16, cores);
+  const profile = await stepProfile(batches, { rounds, seconds });
+  const rate = (ms) => (1000 * BATCH) / ms;
+  log(`\nthreads: ${profile.two.jobs.toFixed(0)} jobs (barriers) a step; 1 thread ${profile.one.ms.toFixed(1)} ms a step, ` +
+    `2 threads ${profile.two.ms.toFixed(1)} ms (${profile.ratio.toFixed(2)}x, paired windows), ` +
+    `of which ${(profile.two.ms - profile.two.inJobsMs).toFixed(1)} ms outside jobs (serial)`);
+  log(`cost of a job beyond its arithmetic, µs, by threads (past ${cores} they share ${cores} cores): ${Object.entries(barriers).map(([n, us]) => `${n}: ${us.toFixed(1)}`).join(', ')}`);
+  const predicted = Object.fromEntries([2, 4, 8, 16].map((n) => [n, rate(predictStep(profile, barriers, n))]));
+  log(`predicted images/s on N equal cores: ${Object.entries(predicted).map(([n, r]) => `${n}: ${r.toFixed(0)}`).join(', ')} ` +
+    `(measured here: 1: ${rate(profile.one.ms).toFixed(0)}, 2: ${rate(profile.two.ms).toFixed(0)})`);
+  return { threads_jobs_per_step: round(profile.two.jobs), threads_serial_ms: round(profile.two.ms - profile.two.inJobsMs, 2),
+    threads_barrier_us: Object.fromEntries(Object.entries(barriers).map(([n, us]) => [n, round(us, 2)])),
+    threads_predicted_images_per_s: Object.fromEntries(Object.entries(predicted).map(([n, r]) => [n, round(r)])) };
 }
 
 async function main() {
@@ -271,14 +300,41 @@ async function main() {
   // --workers N: up to N workers whatever the cores (to account for the protocol's costs on one pinned core).
   const cores = flags.workers ?? Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
   const parallelKind = 'data_parallel';
-  const { rates: perWorkers, scaling, separate } = await workersRates(Array.from({ length: cores }, (_, k) => k + 1),
+  const { rates: perWorkers, scaling, separate, threads } = await workersRates(Array.from({ length: cores }, (_, k) => k + 1),
     batches, { warmup: 2, rounds: flags.quick ? 3 : 11, seconds: 1.2 * q });
   log(`${cores} workers     ${perWorkers[cores].toFixed(1).padStart(7)} images/s  (1 worker ${perWorkers[1].toFixed(1)}; scaling ${scaling.toFixed(3)}x, median of paired rounds; ` +
-    `one model, gradients summed across workers every batch)`);
+    `replicas: a model each, gradients summed across workers every batch)`);
+  if (threads) {
+    log(`${cores} threads     ${threads.rate.toFixed(1).padStart(7)} images/s  (${threads.scaling.toFixed(2)}x 1 worker, ${threads.overReplicas.toFixed(2)}x ` +
+      `${cores} replicas, ${(100 * threads.ofApart).toFixed(0)}% of ${cores} apart; one model over one shared memory: the bits of 1 worker)`);
+  }
   if (separate) {
     log(`${cores} apart       ${separate.rate.toFixed(1).padStart(7)} images/s  (${cores} separate 1-worker trainings at once, no exchange: ` +
       `${separate.scaling.toFixed(2)}x one; ${cores} x the slowest: ${separate.slowest.toFixed(2)}x, the bound of equal shares)`);
   }
+
+  // PyTorch, side by side: ours on 1 core (1 worker) and on 2 (2 threads) against its 1-thread and best 2-core settings.
+  const hyper = { lr: 3e-4, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const one = simd.createModel({ seed: 42 }), window = trainer(batches);
+  const two = cores > 1 ? await ThreadedModel.create({ threads: 2, seed: 42, hyper, ...nodeThreads('simd') }) : null;
+  let torch;
+  try {
+    window(one, 1000);
+    if (two) window(two, 1000);
+    torch = await pytorchSideBySide({ ours1: (s) => window(one, s * 1000), ours2: (s) => (two ? window(two, s * 1000) : NaN),
+      rounds: flags.quick ? 2 : 5, seconds: 1.5 * q });
+  } finally {
+    one.free();
+    await two?.terminate();
+  }
+  if (torch.skipped) log(`pytorch        skipped: ${torch.skipped}`);
+  else {
+    log(`pytorch        ${Object.entries(torch.torch).map(([k, r]) => `${k}: ${r.toFixed(0)}`).join(', ')} images/s (torch threads/OpenBLAS threads; ` +
+      `CPU only, no GPU here); ours / PyTorch: 1 core ${torch.over1.toFixed(2)}x (${torch.ours1.toFixed(0)} against 1/1), ` +
+      `2 cores ${torch.over2.toFixed(2)}x (2 threads, ${torch.ours2.toFixed(0)}, against its best 2-core setting ${torch.best2}); medians of paired windows`);
+  }
+
+  const threadsModel = await threadsScaling(batches, { rounds: flags.quick ? 3 : 9, seconds: 1.2 * q });
 
   const { peak, decodeMs, decodeP90 } = await memoryAndDecode(batches);
   const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;
@@ -300,6 +356,11 @@ async function main() {
     parallel_scaling: round(scaling, 3),
     separate_images_per_s: separate && round(separate.rate), separate_scaling: separate && round(separate.scaling, 3),
     separate_slowest_scaling: separate && round(separate.slowest, 3),
+    threads_images_per_s: threads && round(threads.rate), threads_scaling: threads && round(threads.scaling, 3),
+    threads_over_replicas: threads && round(threads.overReplicas, 3), threads_of_apart: threads && round(threads.ofApart, 3),
+    ...threadsModel,
+    pytorch: torch.skipped ? { skipped: torch.skipped } : { images_per_s: Object.fromEntries(Object.entries(torch.torch).map(([k, r]) => [k, round(r)])),
+      best_2core_setting: torch.best2, ours_over_pytorch_1core: round(torch.over1, 3), ours_over_pytorch_2core: round(torch.over2, 3) },
     wasm_bytes: wasmBytes, peak_memory_bytes: peak, decode_ms: round(decodeMs, 3), decode_p90_ms: round(decodeP90, 3),
     layers,
   };

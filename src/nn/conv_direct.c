@@ -90,6 +90,26 @@ int convd_transposed_covers(ConvShape s, const Workspace *ws) {
            (size_t)s.c_in * kk <= ws->tmp_floats && (size_t)s.c_in * kk <= ws->idx_ints;
 }
 
+typedef struct {
+    float *out;
+    const float *col, *wf;
+    const int *off;
+    float bias;
+    int nq;
+    ConvShape s;
+    PaddedGeom p;
+} DirectForward;
+
+// Image i of a chunk (its padded copy in col, its output plane in out): a task.
+static void forward_image(void *ctx, int i, int thread) {
+    (void)thread;
+    const DirectForward *f = ctx;
+    size_t out_img = (size_t)f->s.h_out * f->s.w_out;
+    for (int y = 0; y < f->s.h_out; y++)
+        row_taps(f->out + i * out_img + (size_t)y * f->s.w_out, f->col + (size_t)i * f->p.imgp + (size_t)y * f->p.wp, f->wf,
+                 f->off, f->nq, f->s.w_out, f->bias);
+}
+
 void convd_transposed_forward(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
                               const Workspace *ws) {
     int k = s.k, kk = k * k, nq = s.c_in * kk;
@@ -102,11 +122,8 @@ void convd_transposed_forward(float *out, const float *inp, const float *w, cons
     size_t in_img = (size_t)s.c_in * s.h_in * s.w_in, out_img = (size_t)s.h_out * s.w_out;
     for (int b0 = 0; b0 < batch; b0 += nb_max) {
         int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->col, inp + b0 * in_img, nb, p);
-        for (int i = 0; i < nb; i++)
-            for (int y = 0; y < s.h_out; y++)
-                row_taps(out + (b0 + i) * out_img + (size_t)y * s.w_out, ws->col + (size_t)i * p.imgp + (size_t)y * p.wp,
-                         wf, ws->idx, nq, s.w_out, b[0]);
+        pad_images(ws->pool, ws->col, inp + b0 * in_img, nb, p);
+        pool_run(ws->pool, nb, forward_image, &(DirectForward){out + b0 * out_img, ws->col, wf, ws->idx, b[0], nq, s, p});
     }
 }
 
@@ -168,19 +185,37 @@ static void plane_wgrad(float *dw, const float *x, const float *d, const int *of
     plane_wgrad_plain(dw, x, d, off, kk, h, w, wp);
 }
 
+typedef struct {
+    float *dw;
+    const float *inp, *col;
+    const int *off;
+    int nb;
+    ConvShape s;
+    PaddedGeom p;
+} DirectWeightGrad;
+
+// Input channel c's taps over every image of a chunk, in image order: a task. The channels' taps
+// are disjoint, so each tap is summed in the same order whoever takes its channel.
+static void weight_grad_channel(void *ctx, int c, int thread) {
+    (void)thread;
+    const DirectWeightGrad *g = ctx;
+    int kk = g->s.k * g->s.k;
+    size_t in_img = (size_t)g->s.c_in * g->s.h_in * g->s.w_in, plane = (size_t)g->s.h_in * g->s.w_in;
+    for (int i = 0; i < g->nb; i++)
+        plane_wgrad(g->dw + c * kk, g->inp + i * in_img + c * plane, g->col + (size_t)i * g->p.imgp, g->off, kk, g->s.h_in,
+                    g->s.w_in, g->p.wp);
+}
+
 void convd_transposed_weight_grad(float *dw, const float *dout, const float *inp, int batch, ConvShape s,
                                   const Workspace *ws) {
-    int k = s.k, kk = k * k;
+    int k = s.k;
     PaddedGeom p = padded_geom(1, s.h_out, s.w_out, s.pad, k, 1, s.h_in, s.w_in);
     tap_offsets(ws->idx, 1, p.chp, p.wp, k);
     int nb_max = (int)((ws->col_floats - 16) / p.imgp);
-    size_t in_img = (size_t)s.c_in * s.h_in * s.w_in, plane = (size_t)s.h_in * s.w_in, out_img = (size_t)s.h_out * s.w_out;
+    size_t in_img = (size_t)s.c_in * s.h_in * s.w_in, out_img = (size_t)s.h_out * s.w_out;
     for (int b0 = 0; b0 < batch; b0 += nb_max) {
         int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->col, dout + b0 * out_img, nb, p);
-        for (int i = 0; i < nb; i++)
-            for (int c = 0; c < s.c_in; c++)
-                plane_wgrad(dw + c * kk, inp + (b0 + i) * in_img + c * plane, ws->col + (size_t)i * p.imgp, ws->idx, kk,
-                            s.h_in, s.w_in, p.wp);
+        pad_images(ws->pool, ws->col, dout + b0 * out_img, nb, p);
+        pool_run(ws->pool, s.c_in, weight_grad_channel, &(DirectWeightGrad){dw, inp + b0 * in_img, ws->col, ws->idx, nb, s, p});
     }
 }

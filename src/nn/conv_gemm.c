@@ -92,7 +92,7 @@ static void forward_impl(float *y, const float *x, const float *w, int flipped, 
     }
     for (int b0 = 0; b0 < batch; b0 += nb_max) {
         int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->col, x + b0 * x_img, nb, p);
+        pad_images(ws->pool, ws->col, x + b0 * x_img, nb, p);
         // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
         MatView col = {ws->col, 0, 0, k_off, n_off, 0};
         gemm_ex_par(ws->pool, y + b0 * y_img, P, s_off, a, col, c_small, nb * P, K, 1, ws->gemm);
@@ -120,7 +120,7 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     pixel_offsets(n_off, s_off, p, nb_max, g.h_out, g.w_out, g.stride, c_small);
     for (int b0 = 0; b0 < batch; b0 += nb_max) {
         int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->col, x + b0 * x_img, nb, p);
+        pad_images(ws->pool, ws->col, x + b0 * x_img, nb, p);
         // dw (c_small, K) += dy (c_small, nb*P) * col^T (nb*P, K)
         MatView dyv = {dy + b0 * y_img, P, 0, NULL, s_off, 0};
         MatView colt = {ws->col, 0, 0, n_off, k_off, 0};
@@ -128,42 +128,60 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     }
 }
 
-// Rows 2qy + py of nb images: x (+)= the two phases' outputs t0, t1 (channels, nb*P) interleaved,
+// Rows 2qy + py of image i of nb: x (+)= the two phases' outputs t0, t1 (channels, nb*P) interleaved,
 // t0 on the even pixels and t1 on the odd ones; with bias, x = bias + them instead (no read of x).
 // The f32x4 path does the same single add per pixel as the plain loop, its twin and tail.
-static void interleave_phases(float *x, const float *t0, const float *t1, const float *bias, int nb, int py,
-                              ConvGeom g) {
+static void interleave_image(float *x, const float *t0, const float *t1, const float *bias, int nb, int py, ConvGeom g,
+                             int i) {
     int P = g.h_out * g.w_out, N = nb * P, W2 = g.w;
     size_t x_img = (size_t)g.channels * g.h * g.w;
-    for (int i = 0; i < nb; i++)
-        for (int o = 0; o < g.channels; o++)
-            for (int qy = 0; qy < g.h_out; qy++) {
-                const float *e = t0 + (size_t)o * N + i * P + qy * g.w_out, *f = t1 + (e - t0);
-                float *d = x + i * x_img + (size_t)o * g.h * g.w + (2 * qy + py) * W2;
-                int qx = 0;
+    for (int o = 0; o < g.channels; o++)
+        for (int qy = 0; qy < g.h_out; qy++) {
+            const float *e = t0 + (size_t)o * N + i * P + qy * g.w_out, *f = t1 + (e - t0);
+            float *d = x + i * x_img + (size_t)o * g.h * g.w + (2 * qy + py) * W2;
+            int qx = 0;
 #ifdef __wasm_simd128__
-                v128_t bv = wasm_f32x4_splat(bias ? bias[o] : 0.0f);
-                for (; qx + 4 <= g.w_out; qx += 4) {
-                    v128_t ev = wasm_v128_load(e + qx), fv = wasm_v128_load(f + qx);
-                    v128_t lo = wasm_i32x4_shuffle(ev, fv, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(ev, fv, 2, 6, 3, 7);
-                    float *dq = d + 2 * qx;
-                    v128_t base0 = bias ? bv : wasm_v128_load(dq), base1 = bias ? bv : wasm_v128_load(dq + 4);
-                    wasm_v128_store(dq, wasm_f32x4_add(base0, lo));
-                    wasm_v128_store(dq + 4, wasm_f32x4_add(base1, hi));
-                }
+            v128_t bv = wasm_f32x4_splat(bias ? bias[o] : 0.0f);
+            for (; qx + 4 <= g.w_out; qx += 4) {
+                v128_t ev = wasm_v128_load(e + qx), fv = wasm_v128_load(f + qx);
+                v128_t lo = wasm_i32x4_shuffle(ev, fv, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(ev, fv, 2, 6, 3, 7);
+                float *dq = d + 2 * qx;
+                v128_t base0 = bias ? bv : wasm_v128_load(dq), base1 = bias ? bv : wasm_v128_load(dq + 4);
+                wasm_v128_store(dq, wasm_f32x4_add(base0, lo));
+                wasm_v128_store(dq + 4, wasm_f32x4_add(base1, hi));
+            }
 #endif
-                if (bias) {
-                    for (; qx < g.w_out; qx++) {
-                        d[2 * qx] = bias[o] + e[qx];
-                        d[2 * qx + 1] = bias[o] + f[qx];
-                    }
-                } else {
-                    for (; qx < g.w_out; qx++) {
-                        d[2 * qx] += e[qx];
-                        d[2 * qx + 1] += f[qx];
-                    }
+            if (bias) {
+                for (; qx < g.w_out; qx++) {
+                    d[2 * qx] = bias[o] + e[qx];
+                    d[2 * qx + 1] = bias[o] + f[qx];
+                }
+            } else {
+                for (; qx < g.w_out; qx++) {
+                    d[2 * qx] += e[qx];
+                    d[2 * qx + 1] += f[qx];
                 }
             }
+        }
+}
+
+typedef struct {
+    float *x;
+    const float *t0, *t1, *bias;
+    int nb, py;
+    ConvGeom g;
+} Interleave;
+
+static void interleave_task(void *ctx, int i, int thread) {
+    (void)thread;
+    const Interleave *v = ctx;
+    interleave_image(v->x, v->t0, v->t1, v->bias, v->nb, v->py, v->g, i);
+}
+
+// Every image of the chunk, an image a task.
+static void interleave_phases(Pool *pool, float *x, const float *t0, const float *t1, const float *bias, int nb, int py,
+                              ConvGeom g) {
+    pool_run(pool, nb, interleave_task, &(Interleave){x, t0, t1, bias, nb, py, g});
 }
 
 // Output pixel (2qy + py, 2qx + px) of the transposed convolution gathers input pixels
@@ -200,7 +218,7 @@ void convg_transposed_k4s2(float *x, const float *y, const float *w, const float
     t[1] = t[0] + (size_t)g.channels * nb_max * P;
     for (int b0 = 0; b0 < batch; b0 += nb_max) {
         int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->col, y + b0 * y_img, nb, p);
+        pad_images(ws->pool, ws->col, y + b0 * y_img, nb, p);
         for (int py = 0; py < 2; py++) {
             for (int px = 0; px < 2; px++) {
                 for (int c = 0, q = 0; c < c_small; c++)
@@ -215,7 +233,7 @@ void convg_transposed_k4s2(float *x, const float *y, const float *w, const float
                 MatView col = {ws->col, 0, 0, k_off, n_off, 0};
                 gemm_par(ws->pool, t[px], nb * P, wv, col, g.channels, nb * P, K, 0, ws->gemm);
             }
-            interleave_phases(x + b0 * x_img, t[0], t[1], bias, nb, py, g);
+            interleave_phases(ws->pool, x + b0 * x_img, t[0], t[1], bias, nb, py, g);
         }
     }
 }

@@ -363,6 +363,10 @@ void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accu
 }
 
 // --- tiles for a pool's threads ----------------------------------------------------------------
+// About four tiles a thread: a slow core takes fewer. (One or two a thread were not measurably faster on
+// the shared 2-core hosts here: docs/performance.md.)
+#define TILES_PER_THREAD 4
+
 typedef struct {
     Pool *pool;
     float *c, *scratch;
@@ -402,10 +406,10 @@ void gemm_ex_par(Pool *pool, float *c, int ldc, const int *ccol, MatView a, MatV
         gemm_ex(c, ldc, ccol, a, b, m, n, k, accumulate, scratch);
         return;
     }
-    // Cut the longer side of C, into about four tiles a thread (a slow core takes fewer), each a
-    // whole number of micro-tiles and at least 32 columns or 16 rows wide.
+    // Cut the longer side of C into TILES_PER_THREAD tiles a thread, each a whole number of
+    // micro-tiles and at least 32 columns or 16 rows wide.
     int by_columns = n >= m, len = by_columns ? n : m, unit = by_columns ? NR : MR, least = by_columns ? 32 : 16;
-    int step = (len + 4 * threads - 1) / (4 * threads);
+    int step = (len + TILES_PER_THREAD * threads - 1) / (TILES_PER_THREAD * threads);
     if (step < least) step = least;
     step = (step + unit - 1) / unit * unit;
     GemmTiles t = {pool, c, scratch, ldc, ccol, a, b, m, n, k, accumulate, by_columns, step};

@@ -188,18 +188,32 @@ NO_BUILTIN("memcpy") static void copy_floats(float *dst, const float *src, int n
     for (; i < n; i++) dst[i] = src[i];
 }
 
-void pad_images(float *dst, const float *src, int nb, PaddedGeom p) {
-    for (int i = 0; i < nb; i++) {
-        float *img = dst + (size_t)i * p.imgp;
-        for (int c = 0; c < p.channels; c++) {
-            float *plane = img + (size_t)c * p.chp;
-            const float *s = src + ((size_t)i * p.channels + c) * p.h * p.w;
-            zero_floats(plane, (size_t)p.chp);
-            for (int y = 0; y < p.h; y++) copy_floats(plane + (size_t)(y + p.pad) * p.wp + p.pad, s + (size_t)y * p.w, p.w);
-        }
-        size_t used = (size_t)p.channels * p.chp;
-        zero_floats(img + used, (size_t)p.imgp - used);
+static void pad_image(float *dst, const float *src, int i, PaddedGeom p) {
+    float *img = dst + (size_t)i * p.imgp;
+    for (int c = 0; c < p.channels; c++) {
+        float *plane = img + (size_t)c * p.chp;
+        const float *s = src + ((size_t)i * p.channels + c) * p.h * p.w;
+        zero_floats(plane, (size_t)p.chp);
+        for (int y = 0; y < p.h; y++) copy_floats(plane + (size_t)(y + p.pad) * p.wp + p.pad, s + (size_t)y * p.w, p.w);
     }
+    size_t used = (size_t)p.channels * p.chp;
+    zero_floats(img + used, (size_t)p.imgp - used);
+}
+
+typedef struct {
+    float *dst;
+    const float *src;
+    PaddedGeom p;
+} PadImages;
+
+static void pad_task(void *ctx, int i, int thread) {
+    (void)thread;
+    const PadImages *t = ctx;
+    pad_image(t->dst, t->src, i, t->p);
+}
+
+void pad_images(Pool *pool, float *dst, const float *src, int nb, PaddedGeom p) {
+    pool_run(pool, nb, pad_task, &(PadImages){dst, src, p});
     zero_floats(dst + (size_t)nb * p.imgp, 16);
 }
 

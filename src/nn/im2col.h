@@ -58,7 +58,7 @@ typedef struct {
 PaddedGeom padded_geom(int channels, int h, int w, int pad, int k, int stride, int h_out, int w_out);
 // Floats pad_images() writes for nb images, including the slack vector paths may read past the end.
 size_t padded_floats(PaddedGeom p, int nb);
-void pad_images(float *dst, const float *src, int nb, PaddedGeom p);
+void pad_images(Pool *pool, float *dst, const float *src, int nb, PaddedGeom p); // an image a task
 
 // col (channels*k*k rows, ldcol stride) gets one image's patches in columns 0 .. h_out*w_out-1;
 // row index (c*k + ky)*k + kx matches PyTorch's weight layout.

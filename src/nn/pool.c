@@ -11,6 +11,7 @@
 #if defined(__wasm__) && defined(__wasm_atomics__)
 #define POOL_THREADS 1
 #include <stdatomic.h>
+double emscripten_get_now(void); // the runtime's clock (ms): every wasm threads build imports it
 #endif
 
 #ifdef POOL_THREADS
@@ -33,6 +34,8 @@ struct Pool {
     PoolTask fn;
     void *ctx;
     long long tasks_taken[POOL_MAX_THREADS]; // by each thread (its own slot): what the tests and bench read
+    long long jobs;                          // pool_run calls shared with the helpers
+    double job_ms;                           // the leader's time inside them, barriers included
     float *scratch[POOL_MAX_THREADS];
     char *stack[POOL_MAX_THREADS];
     size_t stack_bytes;
@@ -79,12 +82,37 @@ void pool_free(Pool *pool) {
 }
 
 int pool_threads(const Pool *pool) { return pool ? pool->threads : 1; }
+long long pool_jobs(const Pool *pool) { return pool ? pool->jobs : 0; }
+double pool_job_ms(const Pool *pool) { return pool ? pool->job_ms : 0; }
 long long pool_tasks_taken(const Pool *pool, int thread) {
     return pool && thread >= 0 && thread < pool->threads ? pool->tasks_taken[thread] : 0;
 }
 float *pool_scratch(const Pool *pool, int thread) { return pool ? pool->scratch[thread] : NULL; }
 char *pool_stack_top(const Pool *pool, int thread) {
     return pool && thread > 0 && thread < pool->threads ? pool->stack[thread] + pool->stack_bytes : NULL;
+}
+
+typedef struct {
+    PoolSpan fn;
+    void *ctx;
+    size_t n, span;
+} Spans;
+
+static void span_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const Spans *s = ctx;
+    size_t i0 = (size_t)task * s->span, i1 = i0 + s->span < s->n ? i0 + s->span : s->n;
+    s->fn(s->ctx, i0, i1);
+}
+
+void pool_for(Pool *pool, size_t n, size_t span, PoolSpan fn, void *ctx) {
+    if (n == 0) return;
+    if (n <= span || pool_threads(pool) == 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    Spans s = {fn, ctx, n, span};
+    pool_run(pool, (int)((n + span - 1) / span), span_task, &s);
 }
 
 #ifdef POOL_THREADS
@@ -115,7 +143,9 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
         for (int t = 0; t < tasks; t++) fn(ctx, t, 0);
         return;
     }
+    double started = emscripten_get_now();
     pool->in_job = 1;
+    pool->jobs++;
     pool->tasks = tasks;
     pool->fn = fn;
     pool->ctx = ctx;
@@ -127,6 +157,7 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     take_tasks(pool, 0);
     for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(&pool->done, d);
     pool->in_job = 0;
+    pool->job_ms += emscripten_get_now() - started;
 }
 
 int pool_helper(Pool *pool, int thread) {

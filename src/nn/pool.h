@@ -27,12 +27,21 @@ int pool_threads(const Pool *pool);               // 1 for NULL
 float *pool_scratch(const Pool *pool, int thread);
 char *pool_stack_top(const Pool *pool, int thread); // where helper `thread`'s stack starts (grows down)
 int pool_helpers_running(const Pool *pool);
+// Jobs (pool_run calls) shared with the helpers so far: each one is a barrier.
+long long pool_jobs(const Pool *pool);
+// The leader's time inside those jobs (ms; 0 in builds without threads): the rest of a step is serial.
+double pool_job_ms(const Pool *pool);
 // Tasks thread `thread` has run in pooled jobs so far (serial runs are not counted).
 long long pool_tasks_taken(const Pool *pool, int thread);
 
 // Runs fn for tasks 0..tasks-1 and returns when all are done. Serial when pool is NULL, has one
 // thread, or is already inside a job (a task that calls pool_run runs its tasks itself).
 void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx);
+
+// Runs fn(ctx, i0, i1) over [0, n) in spans of `span` elements (the last may be shorter), the spans
+// taken by the pool's threads: for passes where every element is written by one span alone.
+typedef void (*PoolSpan)(void *ctx, size_t i0, size_t i1);
+void pool_for(Pool *pool, size_t n, size_t span, PoolSpan fn, void *ctx);
 
 // A helper's life: takes tasks of every job until pool_stop. Returns 0, or -1 where the build has
 // no threads.

@@ -15,8 +15,9 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 // Why threads cannot run here, or null where they can.
 export function threadsUnavailable() {
-  if (typeof SharedArrayBuffer === 'undefined') return 'this browser has no SharedArrayBuffer';
+  // A browser hides SharedArrayBuffer from pages that are not isolated: say the cause, not the symptom.
   if (!isNode && !globalThis.crossOriginIsolated) return 'the page is not cross-origin isolated (the server sends no COOP/COEP headers)';
+  if (typeof SharedArrayBuffer === 'undefined') return 'this engine has no SharedArrayBuffer';
   try {
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   } catch {

@@ -14,6 +14,11 @@ import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js
 
 const MANIFOLD_EVERY_MS = 5000;
 const SLICE_MS = 4;              // the longest stretch of work between two looks at the messages
+// While a run trains, the views' refreshes take at most this share of one core: after a refresh of
+// W ms the next waits W * (1 / VIEW_BUDGET - 1) ms (newer snapshots replace the waiting one). The
+// training threads or replicas then keep the cores (the page trains at near its headless rate); a
+// hover is answered at once all the same, and the final snapshot is shown without waiting.
+const VIEW_BUDGET = 0.1;
 const GRID_QUANTILES = manifoldQuantiles(MANIFOLD);
 const MAX_POINTS = 1024;         // points one decode-points request may ask for (a 32 x 32 region)
 // Fixed standard-normal draws for the samples of an encoded distribution: the same noise for every
@@ -25,7 +30,8 @@ const SAMPLE_NOISE = (() => {
 })();
 
 const post = (message, transfer) => worker.post(message, transfer);
-const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, test: null, manifoldAt: -Infinity };
+const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, test: null, manifoldAt: -Infinity,
+  restUntil: 0 };
 
 // The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
 function latentBox(mu) {
@@ -58,6 +64,12 @@ async function refreshViews() {
   view.busy = true;
   try {
     while (view.params) {
+      const rest = view.params.final || view.params.run !== view.run ? 0 : view.restUntil - performance.now();
+      if (rest > 0) {
+        await new Promise((resolve) => setTimeout(resolve, rest));
+        continue;   // the newest snapshot by now
+      }
+      const started = performance.now();
       const { params, version, run, final, views, deskew } = view.params;
       view.params = null;
       view.model.setParams(params);
@@ -101,6 +113,7 @@ async function refreshViews() {
         post({ type: 'manifold', rgba: grid.data, width: grid.width, height: grid.height, xs, ys, size: MANIFOLD, version, run },
           [grid.data.buffer]);
       }
+      view.restUntil = performance.now() + (performance.now() - started) * (1 / VIEW_BUDGET - 1);
     }
   } finally {
     view.busy = false;

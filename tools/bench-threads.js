@@ -1,0 +1,89 @@
+// make bench's threads section (tools/bench.js): what a step on N threads over one shared memory
+// costs beyond its arithmetic, and what that predicts for more cores than this machine has.
+// - barrier(N): what a job costs beyond its arithmetic (the pool's wake, claims, done counting and
+//   the wait for the last task);
+// - a step's jobs and the share of it spent outside them (serial) on 1 and 2 threads, in windows that
+//   take turns (this host's speed drifts by a third within seconds);
+// - the model: step(N) = serial + inJobs(1) x inflation / N + jobs x barrier(N), where inflation is
+//   what sharing the arithmetic cost on 2 threads (cut tiles, operands crossing between cores), read
+//   off the 2-thread step. Cores past those here are assumed as fast and as well connected.
+import { performance } from 'node:perf_hooks';
+
+import { loadLab } from '../web/lib/latent-lab.js';
+import { ThreadPool } from '../web/lib/threads.js';
+import { nodeThreads } from './common.js';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const THREADS = nodeThreads('simd');
+
+// µs a job costs beyond its arithmetic on a pool of N threads, N = 2..max: jobs of 4N tasks of
+// about 10 µs each (a small GEMM tile), timed on the pool and on this thread alone, paired run by
+// run; the overhead is pool time - alone time / min(N, cores). Past the cores the helpers take turns
+// on them, and the figure also holds that. Medians of 5 runs of 100 jobs.
+export async function barrierCosts(max, cores) {
+  const lab = await loadLab({ build: 'threads', url: THREADS.url });
+  const WORK = 4000;
+  const costs = {};
+  for (let n = 2; n <= max; n++) {
+    const pool = await ThreadPool.start(lab, { threads: n, spawn: THREADS.spawn });
+    const time = (handle) => {
+      const t0 = performance.now();
+      lab.x.ll_pool_busy_jobs(handle, 100, 4 * n, WORK);
+      return ((performance.now() - t0) / 100) * 1000;
+    };
+    time(pool.handle);
+    time(0);
+    const runs = [];
+    for (let r = 0; r < 5; r++) {
+      const shared = time(pool.handle), alone = time(0);
+      runs.push(shared - alone / Math.min(n, cores));
+    }
+    costs[n] = Math.max(0, median(runs));
+    await pool.stop();
+  }
+  return costs;
+}
+
+// One model trained by 1 thread and by 2, window by window: { one, two } each { ms (a step), jobs (a
+// step), inJobsMs (a step, the leader's time inside jobs) }, medians of the windows.
+export async function stepProfile(batches, { rounds, seconds }) {
+  const lab = await loadLab({ build: 'threads', url: THREADS.url });
+  const two = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn });
+  const single = lab.x.ll_pool_create(1); // counts nothing: jobs of a 1-thread pool run inline
+  const model = lab.createModel({ seed: 42 });
+  const windowOf = (pool) => {
+    lab.x.ll_vae_set_pool(model.handle, pool?.handle ?? 0);
+    const j0 = pool ? lab.x.ll_pool_jobs(pool.handle) : 0, m0 = pool ? lab.x.ll_pool_job_ms(pool.handle) : 0;
+    let steps = 0;
+    const t0 = performance.now();
+    do model.trainBatch(batches[steps++ % batches.length]); while (performance.now() - t0 < seconds * 1000);
+    const ms = (performance.now() - t0) / steps;
+    return { ms, jobs: pool ? (lab.x.ll_pool_jobs(pool.handle) - j0) / steps : 0,
+      inJobsMs: pool ? (lab.x.ll_pool_job_ms(pool.handle) - m0) / steps : 0 };
+  };
+  try {
+    windowOf(null);
+    windowOf(two);
+    const ones = [], twos = [];
+    for (let r = 0; r < rounds; r++) {
+      ones.push(windowOf(null));
+      twos.push(windowOf(two));
+    }
+    const pick = (ws) => ({ ms: median(ws.map((w) => w.ms)), jobs: median(ws.map((w) => w.jobs)), inJobsMs: median(ws.map((w) => w.inJobsMs)) });
+    return { one: pick(ones), two: pick(twos), ratio: median(ones.map((w, r) => w.ms / twos[r].ms)) };
+  } finally {
+    lab.x.ll_vae_set_pool(model.handle, 0);
+    model.free();
+    lab.x.ll_pool_free(single);
+    await two.stop();
+  }
+}
+
+// The step on N threads the model predicts, from stepProfile's 2-thread figures and the barriers.
+// The serial part is the 2-thread step's time outside jobs; the arithmetic in jobs is the 2-thread
+// in-job time less its barriers, times 2 (both threads busy), shared by N.
+export function predictStep({ two }, barrierUs, n) {
+  const serial = two.ms - two.inJobsMs;
+  const work = 2 * (two.inJobsMs - (two.jobs * barrierUs[2]) / 1000);
+  return serial + work / n + (two.jobs * (barrierUs[n] ?? barrierUs[Math.max(...Object.keys(barrierUs).map(Number))])) / 1000;
+}
