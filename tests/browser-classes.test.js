@@ -102,7 +102,7 @@ describe('ten classes on the page (issue 16)', { skip }, () => {
     const detail = await page.textContent('#progress-detail');
     const trainImages = await page.evaluate(() => window.__lab.downloads.mnist.train);
     const total = (trainImages - names.length * valPerClass) * epochs;
-    const m = /epoch 1\/(\d+) · ([\d,]+) \/ ([\d,]+) images · (\d+) images\/s · (.+) left \(about (.+) in all\)/.exec(detail);
+    const m = /epoch 1\/(\d+) · ([\d,]+) \/ ([\d,]+) images · (\d+) images\/s on (?:one worker|\d+ threads|\d+ replicas) · (.+) left \(about (.+) in all\)/.exec(detail);
     assert.ok(m, `the status says the run's images, rate, time left and length: "${detail}"`);
     assert.equal(Number(m[1]), epochs);
     assert.equal(m[3], count(total), `a full run sees ${count(total)} images`);

@@ -317,12 +317,13 @@ async function main() {
   const hyper = { lr: 3e-4, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   const one = simd.createModel({ seed: 42 }), window = trainer(batches);
   const two = cores > 1 ? await ThreadedModel.create({ threads: 2, seed: 42, hyper, ...nodeThreads('simd') }) : null;
-  let torch;
+  let torch, threadsMemory = null;
   try {
     window(one, 1000);
     if (two) window(two, 1000);
     torch = await pytorchSideBySide({ ours1: (s) => window(one, s * 1000), ours2: (s) => (two ? window(two, s * 1000) : NaN),
       rounds: flags.quick ? 2 : 5, seconds: 1.5 * q });
+    if (two) threadsMemory = { bytes: two.model.lab.memoryBytes, perHelper: two.model.lab.x.ll_pool_helper_bytes() };
   } finally {
     one.free();
     await two?.terminate();
@@ -339,6 +340,10 @@ async function main() {
   const { peak, decodeMs, decodeP90 } = await memoryAndDecode(batches);
   const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;
   log(`memory         ${(peak / 2 ** 20).toFixed(1)} MiB of wasm memory training at batch ${BATCH}; module ${(wasmBytes / 1024).toFixed(0)} KiB`);
+  if (threadsMemory) {
+    log(`memory, threads ${(threadsMemory.bytes / 2 ** 20).toFixed(1)} MiB of shared wasm memory training on 2 threads at batch ${BATCH} ` +
+      `(each helper thread adds ${(threadsMemory.perHelper / 1024).toFixed(0)} KiB: its GEMM scratch and stack)`);
+  }
   log(`decode         ${decodeMs.toFixed(3)} ms for one latent point (median of the calls in 3 s; 90th percentile ${decodeP90.toFixed(3)} ms)`);
   log(`(bench took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 
@@ -361,7 +366,8 @@ async function main() {
     ...threadsModel,
     pytorch: torch.skipped ? { skipped: torch.skipped } : { images_per_s: Object.fromEntries(Object.entries(torch.torch).map(([k, r]) => [k, round(r)])),
       best_2core_setting: torch.best2, ours_over_pytorch_1core: round(torch.over1, 3), ours_over_pytorch_2core: round(torch.over2, 3) },
-    wasm_bytes: wasmBytes, peak_memory_bytes: peak, decode_ms: round(decodeMs, 3), decode_p90_ms: round(decodeP90, 3),
+    wasm_bytes: wasmBytes, peak_memory_bytes: peak, threads_memory_bytes: threadsMemory?.bytes ?? null,
+    threads_bytes_per_helper: threadsMemory?.perHelper ?? null, decode_ms: round(decodeMs, 3), decode_p90_ms: round(decodeP90, 3),
     layers,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
