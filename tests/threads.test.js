@@ -96,6 +96,39 @@ describe('threads over one shared memory', () => {
     }
   });
 
+  it('a job finishes on the threads that came: the leader takes the home ranges of helpers that never started', async () => {
+    const shared = await loadLab({ build: 'threads', url: THREADS.url });
+    const expected = (() => {
+      const m = shared.createModel({ seed: 9 });
+      const r = train(m);
+      m.free();
+      return r;
+    })();
+    // A pool of 4 whose helpers were never spawned: every task of every job falls to the leader.
+    const handle = shared.x.ll_pool_create(4);
+    assert.ok(handle, 'the pool was made');
+    try {
+      shared.x.ll_pool_busy_jobs(handle, 50, 13, 100);
+      assert.equal(shared.x.ll_pool_tasks_taken(handle, 0), 50 * 13, 'the leader took every task');
+      for (let t = 1; t < 4; t++) assert.equal(shared.x.ll_pool_tasks_taken(handle, t), 0, `thread ${t} never ran`);
+      const model = shared.createModel({ seed: 9 });
+      model.setPool({ lab: shared, handle });
+      assert.deepEqual(train(model), expected, 'a model trained on it has the bits of one thread');
+      model.setPool(null);
+      model.free();
+    } finally {
+      shared.x.ll_pool_free(handle);
+    }
+    // With its helpers, each thread takes its own range first: every one takes tasks.
+    const pool = await ThreadPool.start(shared, { threads: 2, spawn: spawnHelper });
+    pools.push(pool);
+    shared.x.ll_pool_busy_jobs(pool.handle, 200, 8, 20000);
+    const taken = [0, 1].map((t) => shared.x.ll_pool_tasks_taken(pool.handle, t));
+    assert.equal(taken[0] + taken[1], 200 * 8, 'every task taken once');
+    assert.ok(taken[1] > 0, `the helper took tasks (${taken})`);
+    await pool.stop();
+  });
+
   it('refuses what cannot be done, with a message, and leaves the model as it was', async () => {
     const shared = await loadLab({ build: 'threads', url: THREADS.url });
     for (const threads of [0, 17, 2.5]) {

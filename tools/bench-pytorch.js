@@ -1,6 +1,6 @@
 // make bench's PyTorch comparison (tools/bench.js): Debian's PyTorch training the same model
-// (tools/pytorch/bench_window.py) in windows that alternate with ours, one process per setting:
-// torch.set_num_threads 1 or 2, with OpenBLAS on 1 or 2 threads. Ours on 1 core is compared with
+// (tools/pytorch/bench_window.py) in windows that alternate with ours, one process per setting and one
+// setting at a time: torch.set_num_threads 1 or 2, with OpenBLAS on 1 or 2 threads. Ours on 1 core is compared with
 // PyTorch on 1 thread, ours on 2 cores (2 threads over one shared memory) with PyTorch's best 2-core
 // setting; each ratio is the median of the rounds' own. Installs nothing: without /usr/bin/python3 and
 // torch it says it was skipped and why.
@@ -44,27 +44,36 @@ async function start([threads, blas]) {
 }
 
 // ours1(seconds), ours2(seconds): images/s of a window of ours on 1 and on 2 cores (synchronous or
-// not). Returns { skipped } or { torch: { 'T/B': images/s }, best2, over1, over2 } (medians).
+// not). One PyTorch process at a time (idle ones keep OpenBLAS threads that take a core from ours):
+// each setting's windows alternate with ours on as many cores (1/1 with ours1, the rest with ours2).
+// Returns { skipped } or { torch: { 'T/B': images/s }, best2, ours1, ours2, over1, over2 } (medians).
 export async function pytorchSideBySide({ ours1, ours2, rounds, seconds }) {
   const why = pytorchUnavailable();
   if (why) return { skipped: why };
-  const procs = [];
-  try {
-    for (const s of SETTINGS) procs.push(await start(s));
-    const torch = SETTINGS.map(() => []), mine1 = [], mine2 = [];
-    for (let r = 0; r < rounds; r++) {
-      mine1.push(await ours1(seconds));
-      for (let k = 0; k < procs.length; k++) torch[k].push(await procs[k].window(seconds));
-      mine2.push(await ours2(seconds));
+  const torch = [], ratios = [], mine1 = [], mine2 = [];
+  for (const [k, setting] of SETTINGS.entries()) {
+    const proc = await start(setting);
+    try {
+      const ours = k === 0 ? ours1 : ours2, mine = k === 0 ? mine1 : mine2;
+      await proc.window(seconds); // warm-up
+      torch[k] = [];
+      ratios[k] = [];
+      for (let r = 0; r < rounds; r++) {
+        let theirs, x;
+        if (r % 2) { theirs = await proc.window(seconds); x = await ours(seconds); }
+        else { x = await ours(seconds); theirs = await proc.window(seconds); }
+        torch[k].push(theirs);
+        mine.push(x);
+        ratios[k].push(x / theirs);
+      }
+    } finally {
+      proc.stop();
     }
-    const names = SETTINGS.map(([t, b]) => `${t}/${b}`);
-    const medians = torch.map(median);
-    // PyTorch's best setting on 2 cores (any but 1/1), by its median.
-    const best = 1 + medians.slice(1).indexOf(Math.max(...medians.slice(1)));
-    return { torch: Object.fromEntries(names.map((n, k) => [n, medians[k]])), best2: names[best],
-      ours1: median(mine1), ours2: median(mine2),
-      over1: median(mine1.map((x, r) => x / torch[0][r])), over2: median(mine2.map((x, r) => x / torch[best][r])) };
-  } finally {
-    for (const p of procs) p.stop();
   }
+  const names = SETTINGS.map(([t, b]) => `${t}/${b}`);
+  const medians = torch.map(median);
+  // PyTorch's best setting on 2 cores (any but 1/1), by its median.
+  const best = 1 + medians.slice(1).indexOf(Math.max(...medians.slice(1)));
+  return { torch: Object.fromEntries(names.map((n, k) => [n, medians[k]])), best2: names[best],
+    ours1: median(mine1), ours2: median(mine2), over1: median(ratios[0]), over2: median(ratios[best]) };
 }

@@ -1,9 +1,13 @@
-// The pool's protocol. One 64-bit ticket word says which job is running, how many tasks it has and
-// which task is next: job (16 bits) | tasks (24) | next (24). A thread claims a task by a
-// compare-and-swap on that word, so a thread that wakes late, or stalls between reading the word and
-// claiming, can never claim a task of a job it did not read: the job and its size travel with the
-// counter. The job's function and context are read after the claim; the leader writes the next job's
-// only after every task of this one is done. Idle threads spin briefly, then sleep on memory.atomic.wait.
+// The pool's protocol. A job's tasks are cut into one contiguous home range per thread, so that
+// thread t takes the same part of every job (the same images, the same columns of C) and finds its
+// operands in its own core's cache. Each range is one 64-bit word: job (16 bits) | next (24) | end (24).
+// A thread claims the front of its own range by a compare-and-swap on that word; once its range is
+// empty it steals from the back of the others', so a slow or late thread takes fewer tasks. The job
+// travels with the counters, so a thread that wakes late, or stalls between reading a word and
+// claiming, can never claim a task of a job it did not read. The job's function and context are read
+// after the claim; the leader writes the next job's only after every task of this one is done. Which
+// thread runs a task never changes its result. Idle threads spin briefly, then sleep on
+// memory.atomic.wait.
 #include "pool.h"
 
 #include <stdlib.h>
@@ -22,8 +26,13 @@ typedef unsigned long long TicketWord;
 typedef int Counter;
 #endif
 
+typedef struct {
+    TicketWord word;         // job | next | end
+    char apart[56];          // a cache line each: the threads claim at once
+} HomeRange;
+
 struct Pool {
-    TicketWord ticket;       // job | tasks | next
+    HomeRange range[POOL_MAX_THREADS];
     Counter job;             // bumped to start a job (helpers sleep on it) and to stop
     Counter done;            // tasks of the current job finished
     Counter stopping;
@@ -126,15 +135,26 @@ static void wait_while(Counter *word, int old) {
     while (atomic_load(word) == old) __builtin_wasm_memory_atomic_wait32((int *)word, old, -1);
 }
 
-static void take_tasks(Pool *pool, int thread) {
+// Claims task `next` (the front of a thread's own range) or `end - 1` (the back of another's).
+static int claim(HomeRange *range, int own) {
     for (;;) {
-        unsigned long long v = atomic_load(&pool->ticket);
-        unsigned long long next = v & TASK_MASK, tasks = (v >> TASK_BITS) & TASK_MASK;
-        if (next >= tasks) return;
-        if (!atomic_compare_exchange_weak(&pool->ticket, &v, v + 1)) continue;
-        pool->fn(pool->ctx, (int)next, thread);
-        pool->tasks_taken[thread]++;
-        if (atomic_fetch_add(&pool->done, 1) + 1 == (int)tasks) __builtin_wasm_memory_atomic_notify((int *)&pool->done, 1);
+        unsigned long long v = atomic_load(&range->word);
+        unsigned long long next = (v >> TASK_BITS) & TASK_MASK, end = v & TASK_MASK;
+        if (next >= end) return -1;
+        unsigned long long claimed = own ? v + (1ull << TASK_BITS) : v - 1;
+        if (atomic_compare_exchange_weak(&range->word, &v, claimed)) return (int)(own ? next : end - 1);
+    }
+}
+
+static void take_tasks(Pool *pool, int thread) {
+    for (int i = 0; i < pool->threads; i++) {
+        int from = (thread + i) % pool->threads;
+        for (int task; (task = claim(&pool->range[from], i == 0)) >= 0;) {
+            int tasks = pool->tasks; // the claimed job's: the leader changes it only once every task is done
+            pool->fn(pool->ctx, task, thread);
+            pool->tasks_taken[thread]++;
+            if (atomic_fetch_add(&pool->done, 1) + 1 == tasks) __builtin_wasm_memory_atomic_notify((int *)&pool->done, 1);
+        }
     }
 }
 
@@ -151,7 +171,10 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     pool->ctx = ctx;
     atomic_store(&pool->done, 0);
     int job = (atomic_load(&pool->job) + 1) & 0xffff;
-    atomic_store(&pool->ticket, ((unsigned long long)job << (2 * TASK_BITS)) | ((unsigned long long)tasks << TASK_BITS));
+    for (int t = 0; t < pool->threads; t++) {
+        unsigned long long begin = (unsigned long long)tasks * t / pool->threads, end = (unsigned long long)tasks * (t + 1) / pool->threads;
+        atomic_store(&pool->range[t].word, ((unsigned long long)job << (2 * TASK_BITS)) | (begin << TASK_BITS) | end);
+    }
     atomic_store(&pool->job, job);
     __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
     take_tasks(pool, 0);
