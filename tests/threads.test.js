@@ -42,6 +42,16 @@ function train(model) {
   return { losses, params: sha(params), m: sha(m), v: sha(v), step, codes: sha(mu) + sha(logvar) };
 }
 
+// A model of `lab` trained on the caller's thread alone: the bits every pool must give.
+function trainAlone(lab, seed) {
+  const model = lab.createModel({ seed });
+  try {
+    return train(model);
+  } finally {
+    model.free();
+  }
+}
+
 describe('threads over one shared memory', () => {
   const pools = [];
   after(async () => {
@@ -71,12 +81,7 @@ describe('threads over one shared memory', () => {
 
   it('helpers keep working when the memory grows under them, and a pool can be stopped and made again', async () => {
     const shared = await loadLab({ build: 'threads', url: THREADS.url });
-    const expected = (() => {
-      const m = shared.createModel({ seed: 5 });
-      const r = train(m);
-      m.free();
-      return r;
-    })();
+    const expected = trainAlone(shared, 5);
     for (let round = 0; round < 2; round++) {
       const pool = await ThreadPool.start(shared, { threads: 3, spawn: spawnHelper });
       pools.push(pool);
@@ -98,12 +103,7 @@ describe('threads over one shared memory', () => {
 
   it('a job finishes on the threads that came: the leader takes the home ranges of helpers that never started', async () => {
     const shared = await loadLab({ build: 'threads', url: THREADS.url });
-    const expected = (() => {
-      const m = shared.createModel({ seed: 9 });
-      const r = train(m);
-      m.free();
-      return r;
-    })();
+    const expected = trainAlone(shared, 9);
     // A pool of 4 whose helpers were never spawned: every task of every job falls to the leader.
     const handle = shared.x.ll_pool_create(4);
     assert.ok(handle, 'the pool was made');
