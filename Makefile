@@ -136,7 +136,9 @@ $(BUILD)/native/%: tests/native/%.c $(C_SOURCES) $(C_HEADERS)
 	gcc $(NATIVE_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	    $(filter-out src/%_api.c,$(C_SOURCES)) $< -lm -o $@
 
-test-native: $(NATIVE_TESTS)
+# The binaries are built two at a time (each compiles all the C under the sanitizers).
+test-native:
+	@$(MAKE) --no-print-directory -j2 $(NATIVE_TESTS)
 	@for t in $(NATIVE_TESTS); do echo "$$t"; $$t || exit 1; done
 
 # libFuzzer: each tests/fuzz/fuzz_<target>.c links the readers with clang-14's fuzzer runtime under
@@ -166,7 +168,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(C_SOURCES) $(C_HEADERS) $(FUZZ_STAMP
 	    $(filter-out src/%_api.c,$(C_SOURCES)) $< -lm -o $@
 
 # Each target for FUZZ_SECONDS over its seeds; prints "fuzz_<target>: N executions in S s". A crash stops make.
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_STAMP)
+	@$(MAKE) --no-print-directory -j2 $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 	    case $$t in idx) len=$(FUZZ_MAX_LEN_idx);; gzip) len=$(FUZZ_MAX_LEN_gzip);; npz) len=$(FUZZ_MAX_LEN_npz);; \
@@ -193,8 +196,9 @@ test-pytorch: all $(TORCH_STAMP)
 	    --save $(PYTORCH_TEST_MODEL) > $(BUILD)/test/pytorch-2proc.json
 
 # tests/ includes the browser test (tests/browser.test.js): Debian's chromium driven by playwright-core.
+# Two test files at a time: most wait on a browser, a worker or a child process part of the time.
 test-node: all $(NPM_STAMP) $(CHROMIUM_STAMP) test-pytorch
-	node --test --test-concurrency=1 tests/
+	node --test --test-concurrency=2 tests/
 
 test: test-native test-fuzz test-node
 
@@ -202,7 +206,7 @@ test: test-native test-fuzz test-node
 # native sanitizer drivers and the short PyTorch run.
 FAST_TESTS := $(filter-out tests/browser%.test.js tests/figures.test.js,$(wildcard tests/*.test.js))
 check: all $(NPM_STAMP) test-native test-pytorch
-	node --test --test-concurrency=1 $(FAST_TESTS)
+	node --test --test-concurrency=2 $(FAST_TESTS)
 
 train: all
 	node tools/train.js $(ARGS)

@@ -227,8 +227,14 @@ describe('exploring between the points (issue 20)', { skip }, () => {
     // Every decode the arrow keys asked for has arrived before the region is asked for.
     await page.waitForFunction(() => window.__lab.decodedSeq === window.__lab.probeSeq, null, { timeout: 30_000 });
     const { regions, decodes, meanPoints } = await lab(page);
-    await page.keyboard.press('Enter');
-    await page.mouse.move(box.x + meanPoints[1].x, box.y + meanPoints[1].y);
+    // Enter (the region's second corner) and a hover in one task of the page, as a user's hand could
+    // give them: two round trips of the test's own (playwright's keyboard, then its mouse) can arrive
+    // apart by more than the region's decodes take on a loaded machine, which would test the machine.
+    await page.evaluate(({ x, y }) => {
+      const latent = document.getElementById('latent');
+      latent.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+      latent.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y, bubbles: true, pointerType: 'mouse' }));
+    }, { x: box.x + meanPoints[1].x, y: box.y + meanPoints[1].y });
     await page.waitForFunction((seen) => window.__lab.regions > seen, regions, { timeout: 30_000 });
     const after = await lab(page);
     assert.ok(after.decodesAtRegion > decodes, `the hover was decoded before the region's ${after.region.n ** 2} decodes were done`);
