@@ -1,7 +1,8 @@
 // The page on several cores, in headless Chromium (playwright-core):
 // - served by make serve (cross-origin isolated), a run on 2 workers trains on threads over one shared
 //   memory, says so in its progress line, and the page's rate is printed beside the same run headless
-//   in Node (a figure, not an assertion: speed goals live in make bench);
+//   in Node (a figure, not an assertion: speed goals live in make bench); Pause holds it and Resume
+//   carries it on to its end;
 // - served without the isolation headers (a plain static host), the same run trains on replicas and
 //   the page says why.
 import { after, before, describe, it } from 'node:test';
@@ -42,9 +43,18 @@ async function trainOnPage(page, url) {
   await page.click('#train');
   await page.waitForFunction(() => window.__lab.batches >= 3, null, { timeout: 120_000, polling: 200 });
   const progress = await page.textContent('#progress-detail');
+  // Pause holds the run (no batch trains while paused) and Resume carries it on: on threads the step is
+  // synchronous in the trainer worker, which must still let the page's messages in between batches.
+  await page.click('#pause');
+  await page.waitForFunction(() => window.__lab.phase === 'paused', null, { timeout: 30_000, polling: 50 });
+  const pausedAt = await page.evaluate(() => window.__lab.imagesSeen);
+  await page.waitForTimeout(1000);
+  const paused = { before: pausedAt, after: await page.evaluate(() => window.__lab.imagesSeen) };
+  await page.click('#pause');
+  await page.waitForFunction(() => window.__lab.phase === 'training' || window.__lab.trainEndedAt !== null, null, { timeout: 30_000, polling: 50 });
   await page.waitForFunction(() => window.__lab.trainEndedAt !== null, null, { timeout: 300_000, polling: 500 });
   const lab = await page.evaluate(() => ({ ...window.__lab }));
-  return { ...lab, progress, imagesPerS: lab.imagesSeen / lab.trainSeconds };
+  return { ...lab, progress, paused, imagesPerS: lab.imagesSeen / lab.trainSeconds };
 }
 
 describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)` }, () => {
@@ -71,6 +81,7 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.deepEqual(inPage.notes, [], 'no fallback note');
     assert.match(inPage.progress, /images\/s on 2 threads/);
     assert.equal(inPage.imagesSeen, inPage.run.totalImages, 'every image of the run was trained on');
+    assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
     const headless = await headlessRate();
     assert.equal(headless.parallelism, 'threads');
     process.stdout.write(`# 2 threads: page ${inPage.imagesPerS.toFixed(0)} images/s, headless ${headless.imagesPerS.toFixed(0)} ` +
@@ -84,6 +95,7 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(inPage.parallelism, 'replicas');
     assert.equal(inPage.workers, 2);
     assert.match(inPage.progress, /images\/s on 2 replicas/);
+    assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
     const said = /threads are not available \(the page is not cross-origin isolated.*\): training on 2 replicas/;
     assert.ok(inPage.notes.some((n) => said.test(n)), `the page's notes: ${JSON.stringify(inPage.notes)}`);
     assert.match(await page.textContent('#note'), said);

@@ -131,7 +131,9 @@ async function trainLoop(session, resolved) {
       reportedAt = performance.now();
     }
     if (loop.imagesSeen - lastRefresh >= refreshEvery || loop.done) await sendParams();
-    if (!run.parallel) await yieldToMessages();   // a batch here is synchronous: let pause and reset in
+    // A batch on one worker or on threads is synchronous here (the helpers share this thread's step):
+    // let pause and reset in. Replicas' batches already waited on their workers' messages.
+    if (run.parallelism !== 'replicas') await yieldToMessages();
   }
   return { finished: !session.stopped };
 }
