@@ -7,11 +7,9 @@ import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { chromium } from 'playwright-core';
+import { BUILD, CHROMIUM, launchChromium, ROOT } from '../tools/common.js';
 
-import { BUILD, ROOT } from '../tools/common.js';
-
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export const SITE = path.join(BUILD, 'site');
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -19,10 +17,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 // recorded, as are console errors, uncaught exceptions and failed requests (ERR_ABORTED: a download
 // cut short by leaving the page, not a failure). Returns { browser, context, page }.
 export async function openGuardedPage(problems, { acceptDownloads = true, viewport = { width: 1440, height: 1000 }, touch = false } = {}) {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   // touch: a phone's screen (touch, no hover, a coarse pointer), as Chromium emulates one.
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads, ...(touch ? { isMobile: true, hasTouch: true } : {}) });
   // Every request, from the page or its workers, must stay on this machine.

@@ -16,8 +16,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 
-import { ROOT } from '../tools/common.js';
-import { CHROMIUM, FIGURES, lossCurves, PRETRAINED } from '../tools/figures.js';
+import { CHROMIUM, ROOT } from '../tools/common.js';
+import { FIGURES, lossCurves, PRETRAINED } from '../tools/figures.js';
 import { INTERPOLATION_FILE, stripSize } from '../tools/figures/interpolation.js';
 import { stripLayout } from '../web/draw/strip.js';
 import { toBytes } from '../web/lib/data/images.js';

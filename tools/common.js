@@ -14,6 +14,15 @@ import { MNIST_FILES } from '../web/lib/data/mnist.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
 
+// Debian's chromium, run headless by playwright-core (never a downloaded browser): the tests, make
+// figures and make bench's page section launch it alike.
+export const CHROMIUM = '/usr/bin/chromium';
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+}
+
 export function loadNodeLab(build = 'simd') {
   return loadLab({ build, url: new URL(`file://${path.join(BUILD, `latent-${build}.wasm`)}`) });
 }

@@ -27,7 +27,7 @@ import { metadataNumber, metadataVariant, optionsFromMetadata, resolveOptions } 
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { viewAround } from '../web/draw/scatter.js';
 import { className, DATASETS, shortClassName } from '../web/lib/data/datasets.js';
-import { BUILD, loadBuiltin, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
+import { BUILD, CHROMIUM, launchChromium, loadBuiltin, loadNodeLab, parseFlags, ROOT, trainWithProgress } from './common.js';
 import { INTERPOLATION_FILE, interpolationFigure, interpolationRequest, UsageError } from './figures/interpolation.js';
 
 const FLAGS = { load: 'string', mixture: 'string', out: 'string', digits: 'string', epochs: 'number', limit: 'number',
@@ -40,7 +40,6 @@ const TRAINING_FLAGS = ['epochs', 'limit', 'batch', 'lr', 'beta', 'kl', 'warmup'
 const SHORT_RUN = { epochs: 2, limit: 4000 };
 
 export const PRETRAINED = path.join(ROOT, 'web', 'models', 'pretrained-148.safetensors');
-export const CHROMIUM = '/usr/bin/chromium';
 const SNAPSHOT_ITERATIONS = [1, 5, 10, 20, 50];
 const HOST = 'http://figures.latent-lab.invalid';
 
@@ -131,9 +130,7 @@ function pack(value) {
 // Serves this checkout's web/ and tools/figures/ to the page and refuses every other request.
 async function openRenderer() {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: make figures installs it (the $(CHROMIUM_STAMP) rule)`);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  const browser = await launchChromium();
   const problems = [];
   try {
     const context = await browser.newContext({ deviceScaleFactor: 1 });
