@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 
+import { loadLab } from '../web/lib/latent-lab.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, nodeReplicas, nodeThreads } from './common.js';
@@ -33,7 +35,36 @@ async function setPhase(page, phase) {
   }
 }
 
-// { byWorkers: { [n]: { page, headless, ratio, parallelism } } } or { skipped: why }.
+// One model's training rate in a loop, images/s over `ms`: the same function runs in Node and, as
+// source, in the page's main thread (not its workers: they stay idle), to part Chromium's engine from
+// the page's own costs. Real pixels are not needed for the speed: a fixed pattern.
+async function loopRate(loadLab, url, ms) {
+  const lab = await loadLab({ build: 'simd', url });
+  const model = lab.createModel({ seed: 42 });
+  const x = new Float32Array(32 * 784);
+  for (let i = 0; i < x.length; i++) x[i] = (Math.sin(i * 1.3) + 1) / 2;
+  for (let i = 0; i < 5; i++) model.trainBatch(x);
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < ms) { model.trainBatch(x); n++; }
+  const rate = (n * 32) / ((performance.now() - t0) / 1000);
+  model.free();
+  return rate;
+}
+
+// Chromium's engine against Node's on loopRate, in windows that take turns: the median ratio.
+async function engineRatio(page, rounds, ms) {
+  const wasm = pathToFileURL(path.join(BUILD, 'latent-simd.wasm')).href;
+  const ratios = [];
+  for (let r = 0; r < rounds; r++) {
+    const inChromium = await page.evaluate(`import('/lib/latent-lab.js').then(({ loadLab }) =>
+      (${loopRate.toString()})(loadLab, '/wasm/latent-simd.wasm', ${ms}))`);
+    ratios.push(inChromium / await loopRate(loadLab, wasm, ms));
+  }
+  return median(ratios);
+}
+
+// { engine, byWorkers: { [n]: { page, headless, ratio, parallelism } } } or { skipped: why }.
 export async function pageBesideHeadless({ workers = [1, 2], rounds = 5, seconds = 3 } = {}) {
   if (!existsSync(CHROMIUM)) return { skipped: `${CHROMIUM} is not installed (make serve and make test install it)` };
   if (!existsSync(path.join(SITE, 'index.html'))) return { skipped: 'build/site is missing (make all builds it)' };
@@ -42,8 +73,12 @@ export async function pageBesideHeadless({ workers = [1, 2], rounds = 5, seconds
   const lab = await loadNodeLab('simd');
   const builtin = await loadMnist(path.join(SITE, 'data'));
   const byWorkers = {};
+  let engine;
   try {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.__lab?.build, null, { timeout: 120_000 });
+    engine = await engineRatio(page, rounds + 2, seconds * 500);
     for (const n of workers) {
       const RUN = runOf(n);
       await page.goto(`${server.url}?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`);
@@ -78,5 +113,5 @@ export async function pageBesideHeadless({ workers = [1, 2], rounds = 5, seconds
     await browser.close();
     await server.close();
   }
-  return { byWorkers };
+  return { engine, byWorkers };
 }

@@ -14,6 +14,7 @@ import { ThreadedModel } from '../web/lib/run/threaded.js';
 import { BUILD, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, parseFlags } from './common.js';
 import { barrierCosts, predictStep, stepProfile } from './bench-threads.js';
 import { pytorchSideBySide } from './bench-pytorch.js';
+import { pageBesideHeadless } from './bench-page.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
@@ -251,7 +252,7 @@ async function threadsScaling(batches, { rounds, seconds }) {
 }
 
 async function main() {
-  const flags = parseFlags(process.argv.slice(2), { quick: 'boolean', 'skip-tfjs': 'boolean', workers: 'number' });
+  const flags = parseFlags(process.argv.slice(2), { quick: 'boolean', 'skip-tfjs': 'boolean', 'skip-page': 'boolean', workers: 'number' });
   const q = flags.quick ? 0.4 : 1; // --quick: shorter windows, for a smoke test
   const started = performance.now();
   const { train } = await loadMnist();
@@ -337,6 +338,18 @@ async function main() {
 
   const threadsModel = await threadsScaling(batches, { rounds: flags.quick ? 3 : 9, seconds: 1.2 * q });
 
+  // The page in Chromium beside the same run headless, on 1 worker and on all the cores.
+  const pageSide = flags['skip-page'] ? { skipped: '--skip-page' }
+    : await pageBesideHeadless({ workers: [...new Set([1, cores])], rounds: flags.quick ? 3 : 7, seconds: 3 * q });
+  if (pageSide.skipped) log(`page           skipped: ${pageSide.skipped}`);
+  else {
+    for (const [n, r] of Object.entries(pageSide.byWorkers)) {
+      log(`page, ${n} worker${n > 1 ? 's' : ' '} ${r.page.toFixed(1).padStart(7)} images/s  (${(100 * r.ratio).toFixed(0)}% of the same run headless, ` +
+        `${r.headless.toFixed(0)} images/s; the page on ${r.parallelism === 'one' ? 'one worker' : r.parallelism}, views refreshing; median of paired windows)`);
+    }
+    log(`page engine    Chromium's wasm trains ${(100 * pageSide.engine).toFixed(0)}% as fast as Node's on one model in a loop (the page's share of the gap is the rest)`);
+  }
+
   const { peak, decodeMs, decodeP90 } = await memoryAndDecode(batches);
   const wasmBytes = statSync(path.join(BUILD, 'latent-simd.wasm')).size;
   log(`memory         ${(peak / 2 ** 20).toFixed(1)} MiB of wasm memory training at batch ${BATCH}; module ${(wasmBytes / 1024).toFixed(0)} KiB`);
@@ -366,6 +379,9 @@ async function main() {
     ...threadsModel,
     pytorch: torch.skipped ? { skipped: torch.skipped } : { images_per_s: Object.fromEntries(Object.entries(torch.torch).map(([k, r]) => [k, round(r)])),
       best_2core_setting: torch.best2, ours_over_pytorch_1core: round(torch.over1, 3), ours_over_pytorch_2core: round(torch.over2, 3) },
+    page: pageSide.skipped ? { skipped: pageSide.skipped } : { chromium_over_node_engine: round(pageSide.engine, 3),
+      by_workers: Object.fromEntries(Object.entries(pageSide.byWorkers).map(([n, r]) => [n, { page_images_per_s: round(r.page),
+        headless_images_per_s: round(r.headless), page_over_headless: round(r.ratio, 3), parallelism: r.parallelism }])) },
     wasm_bytes: wasmBytes, peak_memory_bytes: peak, threads_memory_bytes: threadsMemory?.bytes ?? null,
     threads_bytes_per_helper: threadsMemory?.perHelper ?? null, decode_ms: round(decodeMs, 3), decode_p90_ms: round(decodeP90, 3),
     layers,

@@ -18,7 +18,7 @@ import { bytesOf, checkModelFile, loadedMixtureHistory, mixtureDocument } from '
 import { trainerTestHandlers } from './test-handlers.js';
 import { data, loadBuiltin, loadUserData, scatterSample, splitFor, userSummary } from './training-data.js';
 
-const REPORT_EVERY_MS = 200;    // batch reports reach the page at most this often
+const REPORT_EVERY_MS = 500;    // batch reports reach the page at most this often
 
 const post = (message, transfer) => worker.post(message, transfer);
 
