@@ -7,10 +7,9 @@ import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUILD, CHROMIUM, launchChromium, ROOT } from '../tools/common.js';
+import { BUILD, CHROMIUM, launchChromium, ROOT, SITE } from '../tools/common.js';
 
-export { CHROMIUM };
-export const SITE = path.join(BUILD, 'site');
+export { CHROMIUM, SITE };
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 // Headless Chromium with the guards every suite keeps: a request to another host is aborted and

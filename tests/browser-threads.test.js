@@ -20,7 +20,7 @@ import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { CHROMIUM, openGuardedPage, SITE } from './browser-helpers.js';
 
 const RUN = { digits: '1,4,8', epochs: 1, limit: 4000, seed: 3, workers: 2 };
-const QUERY = `?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`;
+const QUERY = `?${new URLSearchParams(RUN)}`;
 
 // The same run headless: { parallelism, imagesPerS } over its batches (without the evaluation).
 async function headlessRate() {
@@ -51,7 +51,6 @@ async function trainOnPage(page, url) {
   await page.waitForTimeout(1000);
   const paused = { before: pausedAt, after: await page.evaluate(() => window.__lab.imagesSeen) };
   await page.click('#pause');
-  await page.waitForFunction(() => window.__lab.phase === 'training' || window.__lab.trainEndedAt !== null, null, { timeout: 30_000, polling: 50 });
   await page.waitForFunction(() => window.__lab.trainEndedAt !== null, null, { timeout: 300_000, polling: 500 });
   const lab = await page.evaluate(() => ({ ...window.__lab }));
   return { ...lab, progress, paused, imagesPerS: lab.imagesSeen / lab.trainSeconds };

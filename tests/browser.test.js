@@ -47,7 +47,7 @@ import { canvasPixels, CHROMIUM, frames, latentBox, openGuardedPage, SITE, siteW
 
 // ~250 Adam steps: the model leaves the "mean image" plateau and the codes spread out by digit.
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
-const RUN_QUERY = `?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`;
+const RUN_QUERY = `?${new URLSearchParams(RUN)}`;
 const LONG_TASK_MS = 50;
 
 const hexToRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));

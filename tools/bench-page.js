@@ -12,10 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, nodeReplicas, nodeThreads } from './common.js';
+import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, SITE } from './common.js';
 import { startServer } from './serve.js';
 
-const SITE = path.join(BUILD, 'site');
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // The run both sides train: long enough that no window reaches its end.
@@ -81,7 +80,7 @@ export async function pageBesideHeadless({ workers = [1, 2], rounds = 5, seconds
     engine = await engineRatio(page, rounds + 2, seconds * 500);
     for (const n of workers) {
       const RUN = runOf(n);
-      await page.goto(`${server.url}?${new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)]))}`);
+      await page.goto(`${server.url}?${new URLSearchParams(RUN)}`);
       await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 120_000 });
       await page.click('#train');
       await page.waitForFunction(() => window.__lab.batches >= 10, null, { timeout: 120_000, polling: 100 });
@@ -104,7 +103,7 @@ export async function pageBesideHeadless({ workers = [1, 2], rounds = 5, seconds
           await sleep(500); // the page's threads and views back at work before its next window
         }
         const parallelism = await page.evaluate(() => window.__lab.parallelism);
-        byWorkers[n] = { page: median(pageRates), headless: median(nodeRates), ratio: median(ratios), parallelism, headlessParallelism: run.parallelism };
+        byWorkers[n] = { page: median(pageRates), headless: median(nodeRates), ratio: median(ratios), parallelism };
       } finally {
         run.free();
       }

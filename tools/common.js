@@ -13,6 +13,7 @@ import { MNIST_FILES } from '../web/lib/data/mnist.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
+export const SITE = path.join(BUILD, 'site');   // the static site make all builds and make serve serves
 
 // Debian's chromium, run headless by playwright-core (never a downloaded browser): the tests, make
 // figures and make bench's page section launch it alike.
