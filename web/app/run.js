@@ -29,7 +29,7 @@ async function train() {
   resetEmControls();
   state.trainedWith = options;
   state.losses = new LossHistory({ smooth: SMOOTH });
-  report({ batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null, scatterPoints: 0, ellipses: 0,
+  report({ batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null, scatterPoints: 0, scatterUpdatesTraining: 0, ellipses: 0,
     emIterations: 0, metrics: null });
   showMetrics(null);
   markAllDirty();
@@ -151,6 +151,7 @@ function listenToViewer() {
     if (!current({ run })) return;
     state.codes = mu;
     tally('scatterUpdates');
+    if (state.phase === 'training') tally('scatterUpdatesTraining');
     if (!state.fit) {
       state.view = viewAround(mu);
       dirty.scatter = true;

@@ -6,7 +6,8 @@ const lab = window.__lab = {
   phase: 'idle', build: null, readyAt: null, dataReady: false, batches: 0, imagesSeen: 0, trainSeconds: 0, firstLoss: null, lastLoss: null,
   // The plane: points drawn, code sets received, the mixture's ellipses and means in CSS pixels, the
   // plot area, the digits' colours, two codes far apart (CSS px), the drawn digit's marker.
-  scatterPoints: 0, scatterUpdates: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, colors: [],
+  // scatterUpdatesTraining: the code sets that arrived while the phase was 'training'.
+  scatterPoints: 0, scatterUpdates: 0, scatterUpdatesTraining: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, colors: [],
   farCodes: [], drawnMarker: null,
   emIterations: 0, emIter: 0, probeSeq: 0, decodedSeq: 0, decodes: 0, decodedInk: 0, manifolds: 0, recons: 0, metrics: null,
   errors: [], workers: null, parallelism: null, notes: [], fieldErrors: {},

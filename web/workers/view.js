@@ -17,8 +17,10 @@ const SLICE_MS = 4;              // the longest stretch of work between two look
 // While a run trains, the views' refreshes take at most this share of one core: after a refresh of
 // W ms the next waits W * (1 / VIEW_BUDGET - 1) ms (newer snapshots replace the waiting one). The
 // training threads or replicas then keep the cores (the page trains at near its headless rate); a
-// hover is answered at once all the same, and the final snapshot is shown without waiting.
+// hover is answered at once all the same, and the final snapshot is shown without waiting. On a
+// loaded or slow machine a refresh takes long in wall time: the wait is capped so the plane still moves.
 const VIEW_BUDGET = 0.1;
+const MAX_REST_MS = 5000;
 const GRID_QUANTILES = manifoldQuantiles(MANIFOLD);
 const MAX_POINTS = 1024;         // points one decode-points request may ask for (a 32 x 32 region)
 // Fixed standard-normal draws for the samples of an encoded distribution: the same noise for every
@@ -113,7 +115,7 @@ async function refreshViews() {
         post({ type: 'manifold', rgba: grid.data, width: grid.width, height: grid.height, xs, ys, size: MANIFOLD, version, run },
           [grid.data.buffer]);
       }
-      view.restUntil = performance.now() + (performance.now() - started) * (1 / VIEW_BUDGET - 1);
+      view.restUntil = performance.now() + Math.min(MAX_REST_MS, (performance.now() - started) * (1 / VIEW_BUDGET - 1));
     }
   } finally {
     view.busy = false;
