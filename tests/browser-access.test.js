@@ -26,7 +26,7 @@ import path from 'node:path';
 import { BUILD } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
 import { DATASETS } from '../web/lib/data/datasets.js';
-import { CHROMIUM, frames, openGuardedPage, probeAnswer, rowName, SITE, siteWithPretrained } from './browser-helpers.js';
+import { CHROMIUM, openGuardedPage, probeAnswer, rowName, settled, SITE, siteWithPretrained } from './browser-helpers.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)`;
@@ -155,8 +155,8 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       assert.equal(await page.textContent('#draw-knows'), 'This model knows 1, 4 and 8: other digits are forced into one of them.');
       assert.match(await page.textContent('#latent-how'), /^Hover/);
 
-      await page.waitForFunction(() => window.__lab.phase === 'fitted', null, { timeout: 240_000, polling: 500 });
-      await frames(page, 8);
+      await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
+      await settled(page);
       await page.screenshot({ path: path.join(BUILD, 'screenshot-1400x1000.png') });
       await checkFirstOpen(page, { phone: false });
 
@@ -178,8 +178,8 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
     const { browser, page } = await openGuardedPage(problems, { viewport: { width: 390, height: 844 }, touch: true });
     try {
       await page.goto(server.url);
-      await page.waitForFunction(() => window.__lab?.phase === 'fitted', null, { timeout: 240_000, polling: 500 });
-      await frames(page, 8);
+      await page.waitForFunction(() => window.__lab?.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
+      await settled(page);
       await page.screenshot({ path: path.join(BUILD, 'screenshot-390x844.png') });
       assert.match(await page.textContent('#latent-how'), /^Tap/);
       assert.match(await page.textContent('#banner-text'), /tap the plane/);
@@ -209,7 +209,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       await page.waitForFunction(() => window.__lab?.build, null, { timeout: 60_000 });
       await page.click('#train');
       await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
-      await frames(page, 8);
+      await settled(page);
       const rows = await probeAnswer(page);
       assert.deepEqual(rows.map((r) => r.match(/^(\d) · /)?.[1]), ['0', '3', '7'], `each row names its digit (${rows.join(' | ')})`);
       assert.equal(await page.textContent('#draw-knows'), 'This model knows 0, 3 and 7: other digits are forced into one of them.');
@@ -234,7 +234,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
         await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 120_000 });
         await page.click('#train');
         await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
-        await frames(page, 8);
+        await settled(page);
         const names = [...DATASETS.fashion.classNames];
         assert.deepEqual(await page.$$eval('#latent-legend li', (els) => els.map((e) => e.textContent)), names, 'the plane\'s legend');
         assert.deepEqual((await probeAnswer(page, { tap: phone })).map(rowName), names, 'the bars at the probe');

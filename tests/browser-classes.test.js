@@ -21,7 +21,7 @@ import { startServer } from '../tools/serve.js';
 import { DATASETS } from '../web/lib/data/datasets.js';
 import { MNIST_FILES } from '../web/lib/data/mnist.js';
 import { PRESETS } from '../web/lib/run/options.js';
-import { CHROMIUM, FASHION_MODEL, frames, openGuardedPage, probeAnswer, rowName, SITE, siteWithFashionModel } from './browser-helpers.js';
+import { CHROMIUM, FASHION_MODEL, openGuardedPage, probeAnswer, rowName, settled, SITE, siteWithFashionModel } from './browser-helpers.js';
 
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)`;
 const ALL_DIGITS = DATASETS.mnist.classNames.map((_, d) => d).join(',');
@@ -36,7 +36,7 @@ function seconds(text) {
 // Every place the page names the classes of the model on show, as text: the legends, the bars at the
 // probe, the confusion matrix's table (its column heads after the corner, its row heads).
 async function namesShown(page) {
-  await frames(page, 6);
+  await settled(page);
   const texts = (selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent.trim()));
   return {
     legend: await texts('#latent-legend li'),

@@ -52,6 +52,13 @@ export const frames = (page, n = 2) => page.evaluate((n) => new Promise((resolve
   step(n);
 }), n);
 
+// The page has drawn everything it was told: a frame or two for what the last message marked, then no
+// panel left waiting (a panel drawn in pieces, or a frame's budget spent, leaves some for later frames).
+export async function settled(page) {
+  await frames(page, 2);
+  await page.waitForFunction(() => window.__lab.panelsPending === 0, null, { timeout: 30_000, polling: 'raf' });
+}
+
 // The pretrained model the page shows on first open: the real one (web/models/, made by `make pretrained`)
 // when the site has it; otherwise a short run of the same tool (1 epoch of 2,000 images, about a minute,
 // kept in build/test-pretrained/) in a copy of the site, so build/site itself never offers a test model.

@@ -42,6 +42,9 @@ async function trainOnPage(page, url) {
   await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
   await page.click('#train');
   await page.waitForFunction(() => window.__lab.batches >= 3, null, { timeout: 120_000, polling: 200 });
+  // The progress line is drawn at a frame (at most every 250 ms while training), after the batches' message.
+  await page.waitForFunction(() => /images\/s on/.test(document.getElementById('progress-detail').textContent), null,
+    { timeout: 10_000, polling: 100 }).catch(() => {});   // asserted by the caller, with the line it read
   const progress = await page.textContent('#progress-detail');
   // Pause holds the run (no batch trains while paused) and Resume carries it on: on threads the step is
   // synchronous in the trainer worker, which must still let the page's messages in between batches.

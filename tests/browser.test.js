@@ -43,7 +43,7 @@ import { loadLab } from '../web/lib/latent-lab.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { canvasPixels, CHROMIUM, frames, latentBox, openGuardedPage, SITE, siteWithPretrained } from './browser-helpers.js';
+import { canvasPixels, CHROMIUM, frames, latentBox, openGuardedPage, settled, SITE, siteWithPretrained } from './browser-helpers.js';
 
 // ~250 Adam steps: the model leaves the "mean image" plateau and the codes spread out by digit.
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
@@ -271,11 +271,11 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const training = await hoverLatencies(20);
     timings.hoverTraining = median(training);
 
-    await page.waitForFunction(() => window.__lab.phase === 'fitted', null, { timeout: 400_000, polling: 1000 });
+    await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 400_000, polling: 1000 });
     const lab = await page.evaluate(() => ({ ...window.__lab }));
     timings.trainSeconds = (lab.trainEndedAt - lab.trainStartedAt) / 1000;
     timings.fitSeconds = (Date.now() - trainStart) / 1000 - timings.trainSeconds;
-    await frames(page, 8);
+    await settled(page);
     const whileTraining = longTasks.filter((t) => t.start >= lab.trainStartedAt && t.start <= lab.trainEndedAt);
     const afterTraining = longTasks.filter((t) => t.start > lab.trainEndedAt);
     const longest = (ts) => (ts.length ? Math.round(Math.max(...ts.map((t) => t.duration))) : undefined);
@@ -477,7 +477,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
       null, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => window.__lab.paramsHash()), hash, 'the reloaded parameters are the saved ones (SHA-256)');
     await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 300_000, polling: 1000 });
-    await frames(page, 4);
+    await settled(page);
     // Measured again, the plane shows the same codes in the same box: the same pixel is the same z.
     assert.deepEqual(await decodeThere(), decodedBefore, 'hover on the reloaded model decodes the same digit');
     assert.equal(await page.textContent('#probe-z'), zBefore, 'at the same point of the plane');
@@ -542,7 +542,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     assert.match(await page.textContent('#progress-text'), /Loaded the pretrained model/);
     // Then it is measured here, and everything a trained run shows is there.
     await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 1000 });
-    await frames(page, 6);
+    await settled(page);
     const lab = await page.evaluate(() => ({ ...window.__lab }));
     assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
     assert.ok(lab.scatterPoints > 3000, 'every test code is on the plane');
@@ -736,7 +736,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       // Train on it: the run says it is these images, and the mixture's metrics come back.
       await page.click('#train');
       await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 300_000, polling: 500 });
-      await frames(page, 6);
+      await settled(page);
       const metrics = await page.evaluate(() => window.__lab.metrics);
       assert.ok(Number.isFinite(metrics.test_accuracy) && Number.isFinite(metrics.knn_accuracy), 'every metric is there');
       assert.equal(metrics.confusion.length, 3, 'three classes in the confusion matrix');
@@ -840,7 +840,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
 
   it('soak: hundreds of hover moves while training on MNIST, no error, both workers\' memory bounded', { timeout: 600_000 }, async () => {
     const MEMORY_BOUND = { trainer: 256 * 2 ** 20, view: 96 * 2 ** 20 };
-    await page.goto(`${server.url}?digits=1,4,8&epochs=1&limit=3000&batch=32&seed=3&workers=1`);
+    await page.goto(`${server.url}?digits=1,4,8&epochs=2&limit=3000&batch=32&seed=3&workers=1`);   // long enough that most moves land while training, on a fast host too
     await page.waitForFunction(() => window.__lab?.build && window.__lab.dataReady, null, { timeout: 60_000 });
     await page.click('#train');
     await page.waitForFunction(() => window.__lab.phase === 'training' && window.__lab.batches > 2, null, { timeout: 120_000, polling: 200 });
@@ -864,7 +864,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
         peak = { trainer: Math.max(peak.trainer, m.trainer), view: Math.max(peak.view, m.view) };
       }
     }
-    await page.waitForFunction(() => window.__lab.phase === 'fitted', null, { timeout: 300_000, polling: 1000 });
+    await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 300_000, polling: 1000 });
     const m = await page.evaluate(() => window.__lab.memory());
     peak = { trainer: Math.max(peak.trainer, m.trainer), view: Math.max(peak.view, m.view) };
     const mib = (b) => (b / 2 ** 20).toFixed(1);
@@ -902,7 +902,7 @@ describe('the page with a model trained in PyTorch', { skip: !existsSync(CHROMIU
       await page.setInputFiles('#load-file', { name: 'pytorch-2proc.safetensors', mimeType: 'application/octet-stream', buffer: await readFile(file) });
       await page.waitForFunction(() => window.__lab.loaded?.name === 'pytorch-2proc.safetensors', null, { timeout: 60_000 });
       await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 1000 });
-      await frames(page, 6);
+      await settled(page);
       const lab = await page.evaluate(() => ({ ...window.__lab }));
       assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
       assert.match(await page.textContent('#model-status'),

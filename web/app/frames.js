@@ -2,6 +2,7 @@
 // per frame at most (the rest waits for the next frame), so no task on this thread comes near 50 ms;
 // and canvases sized to their CSS boxes. The panels themselves are in panels.js.
 import { state } from './state.js';
+import { report } from './test-hooks.js';
 
 const FRAME_BUDGET_MS = 6;        // drawing per animation frame; what is left waits for the next frame
 const THROTTLE_MS = { loss: 500, progress: 250 };   // redrawn at most this often while training
@@ -52,6 +53,7 @@ function draw() {
   }
   if (panels.some(([key]) => dirty[key] && !(THROTTLE_MS[key] && state.phase === 'training' &&
       start - (drawnAt[key] ?? -Infinity) < THROTTLE_MS[key]))) schedule();
+  report({ panelsPending: panels.filter(([key]) => dirty[key]).length });
   if (wait < Infinity && !throttleTimer) throttleTimer = setTimeout(() => { throttleTimer = 0; schedule(); }, wait);
 }
 

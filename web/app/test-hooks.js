@@ -10,6 +10,8 @@ const lab = window.__lab = {
   scatterPoints: 0, scatterUpdates: 0, scatterUpdatesTraining: 0, ellipses: 0, ellipsePoints: [], meanPoints: [], area: null, colors: [],
   farCodes: [], drawnMarker: null,
   emIterations: 0, emIter: 0, probeSeq: 0, decodedSeq: 0, decodes: 0, decodedInk: 0, manifolds: 0, recons: 0, metrics: null,
+  // Panels still to draw after the last animation frame (0: the page shows all it was told).
+  panelsPending: 0,
   errors: [], workers: null, parallelism: null, notes: [], fieldErrors: {},
   // Hover latency: ms from the pointer event to the decoded digit on its canvas, one entry per decode.
   hoverMs: [],
