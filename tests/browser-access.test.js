@@ -144,8 +144,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       await page.waitForFunction(() => window.__lab?.loaded, null, { timeout: 120_000 });
       // The loaded mixture answers at once, while the model is still being measured (and the page says
       // what measuring is).
-      const rows = await probeAnswer(page);
-      const phase = await page.evaluate(() => window.__lab.phase);
+      const { rows, phase } = await probeAnswer(page);
       assert.equal(phase, 'evaluating', 'the mixture answered before the model was measured');
       assert.match(await page.textContent('#progress-detail'), /MNIST/);
       assert.deepEqual(rows.map((r) => r.match(/^(\d) · \d+(\.\d)?%$/)?.[1]), ['1', '4', '8'], `each row names its digit (${rows.join(' | ')})`);
@@ -183,7 +182,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       await page.screenshot({ path: path.join(BUILD, 'screenshot-390x844.png') });
       assert.match(await page.textContent('#latent-how'), /^Tap/);
       assert.match(await page.textContent('#banner-text'), /tap the plane/);
-      const rows = await probeAnswer(page, { tap: true });
+      const { rows } = await probeAnswer(page, { tap: true });
       assert.equal(rows.length, 3);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
         'nothing scrolls sideways');
@@ -210,7 +209,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       await page.click('#train');
       await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 500 });
       await settled(page);
-      const rows = await probeAnswer(page);
+      const { rows } = await probeAnswer(page);
       assert.deepEqual(rows.map((r) => r.match(/^(\d) · /)?.[1]), ['0', '3', '7'], `each row names its digit (${rows.join(' | ')})`);
       assert.equal(await page.textContent('#draw-knows'), 'This model knows 0, 3 and 7: other digits are forced into one of them.');
       assert.ok(await page.isEnabled('#play'), 'a fitted mixture can be replayed');
@@ -237,7 +236,7 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
         await settled(page);
         const names = [...DATASETS.fashion.classNames];
         assert.deepEqual(await page.$$eval('#latent-legend li', (els) => els.map((e) => e.textContent)), names, 'the plane\'s legend');
-        assert.deepEqual((await probeAnswer(page, { tap: phone })).map(rowName), names, 'the bars at the probe');
+        assert.deepEqual((await probeAnswer(page, { tap: phone })).rows.map(rowName), names, 'the bars at the probe');
         await page.locator('#confusion-more summary').scrollIntoViewIfNeeded();
         await page.click('#confusion-more summary');
         assert.ok(await page.isVisible('#confusion-table'), 'the confusion matrix opens as a table');

@@ -41,7 +41,7 @@ async function namesShown(page) {
   return {
     legend: await texts('#latent-legend li'),
     snapshots: await texts('#snaps-legend li'),
-    bars: (await probeAnswer(page)).map(rowName),
+    bars: (await probeAnswer(page)).rows.map(rowName),
     columns: (await texts('#confusion-table thead th')).slice(1),
     rows: await texts('#confusion-table tbody th'),
   };

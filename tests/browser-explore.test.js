@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 
 import { startServer } from '../tools/serve.js';
-import { canvasPixels, CHROMIUM, frames, openGuardedPage, siteWithPretrained } from './browser-helpers.js';
+import { canvasPixels, CHROMIUM, openGuardedPage, settled, siteWithPretrained } from './browser-helpers.js';
 
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)`;
 const PIXELS = 784;
@@ -54,7 +54,7 @@ describe('exploring between the points (issue 20)', { skip }, () => {
   async function newestStrip(seen) {
     await page.waitForFunction((seen) => window.__lab.strips > seen && window.__lab.strip?.current && window.__lab.strip.labels,
       seen, { timeout: 30_000 });
-    await frames(page, 3);
+    await settled(page);
     return (await lab(page)).strip;
   }
 
@@ -91,7 +91,7 @@ describe('exploring between the points (issue 20)', { skip }, () => {
     await page.mouse.move(draw.x + 94, draw.y + 168, { steps: 8 });
     await page.mouse.up();
     await page.waitForFunction(() => window.__lab.spread && window.__lab.drawn?.z, null, { timeout: 30_000 });
-    await frames(page, 3);
+    await settled(page);
     const { spread } = await lab(page);
     assert.ok(spread.rx[0] > 0 && spread.ry[0] > 0 && Math.abs(spread.rx[1] - 2 * spread.rx[0]) < 1e-6, 'the 2-sigma ellipse is twice the 1-sigma one');
     // Along the 2-sigma ellipse, away from the diamond, the overlay has the drawn digit's colour.
@@ -204,7 +204,7 @@ describe('exploring between the points (issue 20)', { skip }, () => {
     await page.mouse.move(box.x + m.x + 40, box.y + m.y + 30, { steps: 6 });
     await page.mouse.up();
     await page.waitForFunction((seen) => window.__lab.regions > seen && window.__lab.region, regions, { timeout: 30_000 });
-    await frames(page, 3);
+    await settled(page);
     const { region } = await lab(page);
     assert.equal(region.n, 12);
     assert.ok(region.box.x[1] > region.box.x[0] && region.box.y[1] > region.box.y[0]);

@@ -115,15 +115,16 @@ export async function latentBox(page) {
 }
 
 // Hovers (or taps) the plane until the probe shows the mixture's answer; returns its rows' text
-// ("8 · 91.6%", "Ankle boot · 3.2%").
+// ("8 · 91.6%", "Ankle boot · 3.2%") and the page's phase, read in the same look.
 export async function probeAnswer(page, { tap = false } = {}) {
   const box = await latentBox(page);
   for (let i = 0; ; i++) {
     const [x, y] = [box.x + box.width * (0.45 + 0.01 * (i % 3)), box.y + box.height * 0.5];
     if (tap) await page.touchscreen.tap(x, y);
     else await page.mouse.move(x, y);
-    const rows = await page.$$eval('#resp li:not(.muted)', (lis) => lis.map((li) => li.textContent));
-    if (rows.length) return rows;
+    const look = await page.evaluate(() => ({ phase: window.__lab.phase,
+      rows: [...document.querySelectorAll('#resp li:not(.muted)')].map((li) => li.textContent) }));
+    if (look.rows.length) return look;
     if (i >= 400) throw new Error('the probe never showed the mixture\'s answer');
     await page.waitForTimeout(25);
   }

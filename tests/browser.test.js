@@ -43,7 +43,7 @@ import { loadLab } from '../web/lib/latent-lab.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { canvasPixels, CHROMIUM, frames, latentBox, openGuardedPage, settled, SITE, siteWithPretrained } from './browser-helpers.js';
+import { canvasPixels, CHROMIUM, latentBox, openGuardedPage, settled, SITE, siteWithPretrained } from './browser-helpers.js';
 
 // ~250 Adam steps: the model leaves the "mean image" plateau and the codes spread out by digit.
 const RUN = { digits: '1,4,8', epochs: 2, limit: 4000, seed: 3, workers: 2 };
@@ -322,7 +322,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     }
     // ...and, with the codes hidden, each component's ellipses in its own colour on the plot.
     await page.uncheck('#show-points');
-    await frames(page, 4);
+    await settled(page);
     const plot = await canvasPixels(page, 'latent', { x: Math.ceil(lab.area.left) + 1, y: Math.ceil(lab.area.top) + 1,
       width: Math.floor(lab.area.right - lab.area.left) - 2, height: Math.floor(lab.area.bottom - lab.area.top) - 2 });
     // The legend's swatches are in the top right corner: leave out that box.
@@ -340,7 +340,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.ok(counts.every((c) => c > 80),
       `every component's ellipses are drawn in its colour (${counts.join(', ')} pixels of ${lab.colors.join(', ')})`);
     await page.check('#show-points');
-    await frames(page, 4);
+    await settled(page);
 
     // Hover two distant codes (extreme test codes, so both are where the data is): two non-blank,
     // clearly different digits.
@@ -387,7 +387,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const box = await latentBox(page);
     await page.mouse.move(box.x + (lab.area.left + lab.area.right) / 2 + 40, box.y + (lab.area.top + lab.area.bottom) / 2 - 30);
     await page.waitForFunction(() => window.__lab.decodedSeq === window.__lab.probeSeq, null, { timeout: 10_000 });
-    await frames(page, 4);
+    await settled(page);
     await page.screenshot({ path: path.join(BUILD, 'screenshot.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no console errors, exceptions or foreign requests');
   });
@@ -539,10 +539,10 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     assert.ok(t.ink > 0.01, `the decoded digit is not blank (${(100 * t.ink).toFixed(1)}% ink)`);
     assert.ok(await page.isVisible('#banner'));
     assert.match(await page.textContent('#banner-text'), /This is the pretrained model \(digits 1, 4, 8, the authors' recipe, \d+ epochs?, seed 42\)/);
-    assert.match(await page.textContent('#progress-text'), /Loaded the pretrained model/);
     // Then it is measured here, and everything a trained run shows is there.
     await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics, null, { timeout: 240_000, polling: 1000 });
     await settled(page);
+    assert.match(await page.textContent('#progress-text'), /^Loaded the pretrained model$/);
     const lab = await page.evaluate(() => ({ ...window.__lab }));
     assert.equal(lab.errors.length, 0, `the page reported: ${lab.errors.join('; ')}`);
     assert.ok(lab.scatterPoints > 3000, 'every test code is on the plane');
@@ -576,7 +576,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     await page.mouse.up();
     const seq = await page.evaluate(() => window.__lab.drawSeq);
     await page.waitForFunction((s) => window.__lab.drawSeq >= s && window.__lab.drawn?.respSum !== null, seq, { timeout: 20_000 });
-    await frames(page, 4);
+    await settled(page);
     const drawn = await page.evaluate(() => ({ drawn: window.__lab.drawn, marker: window.__lab.drawnMarker }));
     assert.ok(drawn.drawn.z.every(Number.isFinite), `the drawn digit has a code (${drawn.drawn.z})`);
     assert.ok(Math.abs(drawn.drawn.respSum - 1) < 1e-6, `the responsibilities per component sum to 1 (${drawn.drawn.respSum})`);
@@ -596,7 +596,7 @@ describe('the page on first open: the pretrained model, drawing a digit, PNG dow
     }
     // Clear: the marker and the answer go.
     await page.click('#draw-clear');
-    await frames(page, 4);
+    await settled(page);
     assert.equal(await page.evaluate(() => window.__lab.drawn), null);
     assert.equal(await page.evaluate(() => window.__lab.drawnMarker), null);
     assert.match(await page.textContent('#draw-resp'), /draw a digit/);
@@ -712,7 +712,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
   // pointer is is no move).
   async function decodeHere() {
     await page.evaluate(() => window.scrollTo(0, 0));
-    await frames(page, 4);   // the plane drawn as it is now (its pixel-to-z mapping with it)
+    await settled(page);   // the plane drawn as it is now (its pixel-to-z mapping with it)
     const box = await latentBox(page);
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
     const before = await page.evaluate(() => window.__lab.probeSeq);
