@@ -25,8 +25,6 @@ EXPORT Pool *ll_pool_create(int threads) {
 }
 
 EXPORT void ll_pool_free(Pool *pool) { pool_free(pool); }
-// The cores the pool's threads run on (0: unknown; see pool_set_cores).
-EXPORT void ll_pool_set_cores(Pool *pool, int cores) { pool_set_cores(pool, cores); }
 // What each helper adds to the memory: its GEMM scratch and its stack.
 EXPORT double ll_pool_helper_bytes(void) { return (double)(gemm_scratch_floats() * sizeof(float) + HELPER_STACK_BYTES); }
 EXPORT char *ll_pool_stack_top(Pool *pool, int thread) { return pool_stack_top(pool, thread); }

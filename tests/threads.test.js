@@ -58,20 +58,19 @@ describe('threads over one shared memory', () => {
     for (const p of pools) await p.stop();
   });
 
-  it('1, 2, 3 and 8 threads train to the same bits, and so does the plain SIMD build, however long idle threads spin', async () => {
+  it('1, 2, 3 and 8 threads train to the same bits, and so does the plain SIMD build', async () => {
     const plain = await lab('simd');
     const reference = plain.createModel({ seed: 11 });
     const expected = train(reference);
     reference.free();
-    // cores: 0 (unknown) spins briefly before sleeping; 2 threads on 2 cores spin long.
-    for (const [threads, cores] of [[1, 0], [2, 0], [2, 2], [3, 0], [8, 0]]) {
+    for (const threads of [1, 2, 3, 8]) {
       const shared = await loadLab({ build: 'threads', url: THREADS.url });
-      const pool = threads > 1 ? await ThreadPool.start(shared, { threads, spawn: spawnHelper, cores }) : null;
+      const pool = threads > 1 ? await ThreadPool.start(shared, { threads, spawn: spawnHelper }) : null;
       if (pool) pools.push(pool);
       if (pool) assert.equal(shared.x.ll_pool_helpers_running(pool.handle), threads - 1, 'every helper joined');
       const model = shared.createModel({ seed: 11 });
       model.setPool(pool);
-      assert.deepEqual(train(model), expected, `${threads} thread(s), ${cores} cores said, against the plain SIMD build`);
+      assert.deepEqual(train(model), expected, `${threads} thread(s) against the plain SIMD build`);
       for (let t = 1; t < threads; t++) assert.ok(shared.x.ll_pool_tasks_taken(pool.handle, t) > 0, `helper ${t} of ${threads} took tasks`);
       model.setPool(null);
       model.free();

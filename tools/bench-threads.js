@@ -25,7 +25,7 @@ export async function barrierCosts(max, cores) {
   const WORK = 4000;
   const costs = {};
   for (let n = 2; n <= max; n++) {
-    const pool = await ThreadPool.start(lab, { threads: n, spawn: THREADS.spawn, cores });
+    const pool = await ThreadPool.start(lab, { threads: n, spawn: THREADS.spawn });
     const time = (handle) => {
       const t0 = performance.now();
       lab.x.ll_pool_busy_jobs(handle, 100, 4 * n, WORK);
@@ -48,7 +48,7 @@ export async function barrierCosts(max, cores) {
 // step), inJobsMs (a step, the leader's time inside jobs) }, medians of the windows.
 export async function stepProfile(batches, { rounds, seconds }) {
   const lab = await loadLab({ build: 'threads', url: THREADS.url });
-  const two = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn, cores: THREADS.cores });
+  const two = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn });
   const single = lab.x.ll_pool_create(1); // counts nothing: jobs of a 1-thread pool run inline
   const model = lab.createModel({ seed: 42 });
   const windowOf = (pool) => {

@@ -1,7 +1,6 @@
 // Node-side helpers shared by the tools and the tests: where the build puts things, loading the
 // wasm, data files (MNIST's and users') from disk, and a small flag parser.
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +37,7 @@ export const nodeReplicas = (kind) => ({ url: new URL(`file://${path.join(BUILD,
 // threads build, which is the SIMD build's code; none for the scalar build (it trains on replicas).
 export const nodeThreads = (kind) => (kind !== 'simd' ? null : {
   url: new URL(`file://${path.join(BUILD, 'latent-simd-threads.wasm')}`).href,
-  spawn: () => new Worker(new URL('../web/workers/pool-helper.js', import.meta.url)), cores: availableParallelism() });
+  spawn: () => new Worker(new URL('../web/workers/pool-helper.js', import.meta.url)) });
 
 // Data files from disk through the C parsers: paths -> { images, labels, n, format, name }. The parsing
 // runs in a lab of its own unless one is given, so unpacking (47 MB for MNIST's training images)

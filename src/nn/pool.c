@@ -38,7 +38,6 @@ struct Pool {
     Counter stopping;
     Counter helpers_running;
     int threads;
-    int spins;               // loads an idle thread spins before it sleeps (pool_set_cores)
     int in_job;              // the leader is inside pool_run: nested runs are serial
     int tasks;
     PoolTask fn;
@@ -51,11 +50,7 @@ struct Pool {
     size_t stack_bytes;
 };
 
-// An idle thread spins this many loads before it sleeps: briefly while it may share a core with
-// another (a spinner then keeps the thread with work off the core: 8 threads on 2 cores ran 0.71x
-// with the long spin), longer once every thread has a core of its own (a wake after memory.atomic.wait
-// costs tens of µs; 2 threads on 2 cores ran a step 1.05x faster with it).
-enum { SHORT_SPINS = 1 << 14, LONG_SPINS = 1 << 18, TASK_BITS = 24 };
+enum { SPINS = 1 << 14, TASK_BITS = 24 };
 #define TASK_MASK ((1ull << TASK_BITS) - 1)
 
 int pool_supported(void) {
@@ -74,7 +69,6 @@ Pool *pool_create(int threads, size_t scratch_floats, size_t stack_bytes) {
     Pool *pool = calloc(1, sizeof(Pool));
     if (!pool) return NULL;
     pool->threads = threads;
-    pool->spins = SHORT_SPINS;
     pool->stack_bytes = (stack_bytes + 15) & ~(size_t)15;
     for (int t = 1; t < threads; t++) {
         pool->scratch[t] = aligned_alloc(16, (scratch_floats * sizeof(float) + 15) & ~(size_t)15);
@@ -97,10 +91,6 @@ void pool_free(Pool *pool) {
 }
 
 int pool_threads(const Pool *pool) { return pool ? pool->threads : 1; }
-
-void pool_set_cores(Pool *pool, int cores) {
-    if (pool) pool->spins = cores >= pool->threads ? LONG_SPINS : SHORT_SPINS;
-}
 long long pool_jobs(const Pool *pool) { return pool ? pool->jobs : 0; }
 double pool_job_ms(const Pool *pool) { return pool ? pool->job_ms : 0; }
 long long pool_tasks_taken(const Pool *pool, int thread) {
@@ -139,8 +129,8 @@ int pool_helpers_running(const Pool *pool) { return pool ? atomic_load(&((Pool *
 
 // Returns once *word differs from old: a short spin (a job usually follows within microseconds),
 // then sleeps until notified.
-static void wait_while(Counter *word, int old, int spins) {
-    for (int s = 0; s < spins; s++)
+static void wait_while(Counter *word, int old) {
+    for (int s = 0; s < SPINS; s++)
         if (atomic_load_explicit(word, memory_order_acquire) != old) return;
     while (atomic_load(word) == old) __builtin_wasm_memory_atomic_wait32((int *)word, old, -1);
 }
@@ -188,7 +178,7 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     atomic_store(&pool->job, job);
     __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
     take_tasks(pool, 0);
-    for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(&pool->done, d, pool->spins);
+    for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(&pool->done, d);
     pool->in_job = 0;
     pool->job_ms += emscripten_get_now() - started;
 }
@@ -198,7 +188,7 @@ int pool_helper(Pool *pool, int thread) {
     int seen = atomic_load(&pool->job);
     while (!atomic_load(&pool->stopping)) {
         take_tasks(pool, thread); // a job may have started before this helper arrived
-        wait_while(&pool->job, seen, pool->spins);
+        wait_while(&pool->job, seen);
         seen = atomic_load(&pool->job);
     }
     atomic_fetch_sub(&pool->helpers_running, 1);

@@ -24,9 +24,6 @@ int pool_supported(void);
 Pool *pool_create(int threads, size_t scratch_floats, size_t stack_bytes);
 void pool_free(Pool *pool);
 int pool_threads(const Pool *pool);               // 1 for NULL
-// How many cores the threads have (0: unknown): with one each, idle threads spin longer before they
-// sleep. Changes no result, only how soon a thread notices the next job.
-void pool_set_cores(Pool *pool, int cores);
 float *pool_scratch(const Pool *pool, int thread);
 char *pool_stack_top(const Pool *pool, int thread); // where helper `thread`'s stack starts (grows down)
 int pool_helpers_running(const Pool *pool);

@@ -33,13 +33,12 @@ const onError = (worker, fn) => (worker.on ? worker.on('error', fn) : worker.add
 // each a worker that spawn() starts running web/workers/pool-helper.js. Resolves once every helper
 // has joined. stop() ends the helpers and frees the pool (after the models using it let go of it).
 export class ThreadPool {
-  static async start(lab, { threads, spawn, cores = 0 }) {
+  static async start(lab, { threads, spawn }) {
     if (lab.kind !== 'threads') throw new LabError(`a pool needs the threads build, not "${lab.kind}"`);
     if (!Number.isInteger(threads)) throw new LabError(`threads must be 1..16, got ${threads}`);
     const handle = lab.x.ll_pool_create(threads);
     if (!handle) throw new LabError(lab.lastError());
     const pool = new ThreadPool(lab, handle, threads);
-    lab.x.ll_pool_set_cores(handle, cores);   // a core each: idle threads spin longer before they sleep
     try {
       await Promise.all(Array.from({ length: threads - 1 }, (_, i) => pool.#startHelper(spawn(), i + 1)));
       // 'joined' is said just before a helper enters the pool: wait until every one is inside.

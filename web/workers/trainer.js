@@ -69,8 +69,7 @@ function freeSession() {
 const spawnGrad = typeof Worker === 'undefined' ? null
   : () => new Worker(new URL('./grad.js', import.meta.url), { type: 'module', name: 'grad' });
 const poolHelpers = () => (typeof Worker === 'undefined' || worker.lab.kind !== 'simd' ? null
-  : { spawn: () => new Worker(new URL('./pool-helper.js', import.meta.url), { type: 'module', name: 'pool-helper' }),
-    cores: navigator.hardwareConcurrency ?? 0 });
+  : { spawn: () => new Worker(new URL('./pool-helper.js', import.meta.url), { type: 'module', name: 'pool-helper' }) });
 
 // Trains until done or stopped, one batch at a time; between batches the worker reads its messages.
 async function trainLoop(session, resolved) {

@@ -51,7 +51,7 @@ export function createReplicas({ workers, seed, hyper, build, url, spawn }) {
 // bits for the same N); 'auto' takes threads where they can run, else replicas.
 export const PARALLELISM = ['auto', 'threads', 'replicas'];
 
-// The parallel model of a run on `workers` workers: { parallel, kind, note }. threads: { spawn, url, cores }
+// The parallel model of a run on `workers` workers: { parallel, kind, note }. threads: { spawn, url }
 // for pool helpers (threads.js), replicas: { spawn, url } for replica workers (either may be absent).
 // A kind that was asked for by name and cannot start throws; 'auto' says why it fell back in note.
 async function startParallel({ workers, parallelism, threads, replicas, seed, hyper, build, params }) {
@@ -61,8 +61,7 @@ async function startParallel({ workers, parallelism, threads, replicas, seed, hy
     why = !threads ? 'this environment cannot start pool helpers' : threadsUnavailable();
     if (!why) {
       try {
-        return { parallel: await ThreadedModel.create({ threads: workers, spawn: threads.spawn, cores: threads.cores, url: threads.url,
-          seed, hyper, params }),
+        return { parallel: await ThreadedModel.create({ threads: workers, spawn: threads.spawn, url: threads.url, seed, hyper, params }),
           kind: 'threads', note: null };
       } catch (error) {
         why = error.message;

@@ -6,11 +6,11 @@ import { loadLab } from '../latent-lab.js';
 import { ThreadPool } from '../threads.js';
 
 export class ThreadedModel {
-  // threads: 2..16. spawn() starts a worker running web/workers/pool-helper.js. cores: the machine's
-  // (0: unknown). url: the threads build's .wasm (Node); params: parameters to start from instead of the seed's.
-  static async create({ threads, spawn, cores = 0, seed, hyper, url, params = null }) {
+  // threads: 2..16. spawn() starts a worker running web/workers/pool-helper.js. url: the threads
+  // build's .wasm (Node); params: parameters to start from instead of the seed's.
+  static async create({ threads, spawn, seed, hyper, url, params = null }) {
     const lab = await loadLab({ build: 'threads', url });
-    const pool = await ThreadPool.start(lab, { threads, spawn, cores });
+    const pool = await ThreadPool.start(lab, { threads, spawn });
     const model = lab.createModel({ seed });
     try {
       model.setHyper(hyper);
