@@ -1,6 +1,6 @@
 // What the browser suites share: Chromium launched headless with the guards every suite keeps, the
 // site (build/site, or a copy with a short pretrained model when web/models/ has none), and reading a
-// canvas's pixels or waiting for frames in the page.
+// canvas's pixels or waiting until the page has drawn.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -46,8 +46,8 @@ export async function canvasPixels(page, id, region) {
   }, [id, region]);
 }
 
-// Two animation frames: whatever was marked dirty has been drawn (draw() may need several frames).
-export const frames = (page, n = 2) => page.evaluate((n) => new Promise((resolve) => {
+// n animation frames in the page (settled's first step: what the last message marked gets its frame).
+const frames = (page, n) => page.evaluate((n) => new Promise((resolve) => {
   const step = (left) => (left ? requestAnimationFrame(() => step(left - 1)) : resolve());
   step(n);
 }), n);
