@@ -6,8 +6,8 @@
 // travels with the counters, so a thread that wakes late, or stalls between reading a word and
 // claiming, can never claim a task of a job it did not read. The job's function and context are read
 // after the claim; the leader writes the next job's only after every task of this one is done. Which
-// thread runs a task never changes its result. Idle threads spin briefly, then sleep on
-// memory.atomic.wait.
+// thread runs a task never changes its result. Idle threads spin, long on cores of their own and
+// briefly where they lose them (see wait_while), then sleep on memory.atomic.wait.
 #include "pool.h"
 
 #include <stdlib.h>
@@ -31,8 +31,14 @@ typedef struct {
     char apart[56];          // a cache line each: the threads claim at once
 } HomeRange;
 
+typedef struct {
+    int short_waits;         // this thread's next waits spin briefly: it lost its core while spinning
+    char apart[60];          // a cache line each: every thread writes its own at every wait
+} SpinState;
+
 struct Pool {
     HomeRange range[POOL_MAX_THREADS];
+    SpinState spin[POOL_MAX_THREADS];
     Counter job;             // bumped to start a job (helpers sleep on it) and to stop
     Counter done;            // tasks of the current job finished
     Counter stopping;
@@ -50,7 +56,15 @@ struct Pool {
     size_t stack_bytes;
 };
 
-enum { SPINS = 1 << 14, TASK_BITS = 24 };
+// Idle threads spin up to LONG_SPINS loads (a few hundred microseconds) before they sleep: waking a
+// sleeper costs tens of microseconds, and a step has about 300 jobs. But where the cores are shared
+// (more threads than cores, the page's view worker, other programs) a spinner keeps a core from a
+// thread with work, and the scheduler counts the spinning against it: it then waits longer for a core
+// when tasks come (paired, spinning long always ran 0.71-0.77x there). A spin round that takes far
+// longer than its loads can (PREEMPTED_MS) means the thread lost its core meanwhile: its next
+// SHORT_WAITS waits (about a dozen steps) spin SPINS loads only. docs/performance.md has the figures.
+enum { SPINS = 1 << 14, LONG_SPINS = 1 << 18, SPIN_ROUND = 1 << 10, SHORT_WAITS = 4096, TASK_BITS = 24 };
+#define PREEMPTED_MS 0.1
 #define TASK_MASK ((1ull << TASK_BITS) - 1)
 
 int pool_supported(void) {
@@ -127,11 +141,21 @@ void pool_for(Pool *pool, size_t n, size_t span, PoolSpan fn, void *ctx) {
 #ifdef POOL_THREADS
 int pool_helpers_running(const Pool *pool) { return pool ? atomic_load(&((Pool *)pool)->helpers_running) : 0; }
 
-// Returns once *word differs from old: a short spin (a job usually follows within microseconds),
-// then sleeps until notified.
-static void wait_while(Counter *word, int old) {
-    for (int s = 0; s < SPINS; s++)
-        if (atomic_load_explicit(word, memory_order_acquire) != old) return;
+// Returns once *word differs from old: a spin (a job usually follows within microseconds), long or
+// short as above, then sleeps until notified.
+static void wait_while(Pool *pool, int thread, Counter *word, int old) {
+    int *short_waits = &pool->spin[thread].short_waits;
+    int spins = *short_waits > 0 ? SPINS : LONG_SPINS;
+    if (*short_waits > 0) (*short_waits)--;
+    for (int s = 0; s < spins; s += SPIN_ROUND) {
+        double started = emscripten_get_now();
+        for (int r = 0; r < SPIN_ROUND; r++)
+            if (atomic_load_explicit(word, memory_order_acquire) != old) return;
+        if (emscripten_get_now() - started > PREEMPTED_MS) {
+            *short_waits = SHORT_WAITS;
+            spins = SPINS;
+        }
+    }
     while (atomic_load(word) == old) __builtin_wasm_memory_atomic_wait32((int *)word, old, -1);
 }
 
@@ -178,7 +202,7 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     atomic_store(&pool->job, job);
     __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
     take_tasks(pool, 0);
-    for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(&pool->done, d);
+    for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(pool, 0, &pool->done, d);
     pool->in_job = 0;
     pool->job_ms += emscripten_get_now() - started;
 }
@@ -188,7 +212,7 @@ int pool_helper(Pool *pool, int thread) {
     int seen = atomic_load(&pool->job);
     while (!atomic_load(&pool->stopping)) {
         take_tasks(pool, thread); // a job may have started before this helper arrived
-        wait_while(&pool->job, seen);
+        wait_while(pool, thread, &pool->job, seen);
         seen = atomic_load(&pool->job);
     }
     atomic_fetch_sub(&pool->helpers_running, 1);
