@@ -374,22 +374,24 @@ typedef struct {
     const int *ccol;
     MatView a, b;
     int m, n, k, accumulate;
-    int by_columns, step; // tiles of `step` columns (or rows) of C
+    int by_columns, unit, units, tiles; // C's longer side: `units` micro-tiles of `unit` columns (or rows) in `tiles` tiles
 } GemmTiles;
 
 static void gemm_tile(void *ctx, int tile, int thread) {
     const GemmTiles *t = ctx;
     float *scratch = thread ? pool_scratch(t->pool, thread) : t->scratch;
-    int at = tile * t->step;
+    int at = (int)((long long)tile * t->units / t->tiles) * t->unit;
+    int len = t->by_columns ? t->n : t->m, end = (int)((long long)(tile + 1) * t->units / t->tiles) * t->unit;
+    int step = (end < len ? end : len) - at;
     if (t->by_columns) {
-        int cols = t->n - at < t->step ? t->n - at : t->step;
+        int cols = step;
         MatView b = t->b;
         if (b.col_off) b.col_off += at;
         else b.p += (ptrdiff_t)at * b.cs;
         if (t->ccol) gemm_ex(t->c, t->ldc, t->ccol + at, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
         else gemm_ex(t->c + at, t->ldc, NULL, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
     } else {
-        int rows = t->m - at < t->step ? t->m - at : t->step;
+        int rows = step;
         MatView a = t->a;
         if (a.packed) a.p += (size_t)at * t->k; // panels of MR rows, k deep; at is a multiple of MR
         else if (a.row_off) a.row_off += at;
@@ -407,13 +409,15 @@ void gemm_ex_par(Pool *pool, float *c, int ldc, const int *ccol, MatView a, MatV
         return;
     }
     // Cut the longer side of C into TILES_PER_THREAD tiles a thread, each a whole number of
-    // micro-tiles and at least 32 columns or 16 rows wide.
-    int by_columns = n >= m, len = by_columns ? n : m, unit = by_columns ? NR : MR, least = by_columns ? 32 : 16;
-    int step = (len + TILES_PER_THREAD * threads - 1) / (TILES_PER_THREAD * threads);
-    if (step < least) step = least;
-    step = (step + unit - 1) / unit * unit;
-    GemmTiles t = {pool, c, scratch, ldc, ccol, a, b, m, n, k, accumulate, by_columns, step};
-    pool_run(pool, (len + step - 1) / step, gemm_tile, &t);
+    // micro-tiles and at least four of them (32 columns or 16 rows). Where that leaves fewer, as many
+    // as there are whole multiples of the threads, and tile sizes that differ by one micro-tile at
+    // most: every thread's home range then holds the same work (7 tiles of 56 columns for 2 threads
+    // held 4 and 3).
+    int by_columns = n >= m, len = by_columns ? n : m, unit = by_columns ? NR : MR;
+    int units = (len + unit - 1) / unit, most = units / 4, tiles = TILES_PER_THREAD * threads;
+    if (tiles > most) tiles = most >= threads ? most / threads * threads : (most > 1 ? most : 1);
+    GemmTiles t = {pool, c, scratch, ldc, ccol, a, b, m, n, k, accumulate, by_columns, unit, units, tiles};
+    pool_run(pool, tiles, gemm_tile, &t);
 }
 
 void gemm_par(Pool *pool, float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch) {
