@@ -3,6 +3,7 @@
 // stops them. Only the leader calls anything but ll_pool_helper.
 #include "api.h"
 #include "nn/gemm.h"
+#include "nn/im2col.h"
 #include "nn/pool.h"
 #include "status.h"
 #include "vae.h"
@@ -61,3 +62,11 @@ EXPORT int ll_vae_set_pool(Vae *m, Pool *pool) {
     return LL_OK;
 }
 
+
+// A single layer's passes (layer_api.c) shared by the pool's threads (NULL: the caller's alone): what
+// the bench times pass by pass on 1 and 2 threads.
+EXPORT int ll_workspace_set_pool(Workspace *ws, Pool *pool) {
+    if (!ws) return ll_fail(LL_EINVAL, "no workspace");
+    ws->pool = pool;
+    return LL_OK;
+}

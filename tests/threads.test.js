@@ -14,6 +14,7 @@ import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { gatherFloats } from '../web/lib/data/images.js';
 import { loadBuiltin, nodeReplicas, nodeThreads } from '../tools/common.js';
+import { layerPasses } from '../tools/bench-layers.js';
 import { lab } from './helpers.js';
 
 const THREADS = nodeThreads('simd');
@@ -76,6 +77,30 @@ describe('threads over one shared memory', () => {
       model.free();
       await pool?.stop();
       if (pool) assert.equal(shared.x.ll_pool_helpers_running(pool.handle), 0, 'every helper left');
+    }
+  });
+
+  it('every pass of every layer alone gives the same bits on 1, 2, 3 and 8 threads, at batches 32 and 33', async () => {
+    // How a pass's GEMMs are cut into tiles depends on the threads (and on the batch): the sums must not.
+    for (const batch of [32, 33]) {
+      let expected;
+      for (const threads of [1, 2, 3, 8]) {
+        const shared = await loadLab({ build: 'threads', url: THREADS.url });
+        const pool = threads > 1 ? await ThreadPool.start(shared, { threads, spawn: spawnHelper }) : null;
+        if (pool) pools.push(pool);
+        const ws = shared.x.ll_workspace_create();
+        shared.check(shared.x.ll_workspace_set_pool(ws, pool?.handle ?? 0));
+        const { passes, buffers, free } = layerPasses(shared, ws, batch);
+        for (const { fn } of passes) fn();
+        const hashes = buffers().map(sha);
+        if (pool) assert.ok(shared.x.ll_pool_tasks_taken(pool.handle, 1) > 0, `the helper of ${threads} threads took tasks`);
+        if (!expected) expected = hashes;
+        else assert.deepEqual(hashes, expected, `batch ${batch}, ${threads} threads against 1`);
+        free();
+        shared.x.ll_workspace_set_pool(ws, 0);
+        shared.x.ll_workspace_free(ws);
+        await pool?.stop();
+      }
     }
   });
 

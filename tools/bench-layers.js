@@ -26,3 +26,30 @@ export function layerGeometry(l, batch) {
   return { inN: batch * l.cin * l.hin ** 2, outN: batch * l.cout * hout ** 2, wN: l.cin * l.cout * l.k ** 2,
     flops: 2 * batch * l.cin * l.cout * l.k ** 2 * small ** 2, args: [batch, l.cin, l.cout, l.hin, l.hin, l.k, l.s, l.p] };
 }
+
+// Every pass of every layer at batch `batch` on the workspace ws, as closures over buffers filled with
+// a fixed pattern: passes [{ layer, name ('forward', 'dweight', 'dinput'), flops, fn }]; buffers()
+// views every buffer as it now is (Float32Arrays); free() releases them. Weight gradient: backward with no input gradient (weight and bias); input gradient: the
+// *_backward_input export, that pass alone.
+export function layerPasses(lab, ws, batch) {
+  const buffers = [];
+  const fill = (n) => {
+    const p = lab.x.malloc(n * 4), f = new Float32Array(lab.memory.buffer, p, n);
+    for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898) * 0.5;
+    buffers.push({ p, n });
+    return p;
+  };
+  const passes = [];
+  for (const l of LAYERS) {
+    const g = layerGeometry(l, batch);
+    const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
+    const inp = fill(g.inN), out = fill(g.outN), w = fill(g.wN), b = fill(l.cout);
+    const dinp = fill(g.inN), dw = fill(g.wN), db = fill(l.cout), dout = fill(g.outN);
+    const pass = (name, fn) => passes.push({ layer: l, name, flops: g.flops, fn });
+    pass('forward', () => lab.check(lab.x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)));
+    pass('dweight', () => lab.check(lab.x[`${pre}_backward`](ws, 0, dw, db, dout, inp, w, ...g.args)));
+    if (l.dinp) pass('dinput', () => lab.check(lab.x[`${pre}_backward_input`](ws, dinp, dout, w, ...g.args)));
+  }
+  return { passes, buffers: () => buffers.map(({ p, n }) => new Float32Array(lab.memory.buffer, p, n)),
+    free: () => buffers.forEach(({ p }) => lab.x.free(p)) };
+}

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 
 import { loadLab } from '../web/lib/latent-lab.js';
 import { ThreadPool } from '../web/lib/threads.js';
+import { layerPasses } from './bench-layers.js';
 import { nodeThreads } from './common.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -76,6 +77,37 @@ export async function stepProfile(batches, { rounds, seconds }) {
     model.free();
     lab.x.ll_pool_free(single);
     await two.stop();
+  }
+}
+
+// Each pass of each layer alone at batch `batch` on 2 threads against 1 (the same workspace, its pool
+// set and unset in turns; a turn times 5 calls after an untimed one, since the first call after a
+// switch finds half of its operands in the other core's cache; medians of `reps` paired turns, after
+// a 200 ms warm-up each): [{ layer, pass, one_ms, two_ms, ratio }]. Where a step's 2-thread shortfall
+// sits, pass by pass.
+export async function passScaling(batch, reps) {
+  const lab = await loadLab({ build: 'threads', url: THREADS.url });
+  const pool = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn });
+  const ws = lab.x.ll_workspace_create();
+  const { passes, free } = layerPasses(lab, ws, batch);
+  const time = (fn, handle) => {
+    lab.check(lab.x.ll_workspace_set_pool(ws, handle));
+    fn();
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) fn();
+    return (performance.now() - t0) / 5;
+  };
+  try {
+    for (const { fn } of passes) for (const t0 = performance.now(); performance.now() - t0 < 200;) time(fn, 0), time(fn, pool.handle);
+    const runs = passes.map(() => []);
+    for (let r = 0; r < reps; r++) passes.forEach((p, i) => runs[i].push([time(p.fn, 0), time(p.fn, pool.handle)]));
+    return passes.map((p, i) => ({ layer: p.layer.name, pass: p.name, one_ms: median(runs[i].map((x) => x[0])),
+      two_ms: median(runs[i].map((x) => x[1])), ratio: median(runs[i].map(([one, two]) => one / two)) }));
+  } finally {
+    lab.x.ll_workspace_set_pool(ws, 0);
+    free();
+    lab.x.ll_workspace_free(ws);
+    await pool.stop();
   }
 }
 

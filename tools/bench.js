@@ -12,10 +12,10 @@ import { toFloats } from '../web/lib/data/images.js';
 import { createReplicas } from '../web/lib/run/pipeline.js';
 import { ThreadedModel } from '../web/lib/run/threaded.js';
 import { BUILD, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, parseFlags } from './common.js';
-import { barrierCosts, predictStep, stepProfile } from './bench-threads.js';
+import { barrierCosts, passScaling, predictStep, stepProfile } from './bench-threads.js';
 import { pytorchSideBySide } from './bench-pytorch.js';
 import { pageBesideHeadless } from './bench-page.js';
-import { LAYERS, layerGeometry } from './bench-layers.js';
+import { LAYERS, layerGeometry, layerPasses } from './bench-layers.js';
 import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
 const BATCH = 32;
@@ -53,9 +53,8 @@ const flopsPerImage = () => LAYERS.reduce((sum, l) => {
   return sum + f * (l.dinp ? 3 : 2); // forward, weight gradient, input gradient
 }, 0);
 
-// Times forward, weight gradient (backward with no input gradient: weight and bias) and input
-// gradient (the *_backward_input export: that pass alone) of each layer alone at batch 32, `reps`
-// runs each. This host's speed swings by a third within seconds (other tenants), so every run gets
+// Times forward, weight gradient and input gradient (bench-layers.js) of each layer alone at batch
+// 32, `reps` runs each. This host's speed swings by a third within seconds (other tenants), so every run gets
 // its own ceiling probe right before it, and a pass's share is the median of its runs' shares; the
 // times are medians too (the fastest run's share is in the JSON). The passes take turns, round by
 // round, as the training windows do: a slow second of the host then costs every pass one run, not
@@ -63,23 +62,8 @@ const flopsPerImage = () => LAYERS.reduce((sum, l) => {
 // are as warm as when the pass is repeated back to back.
 function timeLayers(lab, ceiling, reps) {
   const ws = lab.x.ll_workspace_create();
-  const fill = (n) => {
-    const p = lab.x.malloc(n * 4), f = new Float32Array(lab.memory.buffer, p, n);
-    for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898) * 0.5;
-    return p;
-  };
-  const buffers = [], passes = [];
-  for (const l of LAYERS) {
-    const g = layerGeometry(l, BATCH);
-    const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
-    const inp = fill(g.inN), out = fill(g.outN), w = fill(g.wN), b = fill(l.cout);
-    const dinp = fill(g.inN), dw = fill(g.wN), db = fill(l.cout), dout = fill(g.outN);
-    buffers.push(inp, out, w, b, dinp, dw, db, dout);
-    const pass = (name, fn) => passes.push({ layer: l, name, flops: g.flops, fn, ts: [], shares: [], peaks: [] });
-    pass('forward', () => lab.check(lab.x[`${pre}_forward`](ws, out, inp, w, b, ...g.args)));
-    pass('dweight', () => lab.check(lab.x[`${pre}_backward`](ws, 0, dw, db, dout, inp, w, ...g.args)));
-    if (l.dinp) pass('dinput', () => lab.check(lab.x[`${pre}_backward_input`](ws, dinp, dout, w, ...g.args)));
-  }
+  const all = layerPasses(lab, ws, BATCH);
+  const passes = all.passes.map((p) => ({ ...p, ts: [], shares: [], peaks: [] }));
   // Warm up by time, not by count: V8 first runs a function's baseline (Liftoff) code and only
   // swaps in the optimised one after it has run a while. Three calls left the first layer's and
   // deconv3's own kernels measured on baseline code (3-4x slower than in training).
@@ -106,7 +90,7 @@ function timeLayers(lab, ceiling, reps) {
     }
     return row;
   });
-  for (const p of buffers) lab.x.free(p);
+  all.free();
   lab.x.ll_workspace_free(ws);
   return rows;
 }
@@ -243,12 +227,19 @@ async function threadsScaling(batches, { rounds, seconds }) {
     `2 threads ${profile.two.ms.toFixed(1)} ms (${profile.ratio.toFixed(2)}x, paired windows), ` +
     `of which ${(profile.two.ms - profile.two.inJobsMs).toFixed(1)} ms outside jobs (serial)`);
   log(`cost of a job beyond its arithmetic, µs, by threads (past ${cores} they share ${cores} cores): ${Object.entries(barriers).map(([n, us]) => `${n}: ${us.toFixed(1)}`).join(', ')}`);
+  const passes = await passScaling(BATCH, rounds);
+  const byLayer = LAYERS.map((l) => `${l.name} ${['forward', 'dweight', 'dinput'].map((name) =>
+    passes.find((p) => p.layer === l.name && p.pass === name)?.ratio.toFixed(2) ?? '-').join(' ')}`);
+  const sum = (key) => passes.reduce((t, p) => t + p[key], 0);
+  log(`each pass alone on 2 threads against 1 (forward, weight grad, input grad; medians of paired runs): ${byLayer.join(', ')}; ` +
+    `all passes ${(sum('one_ms') / sum('two_ms')).toFixed(2)}x`);
   const predicted = Object.fromEntries([2, 4, 8, 16].map((n) => [n, rate(predictStep(profile, barriers, n))]));
   log(`predicted images/s on N equal cores: ${Object.entries(predicted).map(([n, r]) => `${n}: ${r.toFixed(0)}`).join(', ')} ` +
     `(measured here: 1: ${rate(profile.one.ms).toFixed(0)}, 2: ${rate(profile.two.ms).toFixed(0)})`);
   return { threads_jobs_per_step: round(profile.two.jobs), threads_serial_ms: round(profile.two.ms - profile.two.inJobsMs, 2),
     threads_barrier_us: Object.fromEntries(Object.entries(barriers).map(([n, us]) => [n, round(us, 2)])),
-    threads_predicted_images_per_s: Object.fromEntries(Object.entries(predicted).map(([n, r]) => [n, round(r)])) };
+    threads_predicted_images_per_s: Object.fromEntries(Object.entries(predicted).map(([n, r]) => [n, round(r)])),
+    threads_passes: passes.map((p) => ({ ...p, one_ms: round(p.one_ms, 3), two_ms: round(p.two_ms, 3), ratio: round(p.ratio, 2) })) };
 }
 
 async function main() {
