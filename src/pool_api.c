@@ -62,7 +62,6 @@ EXPORT int ll_vae_set_pool(Vae *m, Pool *pool) {
     return LL_OK;
 }
 
-
 // A single layer's passes (layer_api.c) shared by the pool's threads (NULL: the caller's alone): what
 // the bench times pass by pass on 1 and 2 threads.
 EXPORT int ll_workspace_set_pool(Workspace *ws, Pool *pool) {

@@ -29,8 +29,9 @@ export function layerGeometry(l, batch) {
 
 // Every pass of every layer at batch `batch` on the workspace ws, as closures over buffers filled with
 // a fixed pattern: passes [{ layer, name ('forward', 'dweight', 'dinput'), flops, fn }]; buffers()
-// views every buffer as it now is (Float32Arrays); free() releases them. Weight gradient: backward with no input gradient (weight and bias); input gradient: the
-// *_backward_input export, that pass alone.
+// views every buffer as it now is (Float32Arrays); free() releases them. The weight gradient is the
+// backward export with no input gradient (weight and bias); the input gradient the *_backward_input
+// export, that pass alone.
 export function layerPasses(lab, ws, batch) {
   const buffers = [];
   const fill = (n) => {
