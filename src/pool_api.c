@@ -37,6 +37,7 @@ EXPORT int ll_pool_helper(Pool *pool, int thread) {
 EXPORT void ll_pool_stop(Pool *pool) { pool_stop(pool); }
 EXPORT double ll_pool_jobs(Pool *pool) { return (double)pool_jobs(pool); }
 EXPORT double ll_pool_job_ms(Pool *pool) { return pool_job_ms(pool); }
+EXPORT double ll_pool_tail_ms(Pool *pool) { return pool_tail_ms(pool); }
 
 static void busy_task(void *ctx, int task, int thread) {
     (void)task;

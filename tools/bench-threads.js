@@ -46,7 +46,8 @@ export async function barrierCosts(max, cores) {
 }
 
 // One model trained by 1 thread and by 2, window by window: { one, two } each { ms (a step), jobs (a
-// step), inJobsMs (a step, the leader's time inside jobs) }, medians of the windows.
+// step), inJobsMs (a step, the leader's time inside jobs), tailMs (a step, of that the leader's wait
+// for the other thread's last tasks) }, medians of the windows.
 export async function stepProfile(batches, { rounds, seconds }) {
   const lab = await loadLab({ build: 'threads', url: THREADS.url });
   const two = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn });
@@ -54,13 +55,14 @@ export async function stepProfile(batches, { rounds, seconds }) {
   const model = lab.createModel({ seed: 42 });
   const windowOf = (pool) => {
     lab.x.ll_vae_set_pool(model.handle, pool?.handle ?? 0);
-    const j0 = pool ? lab.x.ll_pool_jobs(pool.handle) : 0, m0 = pool ? lab.x.ll_pool_job_ms(pool.handle) : 0;
+    const counters = () => (pool ? [lab.x.ll_pool_jobs(pool.handle), lab.x.ll_pool_job_ms(pool.handle), lab.x.ll_pool_tail_ms(pool.handle)] : [0, 0, 0]);
+    const [j0, m0, t0ms] = counters();
     let steps = 0;
     const t0 = performance.now();
     do model.trainBatch(batches[steps++ % batches.length]); while (performance.now() - t0 < seconds * 1000);
     const ms = (performance.now() - t0) / steps;
-    return { ms, jobs: pool ? (lab.x.ll_pool_jobs(pool.handle) - j0) / steps : 0,
-      inJobsMs: pool ? (lab.x.ll_pool_job_ms(pool.handle) - m0) / steps : 0 };
+    const [j1, m1, t1ms] = counters();
+    return { ms, jobs: (j1 - j0) / steps, inJobsMs: (m1 - m0) / steps, tailMs: (t1ms - t0ms) / steps };
   };
   try {
     windowOf(null);
@@ -70,7 +72,7 @@ export async function stepProfile(batches, { rounds, seconds }) {
       ones.push(windowOf(null));
       twos.push(windowOf(two));
     }
-    const pick = (ws) => ({ ms: median(ws.map((w) => w.ms)), jobs: median(ws.map((w) => w.jobs)), inJobsMs: median(ws.map((w) => w.inJobsMs)) });
+    const pick = (ws) => Object.fromEntries(['ms', 'jobs', 'inJobsMs', 'tailMs'].map((key) => [key, median(ws.map((w) => w[key]))]));
     return { one: pick(ones), two: pick(twos), ratio: median(ones.map((w, r) => w.ms / twos[r].ms)) };
   } finally {
     lab.x.ll_vae_set_pool(model.handle, 0);

@@ -225,7 +225,8 @@ async function threadsScaling(batches, { rounds, seconds }) {
   const rate = (ms) => (1000 * BATCH) / ms;
   log(`\nthreads: ${profile.two.jobs.toFixed(0)} jobs (barriers) a step; 1 thread ${profile.one.ms.toFixed(1)} ms a step, ` +
     `2 threads ${profile.two.ms.toFixed(1)} ms (${profile.ratio.toFixed(2)}x, paired windows), ` +
-    `of which ${(profile.two.ms - profile.two.inJobsMs).toFixed(1)} ms outside jobs (serial)`);
+    `of which ${(profile.two.ms - profile.two.inJobsMs).toFixed(1)} ms outside jobs (serial) and ${profile.two.tailMs.toFixed(1)} ms ` +
+    `the leader waiting for the other thread's last tasks (jobs' tails)`);
   log(`cost of a job beyond its arithmetic, µs, by threads (past ${cores} they share ${cores} cores): ${Object.entries(barriers).map(([n, us]) => `${n}: ${us.toFixed(1)}`).join(', ')}`);
   const passes = await passScaling(BATCH, rounds);
   const byLayer = LAYERS.map((l) => `${l.name} ${['forward', 'dweight', 'dinput'].map((name) =>
@@ -237,6 +238,7 @@ async function threadsScaling(batches, { rounds, seconds }) {
   log(`predicted images/s on N equal cores: ${Object.entries(predicted).map(([n, r]) => `${n}: ${r.toFixed(0)}`).join(', ')} ` +
     `(measured here: 1: ${rate(profile.one.ms).toFixed(0)}, 2: ${rate(profile.two.ms).toFixed(0)})`);
   return { threads_jobs_per_step: round(profile.two.jobs), threads_serial_ms: round(profile.two.ms - profile.two.inJobsMs, 2),
+    threads_tail_ms: round(profile.two.tailMs, 2),
     threads_barrier_us: Object.fromEntries(Object.entries(barriers).map(([n, us]) => [n, round(us, 2)])),
     threads_predicted_images_per_s: Object.fromEntries(Object.entries(predicted).map(([n, r]) => [n, round(r)])),
     threads_passes: passes.map((p) => ({ ...p, one_ms: round(p.one_ms, 3), two_ms: round(p.two_ms, 3), ratio: round(p.ratio, 2) })) };

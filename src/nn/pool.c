@@ -51,6 +51,7 @@ struct Pool {
     long long tasks_taken[POOL_MAX_THREADS]; // by each thread (its own slot): what the tests and bench read
     long long jobs;                          // pool_run calls shared with the helpers
     double job_ms;                           // the leader's time inside them, barriers included
+    double tail_ms;                          // of which waiting for the other threads' last tasks
     float *scratch[POOL_MAX_THREADS];
     char *stack[POOL_MAX_THREADS];
     size_t stack_bytes;
@@ -107,6 +108,7 @@ void pool_free(Pool *pool) {
 int pool_threads(const Pool *pool) { return pool ? pool->threads : 1; }
 long long pool_jobs(const Pool *pool) { return pool ? pool->jobs : 0; }
 double pool_job_ms(const Pool *pool) { return pool ? pool->job_ms : 0; }
+double pool_tail_ms(const Pool *pool) { return pool ? pool->tail_ms : 0; }
 long long pool_tasks_taken(const Pool *pool, int thread) {
     return pool && thread >= 0 && thread < pool->threads ? pool->tasks_taken[thread] : 0;
 }
@@ -202,9 +204,12 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     atomic_store(&pool->job, job);
     __builtin_wasm_memory_atomic_notify((int *)&pool->job, (unsigned)-1);
     take_tasks(pool, 0);
+    double own_done = emscripten_get_now();
     for (int d; (d = atomic_load(&pool->done)) < tasks;) wait_while(pool, 0, &pool->done, d);
     pool->in_job = 0;
-    pool->job_ms += emscripten_get_now() - started;
+    double ended = emscripten_get_now();
+    pool->tail_ms += ended - own_done;
+    pool->job_ms += ended - started;
 }
 
 int pool_helper(Pool *pool, int thread) {

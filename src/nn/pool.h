@@ -31,6 +31,9 @@ int pool_helpers_running(const Pool *pool);
 long long pool_jobs(const Pool *pool);
 // The leader's time inside those jobs (ms; 0 in builds without threads): the rest of a step is serial.
 double pool_job_ms(const Pool *pool);
+// Of that, the time the leader waited with its own tasks done and none left to steal (ms): the other
+// threads' last tasks, the jobs' tails.
+double pool_tail_ms(const Pool *pool);
 // Tasks thread `thread` has run in pooled jobs so far (serial runs are not counted).
 long long pool_tasks_taken(const Pool *pool, int thread);
 
