@@ -53,15 +53,16 @@ export async function stepProfile(batches, { rounds, seconds }) {
   const two = await ThreadPool.start(lab, { threads: 2, spawn: THREADS.spawn });
   const single = lab.x.ll_pool_create(1); // counts nothing: jobs of a 1-thread pool run inline
   const model = lab.createModel({ seed: 42 });
+  // The pool's running counts: jobs, the leader's ms inside them, of which waiting for the last tasks.
+  const counters = (pool) => (pool ? [lab.x.ll_pool_jobs(pool.handle), lab.x.ll_pool_job_ms(pool.handle), lab.x.ll_pool_tail_ms(pool.handle)] : [0, 0, 0]);
   const windowOf = (pool) => {
     lab.x.ll_vae_set_pool(model.handle, pool?.handle ?? 0);
-    const counters = () => (pool ? [lab.x.ll_pool_jobs(pool.handle), lab.x.ll_pool_job_ms(pool.handle), lab.x.ll_pool_tail_ms(pool.handle)] : [0, 0, 0]);
-    const [j0, m0, t0ms] = counters();
+    const [j0, m0, t0ms] = counters(pool);
     let steps = 0;
     const t0 = performance.now();
     do model.trainBatch(batches[steps++ % batches.length]); while (performance.now() - t0 < seconds * 1000);
     const ms = (performance.now() - t0) / steps;
-    const [j1, m1, t1ms] = counters();
+    const [j1, m1, t1ms] = counters(pool);
     return { ms, jobs: (j1 - j0) / steps, inJobsMs: (m1 - m0) / steps, tailMs: (t1ms - t0ms) / steps };
   };
   try {

@@ -54,12 +54,12 @@ const flopsPerImage = () => LAYERS.reduce((sum, l) => {
 }, 0);
 
 // Times forward, weight gradient and input gradient (bench-layers.js) of each layer alone at batch
-// 32, `reps` runs each. This host's speed swings by a third within seconds (other tenants), so every run gets
-// its own ceiling probe right before it, and a pass's share is the median of its runs' shares; the
-// times are medians too (the fastest run's share is in the JSON). The passes take turns, round by
-// round, as the training windows do: a slow second of the host then costs every pass one run, not
-// one pass all of its runs. Each timed run follows an untimed one of the same pass, so its operands
-// are as warm as when the pass is repeated back to back.
+// 32, `reps` runs each. This host's speed swings by a third within seconds (other tenants), so every
+// run gets its own ceiling probe right before it, and a pass's share is the median of its runs'
+// shares; the times are medians too (the fastest run's share is in the JSON). The passes take turns,
+// round by round, as the training windows do: a slow second of the host then costs every pass one
+// run, not one pass all of its runs. Each timed run follows an untimed one of the same pass, so its
+// operands are as warm as when the pass is repeated back to back.
 function timeLayers(lab, ceiling, reps) {
   const ws = lab.x.ll_workspace_create();
   const all = layerPasses(lab, ws, BATCH);
