@@ -14,7 +14,7 @@ import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { gatherFloats } from '../web/lib/data/images.js';
 import { loadBuiltin, nodeReplicas, nodeThreads } from '../tools/common.js';
-import { layerPasses } from '../tools/bench-layers.js';
+import { LAYERS, layerPasses } from '../tools/bench-layers.js';
 import { lab } from './helpers.js';
 
 const THREADS = nodeThreads('simd');
@@ -81,7 +81,13 @@ describe('threads over one shared memory', () => {
   });
 
   it('every pass of every layer alone gives the same bits on 1, 2, 3 and 8 threads, at batches 32 and 33', async () => {
-    // How a pass's GEMMs are cut into tiles depends on the threads (and on the batch): the sums must not.
+    // How a pass is cut into tasks depends on the threads (and on the batch): the sums must not. Two
+    // layers wider than the model's: one image is too big for a helper's area, so their forward and
+    // input-gradient passes run on the leader alone, and their weight gradients are sliced.
+    const wide = [
+      { name: 'conv 64->32 on 28x28', kind: 'conv', cin: 64, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: true },
+      { name: 'convT 64->16 from 24x24', kind: 'convT', cin: 64, cout: 16, hin: 24, k: 4, s: 2, p: 1, dinp: true },
+    ];
     for (const batch of [32, 33]) {
       let expected;
       for (const threads of [1, 2, 3, 8]) {
@@ -90,7 +96,7 @@ describe('threads over one shared memory', () => {
         if (pool) pools.push(pool);
         const ws = shared.x.ll_workspace_create();
         shared.check(shared.x.ll_workspace_set_pool(ws, pool?.handle ?? 0));
-        const { passes, buffers, free } = layerPasses(shared, ws, batch);
+        const { passes, buffers, free } = layerPasses(shared, ws, batch, [...LAYERS, ...wide]);
         for (const { fn } of passes) fn();
         const hashes = buffers().map(sha);
         if (pool) assert.ok(shared.x.ll_pool_tasks_taken(pool.handle, 1) > 0, `the helper of ${threads} threads took tasks`);

@@ -31,8 +31,8 @@ export function layerGeometry(l, batch) {
 // a fixed pattern: passes [{ layer, name ('forward', 'dweight', 'dinput'), flops, fn }]; buffers()
 // views every buffer as it now is (Float32Arrays); free() releases them. The weight gradient is the
 // backward export with no input gradient (weight and bias); the input gradient the *_backward_input
-// export, that pass alone.
-export function layerPasses(lab, ws, batch) {
+// export, that pass alone. `layers` defaults to the model's.
+export function layerPasses(lab, ws, batch, layers = LAYERS) {
   const buffers = [];
   const fill = (n) => {
     const p = lab.x.malloc(n * 4), f = new Float32Array(lab.memory.buffer, p, n);
@@ -41,7 +41,7 @@ export function layerPasses(lab, ws, batch) {
     return p;
   };
   const passes = [];
-  for (const l of LAYERS) {
+  for (const l of layers) {
     const g = layerGeometry(l, batch);
     const pre = { conv: 'll_conv2d', convT: 'll_conv_transpose2d', linear: 'll_linear' }[l.kind];
     const inp = fill(g.inN), out = fill(g.outN), w = fill(g.wN), b = fill(l.cout);

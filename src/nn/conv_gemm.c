@@ -1,5 +1,9 @@
-// Convolution passes as GEMMs over implicit operands. Every pass copies a chunk of images into
-// zero-padded planes, builds offset tables once, and lets the GEMM's packing gather the columns.
+// Convolution passes as GEMMs over implicit operands: the operands' rows and columns are read from a
+// zero-padded copy of the images through offset tables, with no column matrix and no col2im.
+// The forward passes and input gradients map each image to its own output: a task takes a group of
+// images through the whole pass (its own padded copy, its GEMMs, its output), so a pass is one job of
+// the pool, and a thread's copies stay in its own core's cache. The weight gradient sums over the
+// images: a task takes a slice of the input's channels (of the weights' columns) through every image.
 #include "conv_gemm.h"
 #include "gemm.h"
 
@@ -7,7 +11,14 @@
 #include <wasm_simd128.h>
 #endif
 
-enum { PAD_CHUNK_FLOATS = 1 << 16 };
+enum {
+    PAD_CHUNK_FLOATS = 1 << 16,
+    THREAD_AREA_FLOATS = 48 << 10, // a helper's area for a group's padded copy and phase outputs
+    GROUP_COLUMNS = 256,           // output pixels a task's GEMMs want at least (32 micro-tiles wide)
+    SLICES_PER_THREAD = 4,         // tasks a thread of the weight gradient (as gemm_ex_par's tiles)
+};
+
+size_t convg_thread_floats(void) { return THREAD_AREA_FLOATS; }
 
 static PaddedGeom big_padded(ConvGeom g) {
     return padded_geom(g.channels, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
@@ -17,8 +28,8 @@ static PaddedGeom small_padded(ConvGeom g, int c_small) {
     return padded_geom(c_small, g.h_out, g.w_out, 1, 3, 1, g.h_out, g.w_out); // a 1-pixel zero border
 }
 
-// Images per chunk: the padded copy fits the column buffer, and `fixed` + `per_pixel` * pixels
-// table entries fit the index buffer. At least 0 (then the pass does not fit).
+// Images per chunk of the weight gradient: the padded copy fits the column buffer, and `fixed` +
+// `per_image_ints` * images table entries fit the index buffer. At least 0 (then the pass does not fit).
 static int chunk_images(const Workspace *ws, PaddedGeom p, size_t fixed, size_t per_image_ints) {
     // The padded copy is read panel by panel, each panel touching every plane: kept to 256 KiB it
     // stays in L2 beside the packed block (1 MiB chunks measured 10-25% slower).
@@ -28,14 +39,66 @@ static int chunk_images(const Workspace *ws, PaddedGeom p, size_t fixed, size_t 
     return (int)(by_col < by_idx ? by_col : by_idx);
 }
 
-// Images per chunk of the phase path: the padded copy of the small grid, then two phases' outputs
-// (channels, nb*P) each, share the column buffer.
-static int phase_chunk_images(const Workspace *ws, ConvGeom g, int c_small) {
+// What a thread works in: its GEMM scratch and its area. The leader's are the workspace's (the
+// area is the column buffer); a helper's sit in its pool scratch, the area after the GEMM's part.
+typedef struct {
+    float *gemm, *area;
+} ThreadScratch;
+
+static ThreadScratch thread_scratch(const Workspace *ws, int thread) {
+    if (thread == 0) return (ThreadScratch){ws->gemm, ws->col};
+    float *s = pool_scratch(ws->pool, thread);
+    return (ThreadScratch){s, s + gemm_scratch_floats()};
+}
+
+// How an image-parallel pass is cut: `tasks` groups of at most `group` images, their sizes
+// differing by one at most.
+typedef struct {
+    Pool *pool; // NULL: the leader runs every task in the column buffer (a group is too big for a helper's area)
+    int group, tasks;
+} Groups;
+
+// Where task `task`'s images start (the next task's start is where they end).
+static int group_start(int task, int tasks, int batch) { return (int)((long long)task * batch / tasks); }
+
+// A group needs fixed + group * per_image floats of area and fixed_ints + group * per_image_ints
+// table entries. Enough images for GROUP_COLUMNS output pixels (P an image): a 7x7 image alone
+// would fill its last micro-tile with one column of eight. group = 0 when not even one image fits.
+static Groups image_groups(const Workspace *ws, size_t fixed, size_t per_image, size_t fixed_ints,
+                           size_t per_image_ints, int P, int batch) {
+    Groups gr = {ws->pool, (GROUP_COLUMNS + P - 1) / P, 0};
+    size_t room = THREAD_AREA_FLOATS;
+    if (pool_threads(ws->pool) == 1 || fixed + per_image > room) {
+        gr.pool = NULL;
+        room = ws->col_floats;
+    }
+    if (gr.group > batch) gr.group = batch;
+    while (gr.group > 0 && (fixed + gr.group * per_image > room || fixed_ints + gr.group * per_image_ints > ws->idx_ints))
+        gr.group--;
+    if (gr.group > 0) {
+        // A whole multiple of the threads where there are images enough: equal home ranges.
+        int threads = pool_threads(gr.pool);
+        gr.tasks = (batch + gr.group - 1) / gr.group;
+        if ((gr.tasks + threads - 1) / threads * threads <= batch) gr.tasks = (gr.tasks + threads - 1) / threads * threads;
+        gr.group = (batch + gr.tasks - 1) / gr.tasks;
+    }
+    return gr;
+}
+
+// A group of the transposed pass: the padded copy (floats, rounded to a vector), then two phases' outputs.
+static size_t transposed_fixed(PaddedGeom p) { return (padded_floats(p, 0) + 3) & ~(size_t)3; }
+static size_t transposed_per_image(PaddedGeom p, ConvGeom g) { return p.imgp + 2 * (size_t)g.channels * g.h_out * g.w_out; }
+
+static Groups forward_groups(const Workspace *ws, ConvGeom g, int batch) {
+    PaddedGeom p = big_padded(g);
+    size_t P = (size_t)g.h_out * g.w_out, K = (size_t)g.channels * g.k * g.k;
+    return image_groups(ws, padded_floats(p, 0), p.imgp, 2 * K, 2 * P, (int)P, batch);
+}
+
+static Groups transposed_groups(const Workspace *ws, ConvGeom g, int c_small, int batch) {
     PaddedGeom p = small_padded(g, c_small);
     size_t P = (size_t)g.h_out * g.w_out;
-    int nb = chunk_images(ws, p, 8 * (size_t)c_small, P);
-    while (nb > 0 && padded_floats(p, nb) + 2 * (size_t)g.channels * P * nb + 4 > ws->col_floats) nb--;
-    return nb;
+    return image_groups(ws, transposed_fixed(p), transposed_per_image(p, g), 32 * (size_t)c_small, P, (int)P, batch);
 }
 
 int convg_is_k4s2p1(ConvGeom g) {
@@ -44,8 +107,8 @@ int convg_is_k4s2p1(ConvGeom g) {
 
 int convg_fits(ConvGeom g, int c_small, const Workspace *ws) {
     size_t P = (size_t)g.h_out * g.w_out, K = (size_t)g.channels * g.k * g.k;
-    if (chunk_images(ws, big_padded(g), 2 * K, 2 * P) < 1) return 0;
-    if (convg_is_k4s2p1(g) && phase_chunk_images(ws, g, c_small) < 1) return 0;
+    if (chunk_images(ws, big_padded(g), K, 2 * P) < 1 || forward_groups(ws, g, 1).group < 1) return 0;
+    if (convg_is_k4s2p1(g) && transposed_groups(ws, g, c_small, 1).group < 1) return 0;
     return 1;
 }
 
@@ -67,36 +130,49 @@ static void pixel_offsets(int *n_off, int *s_off, PaddedGeom p, int nb, int h_ou
             }
 }
 
+typedef struct {
+    const Workspace *ws;
+    float *y;
+    const float *x;
+    MatView a;
+    const int *k_off, *n_off, *s_off;
+    PaddedGeom p;
+    int c_small, K, P, batch, tasks;
+} ForwardGroups;
+
+static void forward_group(void *ctx, int task, int thread) {
+    const ForwardGroups *f = ctx;
+    ThreadScratch s = thread_scratch(f->ws, thread);
+    int b0 = group_start(task, f->tasks, f->batch), nb = group_start(task + 1, f->tasks, f->batch) - b0;
+    pad_images(NULL, s.area, f->x + (size_t)b0 * f->p.channels * f->p.h * f->p.w, nb, f->p);
+    // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
+    MatView col = {s.area, 0, 0, f->k_off, f->n_off, 0};
+    gemm_ex(f->y + (size_t)b0 * f->c_small * f->P, f->P, f->s_off, f->a, col, f->c_small, nb * f->P, f->K, 1, s.gemm);
+}
+
 // y += A conv x, A (c_small, channels*k*k) either w itself or, when flipped, w stored
 // (channels, c_small, k, k) read with its taps reversed (see convg_flipped_forward).
 static void forward_impl(float *y, const float *x, const float *w, int flipped, int c_small, int batch, ConvGeom g,
                          const Workspace *ws) {
     PaddedGeom p = big_padded(g);
     int P = g.h_out * g.w_out, kk = g.k * g.k, K = g.channels * kk;
-    size_t x_img = (size_t)g.channels * g.h * g.w, y_img = (size_t)c_small * P;
-    int nb_max = chunk_images(ws, p, 2 * (size_t)K, 2 * (size_t)P);
-    if (nb_max > batch) nb_max = batch;
-    int *k_off = ws->idx, *a_off = k_off + K, *n_off = a_off + K, *s_off = n_off + (size_t)nb_max * P;
+    Groups gr = forward_groups(ws, g, batch);
+    int *k_off = ws->idx, *a_off = k_off + K, *n_off = a_off + K, *s_off = n_off + (size_t)gr.group * P;
     window_offsets(k_off, p, g.k);
-    pixel_offsets(n_off, s_off, p, nb_max, g.h_out, g.w_out, g.stride, c_small);
+    pixel_offsets(n_off, s_off, p, gr.group, g.h_out, g.w_out, g.stride, c_small);
     MatView a = matview(w, K, 1);
     if (flipped) {
         for (int c = 0; c < g.channels; c++)
             for (int t = 0; t < kk; t++) a_off[c * kk + t] = c * c_small * kk + (kk - 1 - t);
         a = (MatView){w, kk, 0, NULL, a_off, 0};
     }
-    // The weights are packed into the micro-kernel's panels once, not once per chunk and column block.
+    // The weights are packed into the micro-kernel's panels once, not once per group and column block.
     if (gemm_packed_a_floats(c_small, K) <= ws->tmp_floats) {
         gemm_pack_a(ws->tmp, a, c_small, K);
         a = matview_packed(ws->tmp);
     }
-    for (int b0 = 0; b0 < batch; b0 += nb_max) {
-        int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->pool, ws->col, x + b0 * x_img, nb, p);
-        // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
-        MatView col = {ws->col, 0, 0, k_off, n_off, 0};
-        gemm_ex_par(ws->pool, y + b0 * y_img, P, s_off, a, col, c_small, nb * P, K, 1, ws->gemm);
-    }
+    ForwardGroups f = {ws, y, x, a, k_off, n_off, s_off, p, c_small, K, P, batch, gr.tasks};
+    pool_run(gr.pool, gr.tasks, forward_group, &f);
 }
 
 void convg_forward(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g, const Workspace *ws) {
@@ -108,24 +184,59 @@ void convg_flipped_forward(float *y, const float *x, const float *w, int c_small
     forward_impl(y, x, w, 1, c_small, batch, g, ws);
 }
 
+// The weight gradient cut by x's channels: a task takes a slice of them (a slice of dw's columns)
+// through every chunk of images, copying only its own planes. The chunks, so the order of each
+// weight's sum, do not depend on the cut.
+typedef struct {
+    const Workspace *ws;
+    float *dw;
+    const float *dy, *x;
+    const int *k_off, *n_off, *s_off; // k_off: a slice's window offsets
+    PaddedGeom p;                     // the padded copy of a slice (of the widest one)
+    ConvGeom g;
+    int c_small, batch, nb_max, slices;
+} WeightSlices;
+
+static void weight_slice(void *ctx, int task, int thread) {
+    const WeightSlices *f = ctx;
+    ThreadScratch s = thread_scratch(f->ws, thread);
+    ConvGeom g = f->g;
+    int c0 = (int)((long long)task * g.channels / f->slices), c1 = (int)((long long)(task + 1) * g.channels / f->slices);
+    int P = g.h_out * g.w_out, kk = g.k * g.k;
+    size_t plane = (size_t)g.h * g.w, x_img = g.channels * plane, y_img = (size_t)f->c_small * P;
+    PaddedGeom p = f->p;
+    p.channels = c1 - c0;
+    for (int b0 = 0; b0 < f->batch; b0 += f->nb_max) {
+        int nb = f->batch - b0 < f->nb_max ? f->batch - b0 : f->nb_max;
+        pad_image_slices(s.area, f->x + b0 * x_img + c0 * plane, x_img, nb, p);
+        // dw[:, slice] (c_small, slice*k*k) += dy (c_small, nb*P) * col^T (nb*P, slice*k*k)
+        MatView dyv = {f->dy + b0 * y_img, P, 0, NULL, f->s_off, 0};
+        MatView colt = {s.area, 0, 0, f->n_off, f->k_off, 0};
+        gemm_ex(f->dw + (size_t)c0 * kk, g.channels * kk, NULL, dyv, colt, f->c_small, (c1 - c0) * kk, nb * P, 1, s.gemm);
+    }
+}
+
 void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
                        const Workspace *ws) {
-    PaddedGeom p = big_padded(g);
     int P = g.h_out * g.w_out, K = g.channels * g.k * g.k;
-    size_t x_img = (size_t)g.channels * g.h * g.w, y_img = (size_t)c_small * P;
-    int nb_max = chunk_images(ws, p, K, 2 * (size_t)P);
+    int nb_max = chunk_images(ws, big_padded(g), K, 2 * (size_t)P);
     if (nb_max > batch) nb_max = batch;
+    // About four slices a thread, a slow core taking fewer; one, all channels, on one thread or where
+    // a slice of a chunk does not fit a helper's area.
+    Pool *pool = ws->pool;
+    int slices = SLICES_PER_THREAD * pool_threads(pool);
+    if (slices > g.channels) slices = g.channels;
+    PaddedGeom p = padded_geom((g.channels + slices - 1) / slices, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
+    if (pool_threads(pool) == 1 || padded_floats(p, nb_max) > THREAD_AREA_FLOATS) {
+        pool = NULL;
+        slices = 1;
+        p = big_padded(g);
+    }
     int *k_off = ws->idx, *n_off = k_off + K, *s_off = n_off + (size_t)nb_max * P;
     window_offsets(k_off, p, g.k);
     pixel_offsets(n_off, s_off, p, nb_max, g.h_out, g.w_out, g.stride, c_small);
-    for (int b0 = 0; b0 < batch; b0 += nb_max) {
-        int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->pool, ws->col, x + b0 * x_img, nb, p);
-        // dw (c_small, K) += dy (c_small, nb*P) * col^T (nb*P, K)
-        MatView dyv = {dy + b0 * y_img, P, 0, NULL, s_off, 0};
-        MatView colt = {ws->col, 0, 0, n_off, k_off, 0};
-        gemm_par(ws->pool, dw, K, dyv, colt, c_small, K, nb * P, 1, ws->gemm);
-    }
+    WeightSlices f = {ws, dw, dy, x, k_off, n_off, s_off, p, g, c_small, batch, nb_max, slices};
+    pool_run(pool, slices, weight_slice, &f);
 }
 
 // Rows 2qy + py of image i of nb: x (+)= the two phases' outputs t0, t1 (channels, nb*P) interleaved,
@@ -166,22 +277,35 @@ static void interleave_image(float *x, const float *t0, const float *t1, const f
 }
 
 typedef struct {
+    const Workspace *ws;
     float *x;
-    const float *t0, *t1, *bias;
-    int nb, py;
+    const float *y, *bias;
+    MatView phase_w[4];       // phase (py, px) = 2py + px: its weights (channels, K)
+    const int *k_off, *n_off; // k_off: a table of K entries a phase
+    PaddedGeom p;
     ConvGeom g;
-} Interleave;
+    int c_small, K, batch, group, tasks;
+} TransposedGroups;
 
-static void interleave_task(void *ctx, int i, int thread) {
-    (void)thread;
-    const Interleave *v = ctx;
-    interleave_image(v->x, v->t0, v->t1, v->bias, v->nb, v->py, v->g, i);
-}
-
-// Every image of the chunk, an image a task.
-static void interleave_phases(Pool *pool, float *x, const float *t0, const float *t1, const float *bias, int nb, int py,
-                              ConvGeom g) {
-    pool_run(pool, nb, interleave_task, &(Interleave){x, t0, t1, bias, nb, py, g});
+static void transposed_group(void *ctx, int task, int thread) {
+    const TransposedGroups *f = ctx;
+    ThreadScratch s = thread_scratch(f->ws, thread);
+    ConvGeom g = f->g;
+    int P = g.h_out * g.w_out, b0 = group_start(task, f->tasks, f->batch);
+    int nb = group_start(task + 1, f->tasks, f->batch) - b0, N = nb * P;
+    pad_images(NULL, s.area, f->y + (size_t)b0 * f->c_small * P, nb, f->p);
+    float *t[2];
+    t[0] = s.area + transposed_fixed(f->p) + (size_t)f->group * f->p.imgp;
+    t[1] = t[0] + (size_t)g.channels * N;
+    float *x = f->x + (size_t)b0 * g.channels * g.h * g.w;
+    for (int py = 0; py < 2; py++) {
+        // t[px] (channels, nb*P) = w_phase (channels, K) * col_phase (K, nb*P)
+        for (int px = 0; px < 2; px++) {
+            MatView col = {s.area, 0, 0, f->k_off + (size_t)(2 * py + px) * f->K, f->n_off, 0};
+            gemm_ex(t[px], N, NULL, f->phase_w[2 * py + px], col, g.channels, N, f->K, 0, s.gemm);
+        }
+        for (int i = 0; i < nb; i++) interleave_image(x, t[0], t[1], f->bias, nb, py, g, i);
+    }
 }
 
 // Output pixel (2qy + py, 2qx + px) of the transposed convolution gathers input pixels
@@ -193,47 +317,30 @@ static void interleave_phases(Pool *pool, float *x, const float *t0, const float
 void convg_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
                            ConvGeom g, const Workspace *ws) {
     PaddedGeom p = small_padded(g, c_small);
-    int P = g.h_out * g.w_out, K = 4 * c_small;
-    size_t x_img = (size_t)g.channels * g.h * g.w, y_img = (size_t)c_small * P;
-    int nb_max = phase_chunk_images(ws, g, c_small);
-    if (nb_max > batch) nb_max = batch;
-    int *k_off = ws->idx, *a_off = k_off + K, *n_off = a_off + K;
-    for (int i = 0, n = 0; i < nb_max; i++)
+    int K = 4 * c_small;
+    Groups gr = transposed_groups(ws, g, c_small, batch);
+    int *k_off = ws->idx, *a_off = k_off + 4 * K, *n_off = a_off + 4 * K;
+    for (int i = 0, n = 0; i < gr.group; i++)
         for (int qy = 0; qy < g.h_out; qy++)
             for (int qx = 0; qx < g.w_out; qx++, n++) n_off[n] = i * p.imgp + qy * p.wp + qx;
+    TransposedGroups f = {ws, x, y, bias, {{0}}, k_off, n_off, p, g, c_small, K, batch, gr.group, gr.tasks};
     // Each phase's weights (channels, K), gathered from w through a table and packed into the
     // micro-kernel's panels once per call; where the four do not fit, the GEMM gathers them itself.
     size_t phase_floats = gemm_packed_a_floats(g.channels, K);
     int prepacked = 4 * phase_floats <= ws->tmp_floats;
-    for (int ph = 0; ph < 4 && prepacked; ph++) {
-        int py = ph >> 1, px = ph & 1;
+    for (int ph = 0; ph < 4; ph++) {
+        int py = ph >> 1, px = ph & 1, *ko = k_off + ph * K, *ao = a_off + ph * K;
         for (int c = 0, q = 0; c < c_small; c++)
             for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++, q++)
-                    a_off[q] = c * g.channels * 16 + (3 - py - 2 * dy) * 4 + (3 - px - 2 * dx);
-        gemm_pack_a(ws->tmp + ph * phase_floats, (MatView){w, 16, 0, NULL, a_off, 0}, g.channels, K);
-    }
-    float *t[2];
-    t[0] = ws->col + ((padded_floats(p, nb_max) + 3) & ~(size_t)3);
-    t[1] = t[0] + (size_t)g.channels * nb_max * P;
-    for (int b0 = 0; b0 < batch; b0 += nb_max) {
-        int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->pool, ws->col, y + b0 * y_img, nb, p);
-        for (int py = 0; py < 2; py++) {
-            for (int px = 0; px < 2; px++) {
-                for (int c = 0, q = 0; c < c_small; c++)
-                    for (int dy = 0; dy < 2; dy++)
-                        for (int dx = 0; dx < 2; dx++, q++) {
-                            k_off[q] = c * p.chp + (py + dy) * p.wp + px + dx;
-                            a_off[q] = c * g.channels * 16 + (3 - py - 2 * dy) * 4 + (3 - px - 2 * dx);
-                        }
-                // t[px] (channels, nb*P) = w_phase (channels, K) * col_phase (K, nb*P)
-                MatView wv = prepacked ? matview_packed(ws->tmp + (2 * py + px) * phase_floats)
-                                       : (MatView){w, 16, 0, NULL, a_off, 0};
-                MatView col = {ws->col, 0, 0, k_off, n_off, 0};
-                gemm_par(ws->pool, t[px], nb * P, wv, col, g.channels, nb * P, K, 0, ws->gemm);
-            }
-            interleave_phases(ws->pool, x + b0 * x_img, t[0], t[1], bias, nb, py, g);
+                for (int dx = 0; dx < 2; dx++, q++) {
+                    ko[q] = c * p.chp + (py + dy) * p.wp + px + dx;
+                    ao[q] = c * g.channels * 16 + (3 - py - 2 * dy) * 4 + (3 - px - 2 * dx);
+                }
+        f.phase_w[ph] = (MatView){w, 16, 0, NULL, ao, 0};
+        if (prepacked) {
+            gemm_pack_a(ws->tmp + ph * phase_floats, f.phase_w[ph], g.channels, K);
+            f.phase_w[ph] = matview_packed(ws->tmp + ph * phase_floats);
         }
     }
+    pool_run(gr.pool, gr.tasks, transposed_group, &f);
 }

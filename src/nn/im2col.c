@@ -188,11 +188,12 @@ NO_BUILTIN("memcpy") static void copy_floats(float *dst, const float *src, int n
     for (; i < n; i++) dst[i] = src[i];
 }
 
-static void pad_image(float *dst, const float *src, int i, PaddedGeom p) {
+// Image i of images src_image floats apart, its first p.channels planes.
+static void pad_image(float *dst, const float *src, size_t src_image, int i, PaddedGeom p) {
     float *img = dst + (size_t)i * p.imgp;
     for (int c = 0; c < p.channels; c++) {
         float *plane = img + (size_t)c * p.chp;
-        const float *s = src + ((size_t)i * p.channels + c) * p.h * p.w;
+        const float *s = src + (size_t)i * src_image + (size_t)c * p.h * p.w;
         zero_floats(plane, (size_t)p.chp);
         for (int y = 0; y < p.h; y++) copy_floats(plane + (size_t)(y + p.pad) * p.wp + p.pad, s + (size_t)y * p.w, p.w);
     }
@@ -209,11 +210,16 @@ typedef struct {
 static void pad_task(void *ctx, int i, int thread) {
     (void)thread;
     const PadImages *t = ctx;
-    pad_image(t->dst, t->src, i, t->p);
+    pad_image(t->dst, t->src, (size_t)t->p.channels * t->p.h * t->p.w, i, t->p);
 }
 
 void pad_images(Pool *pool, float *dst, const float *src, int nb, PaddedGeom p) {
     pool_run(pool, nb, pad_task, &(PadImages){dst, src, p});
+    zero_floats(dst + (size_t)nb * p.imgp, 16);
+}
+
+void pad_image_slices(float *dst, const float *src, size_t src_image, int nb, PaddedGeom p) {
+    for (int i = 0; i < nb; i++) pad_image(dst, src, src_image, i, p);
     zero_floats(dst + (size_t)nb * p.imgp, 16);
 }
 
