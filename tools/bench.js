@@ -348,7 +348,7 @@ async function main() {
   log(`memory         ${(peak / 2 ** 20).toFixed(1)} MiB of wasm memory training at batch ${BATCH}; module ${(wasmBytes / 1024).toFixed(0)} KiB`);
   if (threadsMemory) {
     log(`memory, threads ${(threadsMemory.bytes / 2 ** 20).toFixed(1)} MiB of shared wasm memory training on 2 threads at batch ${BATCH} ` +
-      `(each helper thread adds ${(threadsMemory.perHelper / 1024).toFixed(0)} KiB: its GEMM scratch and stack)`);
+      `(each helper thread adds ${(threadsMemory.perHelper / 1024).toFixed(0)} KiB: its GEMM scratch, its area for the convolutions' images, its stack)`);
   }
   log(`decode         ${decodeMs.toFixed(3)} ms for one latent point (median of the calls in 3 s; 90th percentile ${decodeP90.toFixed(3)} ms)`);
   log(`(bench took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
