@@ -2,8 +2,6 @@
 // (another instance of this module on the same memory, in its own worker) on its own stack, and
 // stops them. Only the leader calls anything but ll_pool_helper.
 #include "api.h"
-#include "nn/conv_gemm.h"
-#include "nn/gemm.h"
 #include "nn/im2col.h"
 #include "nn/pool.h"
 #include "status.h"
@@ -11,9 +9,6 @@
 
 // Helper stacks: the layers keep small tiles on the stack, a few KiB deep at most.
 #define HELPER_STACK_BYTES ((size_t)256 << 10)
-
-// A helper's scratch: the GEMM's packing buffers, then the convolutions' area (conv_gemm.c).
-static size_t helper_scratch_floats(void) { return gemm_scratch_floats() + convg_thread_floats(); }
 
 // Whether this build has wasm threads (a pool of more than one thread can be made).
 EXPORT int ll_pool_threads_supported(void) { return pool_supported(); }
@@ -23,7 +18,7 @@ EXPORT Pool *ll_pool_create(int threads) {
         ll_fail(LL_EINVAL, "threads must be 1..%d, got %d", POOL_MAX_THREADS, threads);
         return NULL;
     }
-    Pool *pool = pool_create(threads, helper_scratch_floats(), HELPER_STACK_BYTES);
+    Pool *pool = pool_create(threads, workspace_helper_floats(), HELPER_STACK_BYTES);
     if (!pool && threads > 1 && !pool_supported()) ll_fail(LL_EINVAL, "this build has no threads");
     else if (!pool) ll_fail(LL_ENOMEM, "out of memory for %d threads", threads);
     return pool;
@@ -31,7 +26,7 @@ EXPORT Pool *ll_pool_create(int threads) {
 
 EXPORT void ll_pool_free(Pool *pool) { pool_free(pool); }
 // What each helper adds to the memory: its scratch and its stack.
-EXPORT double ll_pool_helper_bytes(void) { return (double)(helper_scratch_floats() * sizeof(float) + HELPER_STACK_BYTES); }
+EXPORT double ll_pool_helper_bytes(void) { return (double)(workspace_helper_floats() * sizeof(float) + HELPER_STACK_BYTES); }
 EXPORT char *ll_pool_stack_top(Pool *pool, int thread) { return pool_stack_top(pool, thread); }
 EXPORT int ll_pool_helpers_running(Pool *pool) { return pool_helpers_running(pool); }
 EXPORT int ll_pool_helper(Pool *pool, int thread) {

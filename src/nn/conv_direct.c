@@ -91,8 +91,9 @@ int convd_transposed_covers(ConvShape s, const Workspace *ws) {
 }
 
 typedef struct {
+    const Workspace *ws;
     float *out;
-    const float *col, *wf;
+    const float *inp, *wf;
     const int *off;
     float bias;
     int nq;
@@ -100,14 +101,15 @@ typedef struct {
     PaddedGeom p;
 } DirectForward;
 
-// Image i of a chunk (its padded copy in col, its output plane in out): a task.
+// Image i, a task: copied into its thread's area, then its output plane row by row.
 static void forward_image(void *ctx, int i, int thread) {
-    (void)thread;
     const DirectForward *f = ctx;
-    size_t out_img = (size_t)f->s.h_out * f->s.w_out;
+    float *area = workspace_thread(f->ws, thread).area;
+    size_t in_img = (size_t)f->s.c_in * f->s.h_in * f->s.w_in, out_img = (size_t)f->s.h_out * f->s.w_out;
+    pad_image_slices(area, f->inp + i * in_img, in_img, 1, f->p);
     for (int y = 0; y < f->s.h_out; y++)
-        row_taps(f->out + i * out_img + (size_t)y * f->s.w_out, f->col + (size_t)i * f->p.imgp + (size_t)y * f->p.wp, f->wf,
-                 f->off, f->nq, f->s.w_out, f->bias);
+        row_taps(f->out + i * out_img + (size_t)y * f->s.w_out, area + (size_t)y * f->p.wp, f->wf, f->off, f->nq,
+                 f->s.w_out, f->bias);
 }
 
 void convd_transposed_forward(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
@@ -118,13 +120,9 @@ void convd_transposed_forward(float *out, const float *inp, const float *w, cons
     for (int c = 0; c < s.c_in; c++)
         for (int t = 0; t < kk; t++) wf[c * kk + t] = w[c * kk + (kk - 1 - t)];
     tap_offsets(ws->idx, s.c_in, p.chp, p.wp, k);
-    int nb_max = (int)((ws->col_floats - 16) / p.imgp);
-    size_t in_img = (size_t)s.c_in * s.h_in * s.w_in, out_img = (size_t)s.h_out * s.w_out;
-    for (int b0 = 0; b0 < batch; b0 += nb_max) {
-        int nb = batch - b0 < nb_max ? batch - b0 : nb_max;
-        pad_images(ws->pool, ws->col, inp + b0 * in_img, nb, p);
-        pool_run(ws->pool, nb, forward_image, &(DirectForward){out + b0 * out_img, ws->col, wf, ws->idx, b[0], nq, s, p});
-    }
+    // An image too big for a helper's area is copied into the column buffer, on the leader alone.
+    Pool *pool = padded_floats(p, 1) <= WS_THREAD_AREA_FLOATS ? ws->pool : NULL;
+    pool_run(pool, batch, forward_image, &(DirectForward){ws, out, inp, wf, ws->idx, b[0], nq, s, p});
 }
 
 // dw[t] += sum over the plane of x[y][x] * d[off[t] + y*wp + x], for one input plane x (h, w) and

@@ -13,12 +13,9 @@
 
 enum {
     PAD_CHUNK_FLOATS = 1 << 16,
-    THREAD_AREA_FLOATS = 48 << 10, // a helper's area for a group's padded copy and phase outputs
     GROUP_COLUMNS = 256,           // output pixels a task's GEMMs want at least (32 micro-tiles wide)
     SLICES_PER_THREAD = 4,         // tasks a thread of the weight gradient (as gemm_ex_par's tiles)
 };
-
-size_t convg_thread_floats(void) { return THREAD_AREA_FLOATS; }
 
 static PaddedGeom big_padded(ConvGeom g) {
     return padded_geom(g.channels, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
@@ -39,18 +36,6 @@ static int chunk_images(const Workspace *ws, PaddedGeom p, size_t fixed, size_t 
     return (int)(by_col < by_idx ? by_col : by_idx);
 }
 
-// What a thread works in: its GEMM scratch and its area. The leader's are the workspace's (the
-// area is the column buffer); a helper's sit in its pool scratch, the area after the GEMM's part.
-typedef struct {
-    float *gemm, *area;
-} ThreadScratch;
-
-static ThreadScratch thread_scratch(const Workspace *ws, int thread) {
-    if (thread == 0) return (ThreadScratch){ws->gemm, ws->col};
-    float *s = pool_scratch(ws->pool, thread);
-    return (ThreadScratch){s, s + gemm_scratch_floats()};
-}
-
 // How an image-parallel pass is cut: `tasks` groups of at most `group` images, their sizes
 // differing by one at most.
 typedef struct {
@@ -67,7 +52,7 @@ static int group_start(int task, int tasks, int batch) { return (int)((long long
 static Groups image_groups(const Workspace *ws, size_t fixed, size_t per_image, size_t fixed_ints,
                            size_t per_image_ints, int P, int batch) {
     Groups gr = {ws->pool, (GROUP_COLUMNS + P - 1) / P, 0};
-    size_t room = THREAD_AREA_FLOATS;
+    size_t room = WS_THREAD_AREA_FLOATS;
     if (pool_threads(ws->pool) == 1 || fixed + per_image > room) {
         gr.pool = NULL;
         room = ws->col_floats;
@@ -142,7 +127,7 @@ typedef struct {
 
 static void forward_group(void *ctx, int task, int thread) {
     const ForwardGroups *f = ctx;
-    ThreadScratch s = thread_scratch(f->ws, thread);
+    ThreadScratch s = workspace_thread(f->ws, thread);
     int b0 = group_start(task, f->tasks, f->batch), nb = group_start(task + 1, f->tasks, f->batch) - b0;
     pad_images(NULL, s.area, f->x + (size_t)b0 * f->p.channels * f->p.h * f->p.w, nb, f->p);
     // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
@@ -185,8 +170,9 @@ void convg_flipped_forward(float *y, const float *x, const float *w, int c_small
 }
 
 // The weight gradient cut by x's channels: a task takes a slice of them (a slice of dw's columns)
-// through every chunk of images, copying only its own planes. The chunks, so the order of each
-// weight's sum, do not depend on the cut.
+// through every chunk of images, copying only its own planes; where the channels are too few to go
+// round (conv1 has one), also by dw's rows, whole micro-tiles of them. The chunks, so the order of
+// each weight's sum, do not depend on the cut.
 typedef struct {
     const Workspace *ws;
     float *dw;
@@ -194,14 +180,17 @@ typedef struct {
     const int *k_off, *n_off, *s_off; // k_off: a slice's window offsets
     PaddedGeom p;                     // the padded copy of a slice (of the widest one)
     ConvGeom g;
-    int c_small, batch, nb_max, slices;
+    int c_small, batch, nb_max, slices, parts; // task = slice * parts + part (of dw's rows)
 } WeightSlices;
 
 static void weight_slice(void *ctx, int task, int thread) {
     const WeightSlices *f = ctx;
-    ThreadScratch s = thread_scratch(f->ws, thread);
+    ThreadScratch s = workspace_thread(f->ws, thread);
     ConvGeom g = f->g;
-    int c0 = (int)((long long)task * g.channels / f->slices), c1 = (int)((long long)(task + 1) * g.channels / f->slices);
+    int slice = task / f->parts, part = task % f->parts, units = (f->c_small + 3) / 4;
+    int c0 = (int)((long long)slice * g.channels / f->slices), c1 = (int)((long long)(slice + 1) * g.channels / f->slices);
+    int r0 = part * units / f->parts * 4, r1 = (part + 1) * units / f->parts * 4;
+    if (r1 > f->c_small) r1 = f->c_small;
     int P = g.h_out * g.w_out, kk = g.k * g.k;
     size_t plane = (size_t)g.h * g.w, x_img = g.channels * plane, y_img = (size_t)f->c_small * P;
     PaddedGeom p = f->p;
@@ -209,10 +198,11 @@ static void weight_slice(void *ctx, int task, int thread) {
     for (int b0 = 0; b0 < f->batch; b0 += f->nb_max) {
         int nb = f->batch - b0 < f->nb_max ? f->batch - b0 : f->nb_max;
         pad_image_slices(s.area, f->x + b0 * x_img + c0 * plane, x_img, nb, p);
-        // dw[:, slice] (c_small, slice*k*k) += dy (c_small, nb*P) * col^T (nb*P, slice*k*k)
-        MatView dyv = {f->dy + b0 * y_img, P, 0, NULL, f->s_off, 0};
+        // dw[rows, slice] (rows, slice*k*k) += dy[rows] (rows, nb*P) * col^T (nb*P, slice*k*k)
+        MatView dyv = {f->dy + b0 * y_img + (size_t)r0 * P, P, 0, NULL, f->s_off, 0};
         MatView colt = {s.area, 0, 0, f->n_off, f->k_off, 0};
-        gemm_ex(f->dw + (size_t)c0 * kk, g.channels * kk, NULL, dyv, colt, f->c_small, (c1 - c0) * kk, nb * P, 1, s.gemm);
+        gemm_ex(f->dw + (size_t)r0 * g.channels * kk + (size_t)c0 * kk, g.channels * kk, NULL, dyv, colt, r1 - r0,
+                (c1 - c0) * kk, nb * P, 1, s.gemm);
     }
 }
 
@@ -221,22 +211,26 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     int P = g.h_out * g.w_out, K = g.channels * g.k * g.k;
     int nb_max = chunk_images(ws, big_padded(g), K, 2 * (size_t)P);
     if (nb_max > batch) nb_max = batch;
-    // About four slices a thread, a slow core taking fewer; one, all channels, on one thread or where
-    // a slice of a chunk does not fit a helper's area.
+    // About four slices a thread, a slow core taking fewer; where the channels are fewer than the
+    // threads, a part of the rows a thread (every part packs all of its slice's columns: conv1's 16
+    // taps of every pixel, so eight parts ran slower than one). One task, all channels and rows, on
+    // one thread or where a slice of a chunk does not fit a helper's area.
     Pool *pool = ws->pool;
-    int slices = SLICES_PER_THREAD * pool_threads(pool);
+    int threads = pool_threads(pool), slices = SLICES_PER_THREAD * threads;
     if (slices > g.channels) slices = g.channels;
+    int parts = (threads + slices - 1) / slices, units = (c_small + 3) / 4;
+    if (parts > units) parts = units;
     PaddedGeom p = padded_geom((g.channels + slices - 1) / slices, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
-    if (pool_threads(pool) == 1 || padded_floats(p, nb_max) > THREAD_AREA_FLOATS) {
+    if (threads == 1 || padded_floats(p, nb_max) > WS_THREAD_AREA_FLOATS) {
         pool = NULL;
-        slices = 1;
+        slices = parts = 1;
         p = big_padded(g);
     }
     int *k_off = ws->idx, *n_off = k_off + K, *s_off = n_off + (size_t)nb_max * P;
     window_offsets(k_off, p, g.k);
     pixel_offsets(n_off, s_off, p, nb_max, g.h_out, g.w_out, g.stride, c_small);
-    WeightSlices f = {ws, dw, dy, x, k_off, n_off, s_off, p, g, c_small, batch, nb_max, slices};
-    pool_run(pool, slices, weight_slice, &f);
+    WeightSlices f = {ws, dw, dy, x, k_off, n_off, s_off, p, g, c_small, batch, nb_max, slices, parts};
+    pool_run(pool, slices * parts, weight_slice, &f);
 }
 
 // Rows 2qy + py of image i of nb: x (+)= the two phases' outputs t0, t1 (channels, nb*P) interleaved,
@@ -289,7 +283,7 @@ typedef struct {
 
 static void transposed_group(void *ctx, int task, int thread) {
     const TransposedGroups *f = ctx;
-    ThreadScratch s = thread_scratch(f->ws, thread);
+    ThreadScratch s = workspace_thread(f->ws, thread);
     ConvGeom g = f->g;
     int P = g.h_out * g.w_out, b0 = group_start(task, f->tasks, f->batch);
     int nb = group_start(task + 1, f->tasks, f->batch) - b0, N = nb * P;

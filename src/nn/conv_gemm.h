@@ -8,9 +8,6 @@
 
 // Whether one image of each pass fits the workspace (else the caller takes the plain path).
 int convg_fits(ConvGeom g, int c_small, const Workspace *ws);
-// Floats each helper thread needs beside its GEMM scratch (pool_scratch holds both): the area its
-// groups of images are copied into. A pass whose group does not fit runs on the leader alone.
-size_t convg_thread_floats(void);
 // y (B, c_small, small) += w (c_small, channels*k*k) applied as a convolution to x (B, channels, big).
 void convg_forward(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g, const Workspace *ws);
 // The same with w stored (channels, c_small, k, k) and its taps reversed: for stride 1, the input

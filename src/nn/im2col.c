@@ -143,6 +143,14 @@ void workspace_carve(Workspace *ws, float *memory) {
     ws->idx = (int *)(ws->gemm + gemm_scratch_floats());
 }
 
+ThreadScratch workspace_thread(const Workspace *ws, int thread) {
+    if (thread == 0) return (ThreadScratch){ws->gemm, ws->col};
+    float *s = pool_scratch(ws->pool, thread);
+    return (ThreadScratch){s, s + gemm_scratch_floats()};
+}
+
+size_t workspace_helper_floats(void) { return gemm_scratch_floats() + WS_THREAD_AREA_FLOATS; }
+
 // --- zero-padded copies ----------------------------------------------------------------------
 static int off_32(int floats) {
     floats = (floats + 3) & ~3;            // keep planes 16-byte aligned

@@ -28,6 +28,9 @@ typedef struct {
 #define WS_TMP_FLOATS ((size_t)1 << 16)
 
 #define WS_IDX_INTS ((size_t)1 << 16)
+// A helper thread's area for the images of its tasks (padded copies, phase outputs), beside its GEMM
+// scratch in the pool: a group of the model's largest images fits (deconv2: 29 Ki floats).
+#define WS_THREAD_AREA_FLOATS ((size_t)48 << 10)
 
 // Scratch for the layers: unfolded columns (or the zero-padded copy the fast paths read their
 // implicit columns from), a gathered copy of a layer's channel-major output, the GEMM packing
@@ -44,6 +47,16 @@ typedef struct {
 // Floats of one block that workspace_carve() splits into a Workspace (16-byte aligned pieces).
 size_t workspace_floats(void);
 void workspace_carve(Workspace *ws, float *memory);
+
+// What a task works in on thread `thread` of ws's pool: a GEMM scratch and an area for its images.
+// The leader's are the workspace's own (the area is the column buffer, col_floats); a helper's sit
+// in its pool scratch (WS_THREAD_AREA_FLOATS after the GEMM's part: the pool must be made with
+// workspace_helper_floats()).
+typedef struct {
+    float *gemm, *area;
+} ThreadScratch;
+ThreadScratch workspace_thread(const Workspace *ws, int thread);
+size_t workspace_helper_floats(void);
 
 // A batch of images copied into zero-padded planes, so the implicit im2col reads without bounds
 // checks. Plane and image pitches are padded off multiples of 32 floats: planes that start on the
