@@ -46,6 +46,21 @@ typedef struct {
 // Where task `task`'s images start (the next task's start is where they end).
 static int group_start(int task, int tasks, int batch) { return (int)((long long)task * batch / tasks); }
 
+// A task's group: its images b0 .. b0 + nb - 1 of src (src_image floats apart), copied into the
+// area of the thread that took it.
+typedef struct {
+    int b0, nb;
+    ThreadScratch s;
+} Group;
+
+static Group take_group(const Workspace *ws, int thread, int task, int tasks, int batch, const float *src,
+                        size_t src_image, PaddedGeom p) {
+    Group gr = {group_start(task, tasks, batch), 0, workspace_thread(ws, thread)};
+    gr.nb = group_start(task + 1, tasks, batch) - gr.b0;
+    pad_images(NULL, gr.s.area, src + (size_t)gr.b0 * src_image, gr.nb, p);
+    return gr;
+}
+
 // A group needs fixed + group * per_image floats of area and fixed_ints + group * per_image_ints
 // table entries. Enough images for GROUP_COLUMNS output pixels (P an image): a 7x7 image alone
 // would fill its last micro-tile with one column of eight. group = 0 when not even one image fits.
@@ -127,12 +142,11 @@ typedef struct {
 
 static void forward_group(void *ctx, int task, int thread) {
     const ForwardGroups *f = ctx;
-    ThreadScratch s = workspace_thread(f->ws, thread);
-    int b0 = group_start(task, f->tasks, f->batch), nb = group_start(task + 1, f->tasks, f->batch) - b0;
-    pad_images(NULL, s.area, f->x + (size_t)b0 * f->p.channels * f->p.h * f->p.w, nb, f->p);
+    Group gr = take_group(f->ws, thread, task, f->tasks, f->batch, f->x, (size_t)f->p.channels * f->p.h * f->p.w, f->p);
     // y (c_small, nb*P) += A (c_small, K) * col (K, nb*P), col(q, n) = padded[k_off[q] + n_off[n]]
-    MatView col = {s.area, 0, 0, f->k_off, f->n_off, 0};
-    gemm_ex(f->y + (size_t)b0 * f->c_small * f->P, f->P, f->s_off, f->a, col, f->c_small, nb * f->P, f->K, 1, s.gemm);
+    MatView col = {gr.s.area, 0, 0, f->k_off, f->n_off, 0};
+    gemm_ex(f->y + (size_t)gr.b0 * f->c_small * f->P, f->P, f->s_off, f->a, col, f->c_small, gr.nb * f->P, f->K, 1,
+            gr.s.gemm);
 }
 
 // y += A conv x, A (c_small, channels*k*k) either w itself or, when flipped, w stored
@@ -283,22 +297,21 @@ typedef struct {
 
 static void transposed_group(void *ctx, int task, int thread) {
     const TransposedGroups *f = ctx;
-    ThreadScratch s = workspace_thread(f->ws, thread);
     ConvGeom g = f->g;
-    int P = g.h_out * g.w_out, b0 = group_start(task, f->tasks, f->batch);
-    int nb = group_start(task + 1, f->tasks, f->batch) - b0, N = nb * P;
-    pad_images(NULL, s.area, f->y + (size_t)b0 * f->c_small * P, nb, f->p);
+    int P = g.h_out * g.w_out;
+    Group gr = take_group(f->ws, thread, task, f->tasks, f->batch, f->y, (size_t)f->c_small * P, f->p);
+    int N = gr.nb * P;
     float *t[2];
-    t[0] = s.area + transposed_fixed(f->p) + (size_t)f->group * f->p.imgp;
+    t[0] = gr.s.area + transposed_fixed(f->p) + (size_t)f->group * f->p.imgp;
     t[1] = t[0] + (size_t)g.channels * N;
-    float *x = f->x + (size_t)b0 * g.channels * g.h * g.w;
+    float *x = f->x + (size_t)gr.b0 * g.channels * g.h * g.w;
     for (int py = 0; py < 2; py++) {
         // t[px] (channels, nb*P) = w_phase (channels, K) * col_phase (K, nb*P)
         for (int px = 0; px < 2; px++) {
-            MatView col = {s.area, 0, 0, f->k_off + (size_t)(2 * py + px) * f->K, f->n_off, 0};
-            gemm_ex(t[px], N, NULL, f->phase_w[2 * py + px], col, g.channels, N, f->K, 0, s.gemm);
+            MatView col = {gr.s.area, 0, 0, f->k_off + (size_t)(2 * py + px) * f->K, f->n_off, 0};
+            gemm_ex(t[px], N, NULL, f->phase_w[2 * py + px], col, g.channels, N, f->K, 0, gr.s.gemm);
         }
-        for (int i = 0; i < nb; i++) interleave_image(x, t[0], t[1], f->bias, nb, py, g, i);
+        for (int i = 0; i < gr.nb; i++) interleave_image(x, t[0], t[1], f->bias, gr.nb, py, g, i);
     }
 }
 
