@@ -121,8 +121,7 @@ void convd_transposed_forward(float *out, const float *inp, const float *w, cons
         for (int t = 0; t < kk; t++) wf[c * kk + t] = w[c * kk + (kk - 1 - t)];
     tap_offsets(ws->idx, s.c_in, p.chp, p.wp, k);
     // An image too big for a helper's area is copied into the column buffer, on the leader alone.
-    Pool *pool = padded_floats(p, 1) <= WS_THREAD_AREA_FLOATS ? ws->pool : NULL;
-    pool_run(pool, batch, forward_image, &(DirectForward){ws, out, inp, wf, ws->idx, b[0], nq, s, p});
+    pool_run(workspace_pool_for(ws, padded_floats(p, 1)), batch, forward_image, &(DirectForward){ws, out, inp, wf, ws->idx, b[0], nq, s, p});
 }
 
 // dw[t] += sum over the plane of x[y][x] * d[off[t] + y*wp + x], for one input plane x (h, w) and

@@ -43,9 +43,6 @@ typedef struct {
     int group, tasks;
 } Groups;
 
-// Where task `task`'s images start (the next task's start is where they end).
-static int group_start(int task, int tasks, int batch) { return (int)((long long)task * batch / tasks); }
-
 // A task's group: its images b0 .. b0 + nb - 1 of src (src_image floats apart), copied into the
 // area of the thread that took it.
 typedef struct {
@@ -55,8 +52,8 @@ typedef struct {
 
 static Group take_group(const Workspace *ws, int thread, int task, int tasks, int batch, const float *src,
                         size_t src_image, PaddedGeom p) {
-    Group gr = {group_start(task, tasks, batch), 0, workspace_thread(ws, thread)};
-    gr.nb = group_start(task + 1, tasks, batch) - gr.b0;
+    Group gr = {pool_piece_start(task, tasks, batch), 0, workspace_thread(ws, thread)};
+    gr.nb = pool_piece_start(task + 1, tasks, batch) - gr.b0;
     pad_images(NULL, gr.s.area, src + (size_t)gr.b0 * src_image, gr.nb, p);
     return gr;
 }
@@ -66,12 +63,8 @@ static Group take_group(const Workspace *ws, int thread, int task, int tasks, in
 // would fill its last micro-tile with one column of eight. group = 0 when not even one image fits.
 static Groups image_groups(const Workspace *ws, size_t fixed, size_t per_image, size_t fixed_ints,
                            size_t per_image_ints, int P, int batch) {
-    Groups gr = {ws->pool, (GROUP_COLUMNS + P - 1) / P, 0};
-    size_t room = WS_THREAD_AREA_FLOATS;
-    if (pool_threads(ws->pool) == 1 || fixed + per_image > room) {
-        gr.pool = NULL;
-        room = ws->col_floats;
-    }
+    Groups gr = {workspace_pool_for(ws, fixed + per_image), (GROUP_COLUMNS + P - 1) / P, 0};
+    size_t room = gr.pool ? WS_THREAD_AREA_FLOATS : ws->col_floats;
     if (gr.group > batch) gr.group = batch;
     while (gr.group > 0 && (fixed + gr.group * per_image > room || fixed_ints + gr.group * per_image_ints > ws->idx_ints))
         gr.group--;
@@ -202,8 +195,8 @@ static void weight_slice(void *ctx, int task, int thread) {
     ThreadScratch s = workspace_thread(f->ws, thread);
     ConvGeom g = f->g;
     int slice = task / f->parts, part = task % f->parts, units = (f->c_small + 3) / 4;
-    int c0 = (int)((long long)slice * g.channels / f->slices), c1 = (int)((long long)(slice + 1) * g.channels / f->slices);
-    int r0 = part * units / f->parts * 4, r1 = (part + 1) * units / f->parts * 4;
+    int c0 = pool_piece_start(slice, f->slices, g.channels), c1 = pool_piece_start(slice + 1, f->slices, g.channels);
+    int r0 = pool_piece_start(part, f->parts, units) * 4, r1 = pool_piece_start(part + 1, f->parts, units) * 4;
     if (r1 > f->c_small) r1 = f->c_small;
     int P = g.h_out * g.w_out, kk = g.k * g.k;
     size_t plane = (size_t)g.h * g.w, x_img = g.channels * plane, y_img = (size_t)f->c_small * P;
@@ -229,14 +222,13 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     // threads, a part of the rows a thread (every part packs all of its slice's columns: conv1's 16
     // taps of every pixel, so eight parts ran slower than one). One task, all channels and rows, on
     // one thread or where a slice of a chunk does not fit a helper's area.
-    Pool *pool = ws->pool;
-    int threads = pool_threads(pool), slices = SLICES_PER_THREAD * threads;
+    int threads = pool_threads(ws->pool), slices = SLICES_PER_THREAD * threads;
     if (slices > g.channels) slices = g.channels;
     int parts = (threads + slices - 1) / slices, units = (c_small + 3) / 4;
     if (parts > units) parts = units;
     PaddedGeom p = padded_geom((g.channels + slices - 1) / slices, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
-    if (threads == 1 || padded_floats(p, nb_max) > WS_THREAD_AREA_FLOATS) {
-        pool = NULL;
+    Pool *pool = workspace_pool_for(ws, padded_floats(p, nb_max));
+    if (!pool) {
         slices = parts = 1;
         p = big_padded(g);
     }

@@ -380,23 +380,21 @@ typedef struct {
 static void gemm_tile(void *ctx, int tile, int thread) {
     const GemmTiles *t = ctx;
     float *scratch = thread ? pool_scratch(t->pool, thread) : t->scratch;
-    int at = (int)((long long)tile * t->units / t->tiles) * t->unit;
-    int len = t->by_columns ? t->n : t->m, end = (int)((long long)(tile + 1) * t->units / t->tiles) * t->unit;
-    int step = (end < len ? end : len) - at;
+    int at = pool_piece_start(tile, t->tiles, t->units) * t->unit;
+    int len = t->by_columns ? t->n : t->m, end = pool_piece_start(tile + 1, t->tiles, t->units) * t->unit;
+    int step = (end < len ? end : len) - at; // columns (or rows) of this tile
     if (t->by_columns) {
-        int cols = step;
         MatView b = t->b;
         if (b.col_off) b.col_off += at;
         else b.p += (ptrdiff_t)at * b.cs;
-        if (t->ccol) gemm_ex(t->c, t->ldc, t->ccol + at, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
-        else gemm_ex(t->c + at, t->ldc, NULL, t->a, b, t->m, cols, t->k, t->accumulate, scratch);
+        if (t->ccol) gemm_ex(t->c, t->ldc, t->ccol + at, t->a, b, t->m, step, t->k, t->accumulate, scratch);
+        else gemm_ex(t->c + at, t->ldc, NULL, t->a, b, t->m, step, t->k, t->accumulate, scratch);
     } else {
-        int rows = step;
         MatView a = t->a;
         if (a.packed) a.p += (size_t)at * t->k; // panels of MR rows, k deep; at is a multiple of MR
         else if (a.row_off) a.row_off += at;
         else a.p += (ptrdiff_t)at * a.rs;
-        gemm_ex(t->c + (size_t)at * t->ldc, t->ldc, t->ccol, a, t->b, rows, t->n, t->k, t->accumulate, scratch);
+        gemm_ex(t->c + (size_t)at * t->ldc, t->ldc, t->ccol, a, t->b, step, t->n, t->k, t->accumulate, scratch);
     }
 }
 

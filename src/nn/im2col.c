@@ -151,6 +151,10 @@ ThreadScratch workspace_thread(const Workspace *ws, int thread) {
 
 size_t workspace_helper_floats(void) { return gemm_scratch_floats() + WS_THREAD_AREA_FLOATS; }
 
+Pool *workspace_pool_for(const Workspace *ws, size_t area_floats) {
+    return pool_threads(ws->pool) > 1 && area_floats <= WS_THREAD_AREA_FLOATS ? ws->pool : NULL;
+}
+
 // --- zero-padded copies ----------------------------------------------------------------------
 static int off_32(int floats) {
     floats = (floats + 3) & ~3;            // keep planes 16-byte aligned

@@ -57,6 +57,9 @@ typedef struct {
 } ThreadScratch;
 ThreadScratch workspace_thread(const Workspace *ws, int thread);
 size_t workspace_helper_floats(void);
+// The pool to share a pass whose tasks each need area_floats of area: ws's, where it has helpers and
+// their areas hold that much; else NULL (the leader alone, in the column buffer).
+Pool *workspace_pool_for(const Workspace *ws, size_t area_floats);
 
 // A batch of images copied into zero-padded planes, so the implicit im2col reads without bounds
 // checks. Plane and image pitches are padded off multiples of 32 floats: planes that start on the

@@ -198,7 +198,7 @@ void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx) {
     atomic_store(&pool->done, 0);
     int job = (atomic_load(&pool->job) + 1) & 0xffff;
     for (int t = 0; t < pool->threads; t++) {
-        unsigned long long begin = (unsigned long long)tasks * t / pool->threads, end = (unsigned long long)tasks * (t + 1) / pool->threads;
+        unsigned long long begin = pool_piece_start(t, pool->threads, tasks), end = pool_piece_start(t + 1, pool->threads, tasks);
         atomic_store(&pool->range[t].word, ((unsigned long long)job << (2 * TASK_BITS)) | (begin << TASK_BITS) | end);
     }
     atomic_store(&pool->job, job);

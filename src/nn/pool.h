@@ -37,6 +37,10 @@ double pool_tail_ms(const Pool *pool);
 // Tasks thread `thread` has run in pooled jobs so far (serial runs are not counted).
 long long pool_tasks_taken(const Pool *pool, int thread);
 
+// Where piece `i` of n things cut into `pieces` near-equal pieces starts (piece i ends where i + 1
+// starts; sizes differ by one at most): how home ranges, tiles, groups of images and slices are cut.
+static inline int pool_piece_start(int i, int pieces, int n) { return (int)((long long)i * n / pieces); }
+
 // Runs fn for tasks 0..tasks-1 and returns when all are done. Serial when pool is NULL, has one
 // thread, or is already inside a job (a task that calls pool_run runs its tasks itself).
 void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx);
