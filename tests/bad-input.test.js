@@ -114,8 +114,12 @@ describe('training that cannot silently fail', () => {
     const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
     const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
       { ...resolveOptions({ batch: 8, epochs: 50, lrWarmup: 0 }), snapshotEvery: 3 });   // no warm-up: it would reset the lr set below
-    for (let i = 0; i < 7; i++) assert.ok(Number.isFinite(trainer.next().loss), 'a sane step diverged');
+    assert.ok(Number.isFinite(trainer.next().loss));
+    const first = trainer.snapshot.state;
+    for (let i = 1; i < 7; i++) assert.ok(Number.isFinite(trainer.next().loss), 'a sane step diverged');
     assert.equal(trainer.snapshot.imagesSeen, 48, 'a snapshot every 3 good batches');
+    // A snapshot is copied into the arrays of the one it replaces (no fresh 30 MB each time).
+    for (const key of ['params', 'm', 'v']) assert.equal(trainer.snapshot.state[key], first[key], `the snapshot's ${key} array is reused`);
     // Then an absurd learning rate, as if the run had wandered somewhere steps blow up.
     model.setHyper({ lr: 1, beta: 1000 });
     const { reports, stopped } = trainUntilStopped(trainer);
@@ -155,6 +159,20 @@ describe('training that cannot silently fail', () => {
     assert.throws(() => model.setState({ ...state, m: new Float32Array(3) }), /Adam m: expected a Float32Array/);
     assert.throws(() => model.setState({ ...state, step: -1 }), /step count/);
     assert.deepEqual(model.getState(), state, 'a refused state changes nothing');
+    // Copied into the arrays of an earlier state, or of a parameter array, when given: the same arrays
+    // come back, holding what fresh copies hold; a misshapen one is refused before anything is written.
+    const earlier = model.getState();
+    model.trainBatch(batch);
+    const fresh = model.getState(), reused = model.getState(earlier);
+    for (const key of ['params', 'm', 'v']) assert.equal(reused[key], earlier[key], `${key}: the given array`);
+    assert.deepEqual(reused, fresh);
+    const params = new Float32Array(L.numParams);
+    assert.equal(model.getParams(params), params);
+    assert.deepEqual(params, fresh.params);
+    const kept = earlier.params.slice();
+    assert.throws(() => model.getState({ ...earlier, v: new Float32Array(5) }), /a state to copy into needs v as a Float32Array of \d+ values, got 5/);
+    assert.deepEqual(earlier.params, kept, 'a refused copy writes nothing');
+    assert.throws(() => model.getParams(new Float32Array(5)), /slice of \d+ values into an array of 5/);
     model.free();
   });
 });

@@ -63,6 +63,9 @@ export function addTestRequests(trainer, viewer) {
   lab.selftest = ({ batches = 4, ...options }) => trainer.request('selftest', { options: resolveOptions(options), batches });
   // For the save-and-load test: the SHA-256 of the current model's parameters, in the trainer.
   lab.paramsHash = () => trainer.request('params-hash').then((r) => r.hash);
+  // The training snapshots the trainer sent to the view worker, and how many went in an array it had
+  // sent back: { sent, inSpare }.
+  lab.paramsSnapshots = () => trainer.request('params-snapshots');
   // For the explorer's tests: the view worker's decode of latent points, as hover gets it.
   lab.decode = (z) => viewer.request('decode', { z }).then((r) => Array.from(r.images));
 }

@@ -1,6 +1,6 @@
 // The trainer worker's test-only handlers, apart from the real ones: the SHA-256 of the model's
-// parameters (the page's tests compare a saved and reloaded model) and the determinism check's
-// self-test. The debug trap and the memory reading are common.js's.
+// parameters (the page's tests compare a saved and reloaded model), the count of parameter snapshots
+// sent to the view worker, and the determinism check's self-test. The debug trap and the memory reading are common.js's.
 import { LabError } from '../lib/latent-lab.js';
 import { resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run } from '../lib/run/pipeline.js';
@@ -19,6 +19,9 @@ export function trainerTestHandlers({ trainer, loadBuiltin, spawn, threads }) {
       const params = session.run ? await session.run.syncParams() : session.model.getParams();
       return { hash: await sha256(params), run: session.id };
     },
+
+    // The training snapshots sent to the view worker so far, and how many went in an array it sent back.
+    'params-snapshots': () => ({ ...trainer.snapshots }),
 
     // `batches` batches of a run with these options on `workers` workers (threads or replicas, as
     // options.parallelism says, default 'auto' as a run), from a fresh model, and the

@@ -32,7 +32,7 @@ const SAMPLE_NOISE = (() => {
 })();
 
 const post = (message, transfer) => worker.post(message, transfer);
-const view = { model: null, params: null, version: 0, run: 0, busy: false, scatter: null, val: null, test: null, manifoldAt: -Infinity,
+const view = { model: null, params: null, version: 0, run: 0, busy: false, toTrainer: null, scatter: null, val: null, test: null, manifoldAt: -Infinity,
   restUntil: 0 };
 
 // The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
@@ -75,6 +75,7 @@ async function refreshViews() {
       const { params, version, run, final, views, deskew } = view.params;
       view.params = null;
       view.model.setParams(params);
+      giveBack(params);
       view.deskew = deskew;   // how the model saw its images: a drawn digit is prepared the same way
       view.version = version;
       if (view.run !== run) post({ type: 'view-params', run });   // the page decodes its probe again
@@ -122,6 +123,11 @@ async function refreshViews() {
   }
 }
 
+// A snapshot's array, its values taken: back to the trainer, which copies the next snapshot into it.
+function giveBack(params) {
+  view.toTrainer?.({ type: 'params-back', params }, [params.buffer]);
+}
+
 // What the trainer sends over the port between the two workers.
 const portHandlers = {
   // The images the views are made of: the scatter sample (test) and the labelled validation images.
@@ -137,6 +143,7 @@ const portHandlers = {
   // A new snapshot; only the newest waiting one is used.
   // views: false: for hover only, no refresh of the views (a loaded model before its images arrive).
   params({ params, imagesSeen, run, final, views = true, deskew = false }) {
+    if (view.params) giveBack(view.params.params);   // replaced before it was taken
     view.params = { params, version: imagesSeen, run, final, views, deskew };
     refreshViews().catch((error) => post({ type: 'error', message: error.message }));
   },
@@ -153,7 +160,7 @@ const pageHandlers = {
 
   // The port to the trainer (the page hands both ends out): its messages are answered here.
   connect({ port }) {
-    serve(port, (message) => {
+    view.toTrainer = serve(port, (message) => {
       if (worker.crashed) throw new Error(`the view worker crashed (${worker.crashed})`);
       const handler = portHandlers[message.type];
       if (!handler) throw new Error(`unknown message type "${message.type}" on the view port`);

@@ -132,11 +132,12 @@ export class Run {
   }
 
   // The replicas' parameters and hyperparameters (or this thread's model's), copied into this
-  // thread's model; returns the parameters (a copy the caller may transfer).
-  async syncParams() {
+  // thread's model; returns the parameters (a copy the caller may transfer; into `into`, a Float32Array
+  // of every parameter, when given and not on replicas).
+  async syncParams(into = null) {
     if (!this.model) throw new LabError('the run was freed');
-    if (!this.parallel) return this.model.getParams();
-    const params = await this.parallel.getParams();
+    if (!this.parallel) return this.model.getParams(into);
+    const params = await this.parallel.getParams(into);   // replicas send a new array
     if (!this.model) throw new LabError('the run was freed');
     this.model.setParams(params);
     this.model.setHyper(this.parallel.hyper);

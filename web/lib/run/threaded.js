@@ -46,16 +46,16 @@ export class ThreadedModel {
     return this.model.trainBatch(images);
   }
 
-  getParams() {
-    return this.model.getParams();
+  getParams(into) {
+    return this.model.getParams(into);
   }
 
   setParams(params, options) {
     this.model.setParams(params, options);
   }
 
-  getState() {
-    return this.model.getState();
+  getState(into) {
+    return this.model.getState(into);
   }
 
   setState(state) {
