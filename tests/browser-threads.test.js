@@ -104,6 +104,8 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(inPage.workers, 2);
     assert.match(inPage.progress, /images\/s on 2 replicas/);
     assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
+    assert.ok(inPage.snapshots.inSpare >= inPage.snapshots.sent - 3, `replicas: only ${inPage.snapshots.inSpare} of ` +
+      `${inPage.snapshots.sent} snapshots went in an array the view worker sent back`);
     const said = /threads are not available \(the page is not cross-origin isolated.*\): training on 2 replicas/;
     assert.ok(inPage.notes.some((n) => said.test(n)), `the page's notes: ${JSON.stringify(inPage.notes)}`);
     assert.match(await page.textContent('#note'), said);

@@ -20,7 +20,15 @@ async function trainParallel(workers, data = batches) {
   try {
     const losses = [];
     for (const b of data) losses.push((await model.trainBatch(b)).loss);
-    return { params: await model.getParams(), losses };
+    const params = await model.getParams();
+    // An array (a state) given to fill travels to the first replica and back, filled with the same values.
+    const given = new Float32Array(params.length), filled = await model.getParams(given);
+    assert.equal(given.length, 0, 'the given array was sent (transferred), not copied');
+    assert.deepEqual(filled, params);
+    const state = await model.getState(), refilled = await model.getState({ params: filled, m: new Float32Array(params.length),
+      v: new Float32Array(params.length) });
+    assert.deepEqual(refilled, state);
+    return { params, losses };
   } finally {
     model.terminate();
   }

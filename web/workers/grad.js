@@ -146,13 +146,13 @@ async function handle(message) {
       return null;
     }
     case 'params': {
-      return model.getParams();
+      return model.getParams(message.into ?? null);   // into: the caller's array, sent here to be filled
     }
     case 'set-params':
       model.setParams(message.params, { resetOptimizer: message.resetOptimizer ?? true });
       return null;
     case 'state': {
-      return model.getState();   // its typed arrays travel (transferred)
+      return model.getState(message.into ?? null);   // its typed arrays travel (transferred)
     }
     case 'set-state':
       model.setState(message.state);

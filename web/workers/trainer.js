@@ -107,10 +107,10 @@ async function trainLoop(session, resolved) {
   let lastRefresh = -Infinity;
   const sendParams = async () => {
     lastRefresh = loop.imagesSeen;
-    const spare = takeSpareParams(), params = await run.syncParams(spare);
+    const spare = takeSpareParams();
     trainer.snapshots.sent++;
-    if (spare && params === spare) trainer.snapshots.inSpare++;   // replicas send a new array
-    showParams(session, params, { imagesSeen: loop.imagesSeen, final: loop.done });
+    if (spare) trainer.snapshots.inSpare++;
+    showParams(session, await run.syncParams(spare), { imagesSeen: loop.imagesSeen, final: loop.done });
   };
   await sendParams();
   const started = performance.now();

@@ -129,8 +129,10 @@ export class ParallelModel {
     return { loss: (bce + this.hyper.beta * klRaw) / n, bce: bce / n, kl: 0.5 * klRaw / n };
   }
 
-  async getParams() {
-    return this.replicas[0].request('params');
+  // into: an array of the caller's (a state's arrays for getState) that travels to the first replica
+  // to be filled and back, instead of a fresh one (see VaeModel.getParams).
+  async getParams(into = null) {
+    return this.replicas[0].request('params', { into }, into ? [into.buffer] : []);
   }
 
   async setParams(params, options = {}) {
@@ -138,8 +140,8 @@ export class ParallelModel {
   }
 
   // The training state (parameters, Adam's moments and step count) of the replicas, all identical.
-  async getState() {
-    return this.replicas[0].request('state');
+  async getState(into = null) {
+    return this.replicas[0].request('state', { into }, into ? [into.params.buffer, into.m.buffer, into.v.buffer] : []);
   }
 
   async setState(state) {

@@ -132,12 +132,13 @@ export class Run {
   }
 
   // The replicas' parameters and hyperparameters (or this thread's model's), copied into this
-  // thread's model; returns the parameters (a copy the caller may transfer; into `into`, a Float32Array
-  // of every parameter, when given and not on replicas).
+  // thread's model; returns the parameters (a copy the caller may transfer), in `into`'s memory when
+  // given (a Float32Array of every parameter; the caller's own array, or, from replicas, its buffer
+  // sent back).
   async syncParams(into = null) {
     if (!this.model) throw new LabError('the run was freed');
     if (!this.parallel) return this.model.getParams(into);
-    const params = await this.parallel.getParams(into);   // replicas send a new array
+    const params = await this.parallel.getParams(into);
     if (!this.model) throw new LabError('the run was freed');
     this.model.setParams(params);
     this.model.setHyper(this.parallel.hyper);

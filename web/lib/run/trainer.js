@@ -74,8 +74,7 @@ export class Trainer {
     if (this.done) throw new LabError('training is finished');
     const canSnapshot = typeof this.model.getState === 'function';
     if (canSnapshot && (!this.snapshot || this.sinceSnapshot >= this.snapshotEvery)) {
-      // The new snapshot takes the old one's arrays (a model of this thread fills them; replicas
-      // send new ones).
+      // The new snapshot is copied into the old one's arrays (replicas: they travel there and back).
       return then(this.model.getState(this.snapshot?.state), (state) => {
         this.snapshot = { state, imagesSeen: this.imagesSeen, rollbacks: 0 };
         this.sinceSnapshot = 0;
