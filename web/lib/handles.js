@@ -273,7 +273,7 @@ export class VaeModel {
   }
 
   // A copy of every parameter, into `into` when given (a Float32Array of numParams, used again: in
-  // Chromium the first touch of a fresh 10 MB array costs about 28 ms of page faults, the copy 0.4).
+  // Chromium the first touch of a fresh 10 MB array costs about 28 ms of page faults, the copy 0.4 ms).
   getParams(into = null) {
     return this.#copySlice(this.lab.x.ll_vae_params(this.#live()), 0, this.lab.numParams, into);
   }

@@ -1,6 +1,7 @@
 // The trainer worker's test-only handlers, apart from the real ones: the SHA-256 of the model's
 // parameters (the page's tests compare a saved and reloaded model), the count of parameter snapshots
-// sent to the view worker, and the determinism check's self-test. The debug trap and the memory reading are common.js's.
+// sent to the view worker, and the determinism check's self-test. The debug trap and the memory
+// reading are common.js's.
 import { LabError } from '../lib/latent-lab.js';
 import { resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run } from '../lib/run/pipeline.js';

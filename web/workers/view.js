@@ -32,8 +32,9 @@ const SAMPLE_NOISE = (() => {
 })();
 
 const post = (message, transfer) => worker.post(message, transfer);
-const view = { model: null, params: null, version: 0, run: 0, busy: false, toTrainer: null, scatter: null, val: null, test: null, manifoldAt: -Infinity,
-  restUntil: 0 };
+// toTrainer: posts to the trainer over the port between the two workers.
+const view = { model: null, params: null, version: 0, run: 0, busy: false, toTrainer: null, scatter: null, val: null, test: null,
+  manifoldAt: -Infinity, restUntil: 0 };
 
 // The codes' 2nd..98th percentile box per axis: the manifold's N(0,1) quantiles are scaled to it.
 function latentBox(mu) {
