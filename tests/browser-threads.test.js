@@ -87,9 +87,11 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
     // The view worker sends every snapshot's array back and the next is copied into it: a fresh 10 MB
     // array costs Chromium ~28 ms of page faults, 5% of a run on 2 threads at a snapshot every 10 batches.
+    // Not every one: an array is back only once the view worker has read the next message, which on a
+    // loaded machine can come after the trainer's next send (10 of 14 in a CI run, 13 of 14 alone).
     const { sent, inSpare } = inPage.snapshots;
     assert.ok(sent >= 10, `${sent} parameter snapshots sent while training`);
-    assert.ok(inSpare >= sent - 3, `only ${inSpare} of ${sent} snapshots went in an array the view worker sent back`);
+    assert.ok(inSpare >= sent / 2, `only ${inSpare} of ${sent} snapshots went in an array the view worker sent back`);
     const headless = await headlessRate();
     assert.equal(headless.parallelism, 'threads');
     process.stdout.write(`# 2 threads: page ${inPage.imagesPerS.toFixed(0)} images/s, headless ${headless.imagesPerS.toFixed(0)} ` +
@@ -104,7 +106,7 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(inPage.workers, 2);
     assert.match(inPage.progress, /images\/s on 2 replicas/);
     assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
-    assert.ok(inPage.snapshots.inSpare >= inPage.snapshots.sent - 3, `replicas: only ${inPage.snapshots.inSpare} of ` +
+    assert.ok(inPage.snapshots.inSpare >= inPage.snapshots.sent / 2, `replicas: only ${inPage.snapshots.inSpare} of ` +
       `${inPage.snapshots.sent} snapshots went in an array the view worker sent back`);
     const said = /threads are not available \(the page is not cross-origin isolated.*\): training on 2 replicas/;
     assert.ok(inPage.notes.some((n) => said.test(n)), `the page's notes: ${JSON.stringify(inPage.notes)}`);
