@@ -88,7 +88,7 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     // The view worker sends every snapshot's array back and the next is copied into it: a fresh 10 MB
     // array costs Chromium ~28 ms of page faults, 5% of a run on 2 threads at a snapshot every 10 batches.
     // Not every one: an array is back only once the view worker has read the next message, which on a
-    // loaded machine can come after the trainer's next send (10 of 14 in a CI run, 13 of 14 alone).
+    // loaded machine can come after the trainer's next send (10 of 14 in a CI run beside the other tests).
     const { sent, inSpare } = inPage.snapshots;
     assert.ok(sent >= 10, `${sent} parameter snapshots sent while training`);
     assert.ok(inSpare >= sent / 2, `only ${inSpare} of ${sent} snapshots went in an array the view worker sent back`);
