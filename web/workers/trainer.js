@@ -24,9 +24,10 @@ const post = (message, transfer) => worker.post(message, transfer);
 
 // The data (built-in sets, the user's) is training-data.js's. session: what the page shows now (a run trained
 // here, a loaded or a restored model); sessions: their count, for ids. view: the port to the view worker.
-// spareParams: a parameter array the view worker sent back once it had taken its values; snapshots:
+// spareParams: parameter arrays the view worker sent back once it had taken their values; snapshots:
 // the training snapshots sent, and how many of them went in a spare array (a test reads them).
-const trainer = { session: null, sessions: 0, view: null, spareParams: null, snapshots: { sent: 0, inSpare: 0 } };
+const trainer = { session: null, sessions: 0, view: null, spareParams: [], snapshots: { sent: 0, inSpare: 0 } };
+const MAX_SPARE_PARAMS = 3;   // two are in flight at most while the view worker keeps up; one more for when it lags
 let viewConnected;
 const viewReady = new Promise((resolve) => { viewConnected = resolve; });
 
@@ -35,8 +36,7 @@ const viewReady = new Promise((resolve) => { viewConnected = resolve; });
 // Chromium the first touch of a fresh 10 MB array costs about 28 ms of page faults (the copy, 0.4 ms),
 // which every 10 batches was 5% of a run's time on 2 threads.
 function takeSpareParams() {
-  const params = trainer.spareParams;
-  trainer.spareParams = null;
+  const params = trainer.spareParams.pop();
   return params?.length === worker.lab.numParams ? params : null;
 }
 
@@ -262,7 +262,9 @@ const handlers = {
   // The port to the view worker (the page hands both ends out).
   connect({ port }) {
     trainer.view = new RpcClient(port);
-    trainer.view.on('params-back', ({ params }) => { trainer.spareParams = params; });
+    trainer.view.on('params-back', ({ params }) => {
+      if (trainer.spareParams.length < MAX_SPARE_PARAMS) trainer.spareParams.push(params);
+    });
     viewConnected();
   },
 
