@@ -106,6 +106,7 @@ describe('the page on several cores', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.equal(inPage.workers, 2);
     assert.match(inPage.progress, /images\/s on 2 replicas/);
     assert.equal(inPage.paused.after, inPage.paused.before, 'no image was trained on while paused');
+    assert.ok(inPage.snapshots.sent >= 10, `replicas: ${inPage.snapshots.sent} parameter snapshots sent while training`);
     assert.ok(inPage.snapshots.inSpare >= inPage.snapshots.sent / 2, `replicas: only ${inPage.snapshots.inSpare} of ` +
       `${inPage.snapshots.sent} snapshots went in an array the view worker sent back`);
     const said = /threads are not available \(the page is not cross-origin isolated.*\): training on 2 replicas/;

@@ -11,6 +11,8 @@ import { BUILD } from '../tools/common.js';
 import { assertClose, lab, randomArray } from './helpers.js';
 
 const HYPER = { lr: 1e-3, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+// Bit for bit, without a diff of millions of values when they differ.
+const sameBits = (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const batches = [0, 1, 2, 3].map((k) => randomArray(33 * 784, 50 + k, { lo: 0, hi: 1 }).map((v) => (v > 0.7 ? v : 0)));
 
 async function trainParallel(workers, data = batches) {
@@ -24,10 +26,11 @@ async function trainParallel(workers, data = batches) {
     // An array (a state) given to fill travels to the first replica and back, filled with the same values.
     const given = new Float32Array(params.length), filled = await model.getParams(given);
     assert.equal(given.length, 0, 'the given array was sent (transferred), not copied');
-    assert.deepEqual(filled, params);
+    assert.ok(sameBits(filled, params), 'the parameters filled in a given array');
     const state = await model.getState(), refilled = await model.getState({ params: filled, m: new Float32Array(params.length),
       v: new Float32Array(params.length) });
-    assert.deepEqual(refilled, state);
+    for (const key of ['params', 'm', 'v']) assert.ok(sameBits(refilled[key], state[key]), `${key} filled in a given array`);
+    assert.equal(refilled.step, state.step);
     return { params, losses };
   } finally {
     model.terminate();
@@ -82,6 +85,43 @@ describe('data-parallel training', () => {
     assert.deepEqual(outside([12, 18], [[10, 20]]), []);
     assert.deepEqual(outside([0, 10], [[10, 20]]), [[0, 10]]);
     assert.deepEqual(outside([5, 5], [[10, 20]]), []);
+  });
+
+  it('a run on 2 replicas that diverges rolls back to its snapshot, whose arrays went to a replica and back', async () => {
+    const { Trainer } = await import('../web/lib/run/trainer.js');
+    const { resolveOptions } = await import('../web/lib/run/options.js');
+    const L = await lab('simd');
+    const model = await ParallelModel.create({ workers: 2, seed: 4, hyper: HYPER, build: 'simd',
+      url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
+      spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
+    try {
+      const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
+      const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },
+        { ...resolveOptions({ batch: 8, epochs: 50, lrWarmup: 0 }), snapshotEvery: 3 });
+      for (let i = 0; i < 6; i++) assert.ok(Number.isFinite((await trainer.next()).loss), 'a sane step diverged');
+      const expected = await model.getState();   // what the next snapshot must hold
+      assert.ok(Number.isFinite((await trainer.next()).loss));
+      assert.equal(trainer.snapshot.imagesSeen, 48, 'a snapshot every 3 good batches (the third in the arrays of the first two)');
+      for (const key of ['params', 'm', 'v']) {
+        assert.ok(sameBits(trainer.snapshot.state[key], expected[key]), `the snapshot's ${key}, filled in arrays that travelled, hold the state`);
+      }
+      await model.setHyper({ lr: 1, beta: 1000 });
+      let stopped = null;
+      try {
+        while (!trainer.done) await trainer.next();
+      } catch (error) {
+        stopped = error;
+      }
+      assert.match(stopped?.message ?? '', /the model is back at its last good weights/);
+      const snap = trainer.snapshot.state, state = await model.getState();
+      for (const key of ['params', 'm', 'v']) {
+        assert.equal(snap[key].length, L.numParams, `the snapshot's ${key} came back whole`);
+        assert.ok(sameBits(state[key], snap[key]), `the replicas' ${key} are the snapshot's`);
+      }
+      assert.equal(state.step, snap.step);
+    } finally {
+      model.terminate();
+    }
   });
 
   it('refuses a bad worker count', async () => {

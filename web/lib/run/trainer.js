@@ -74,8 +74,11 @@ export class Trainer {
     if (this.done) throw new LabError('training is finished');
     const canSnapshot = typeof this.model.getState === 'function';
     if (canSnapshot && (!this.snapshot || this.sinceSnapshot >= this.snapshotEvery)) {
-      // The new snapshot is copied into the old one's arrays (replicas: they travel there and back).
-      return then(this.model.getState(this.snapshot?.state), (state) => {
+      // The new snapshot is copied into the old one's arrays (replicas: they travel there and back), so
+      // the old one is gone from here on, whether or not the copy succeeds.
+      const arrays = this.snapshot?.state;
+      this.snapshot = null;
+      return then(this.model.getState(arrays), (state) => {
         this.snapshot = { state, imagesSeen: this.imagesSeen, rollbacks: 0 };
         this.sinceSnapshot = 0;
         return this.#step();
