@@ -17,6 +17,11 @@ export function randomArray(n, seed, { lo = -1, hi = 1 } = {}) {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
 }
 
+// The same bytes, typed arrays of any kind (a bit-for-bit check without a diff of millions of values).
+export function sameBits(a, b) {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 // |actual - expected| <= tol * max(1, |expected|) everywhere; on failure reports the worst index.
 export function assertClose(actual, expected, tol, what = 'values') {
   assert.equal(actual.length, expected.length, `${what}: lengths differ`);

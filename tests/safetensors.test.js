@@ -12,11 +12,7 @@ import { LAB_VERSION, loadSafetensors, modelMetadata, parseModelMetadata, readSa
   saveSafetensors } from '../web/lib/model-io.js';
 import { LossHistory } from '../web/lib/run/loss-history.js';
 import { resolveOptions } from '../web/lib/run/options.js';
-import { BUILDS, lab } from './helpers.js';
-
-function sameBits(a, b) {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
+import { BUILDS, lab, sameBits } from './helpers.js';
 
 // --- a test-only view of the container, to take files apart and build broken ones ---------------------
 function split(bytes) {

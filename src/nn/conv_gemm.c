@@ -54,7 +54,7 @@ static Group take_group(const Workspace *ws, int thread, int task, int tasks, in
                         size_t src_image, PaddedGeom p) {
     Group gr = {pool_piece_start(task, tasks, batch), 0, workspace_thread(ws, thread)};
     gr.nb = pool_piece_start(task + 1, tasks, batch) - gr.b0;
-    pad_images(NULL, gr.s.area, src + (size_t)gr.b0 * src_image, gr.nb, p);
+    pad_image_slices(gr.s.area, src + (size_t)gr.b0 * src_image, src_image, gr.nb, p);
     return gr;
 }
 

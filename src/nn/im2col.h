@@ -75,8 +75,8 @@ PaddedGeom padded_geom(int channels, int h, int w, int pad, int k, int stride, i
 // Floats pad_images() writes for nb images, including the slack vector paths may read past the end.
 size_t padded_floats(PaddedGeom p, int nb);
 void pad_images(Pool *pool, float *dst, const float *src, int nb, PaddedGeom p); // an image a task
-// The same on the caller's thread for a slice of each image's channels: p.channels planes from src,
-// the images src_image floats apart.
+// The same on the caller's thread, for images src_image floats apart of which the first p.channels
+// planes are copied (all of them, or a slice of the channels).
 void pad_image_slices(float *dst, const float *src, size_t src_image, int nb, PaddedGeom p);
 
 // col (channels*k*k rows, ldcol stride) gets one image's patches in columns 0 .. h_out*w_out-1;
