@@ -20,7 +20,7 @@ import path from 'node:path';
 import { startServer } from '../tools/serve.js';
 import { DATASETS } from '../web/lib/data/datasets.js';
 import { MNIST_FILES } from '../web/lib/data/mnist.js';
-import { PRESETS } from '../web/lib/run/options.js';
+import { MANY_CLASSES, PRESETS } from '../web/lib/run/options.js';
 import { CHROMIUM, FASHION_MODEL, openGuardedPage, probeAnswer, rowName, settled, SITE, siteWithFashionModel } from './browser-helpers.js';
 
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (make installs it)`;
@@ -127,6 +127,37 @@ describe('ten classes on the page (issue 16)', { skip }, () => {
     await page.selectOption('#dataset', 'mnist');
     assert.ok(await page.isHidden('#dataset-error'));
     assert.ok(await page.isEnabled('#train'));
+  });
+
+  it('offers the long recipe under the Recipe menu once many digits are ticked, and it fills in 16 epochs', { timeout: 60_000 }, async () => {
+    await page.goto(`${server.url}?seed=3`);
+    await page.waitForFunction(() => window.__lab?.build, null, { timeout: 60_000 });
+    const offer = /With (\d+) digits, try \u201cLab default, 16 epochs\u201d/;
+    assert.doesNotMatch(await page.textContent('#preset-about'), offer, 'three digits: no offer');
+    const boxes = await page.$$('input[name="digit"]');
+    let ticked = 3;
+    for (const box of boxes) {
+      if (await box.isChecked()) continue;
+      await box.check();
+      ticked++;
+      const note = await page.textContent('#preset-about');
+      if (ticked < MANY_CLASSES) assert.doesNotMatch(note, offer, `${ticked} digits: no offer yet`);
+      else assert.equal(note.match(offer)?.[1], String(ticked), `${ticked} digits: offered, with the count`);
+    }
+    assert.equal(ticked, 10);
+    await page.selectOption('#preset', 'long');
+    assert.equal(await page.inputValue('#epochs'), String(PRESETS.long.epochs));
+    assert.equal(PRESETS.long.epochs, 2 * PRESETS.default.epochs);
+    for (const f of ['lrWarmup', 'mixture', 'deskew', 'kl']) {
+      assert.equal(await page.inputValue(`#${f}`), String(PRESETS.default[f]), `${f} as the default's`);
+    }
+    assert.match(await page.textContent('#preset-about'), /The lab default trained for 16 epochs/);
+    assert.match(await page.evaluate(() => location.search), /preset=long/);
+    assert.ok(await page.isEnabled('#train'));
+    await page.selectOption('#preset', 'default');
+    assert.equal(await page.inputValue('#epochs'), String(PRESETS.default.epochs));
+    assert.match(await page.textContent('#preset-about'), offer, 'the default, with ten digits ticked, offers it again');
+    assert.deepEqual(problems, []);
   });
 
   it('fetches Fashion-MNIST when it is chosen, names its classes on the boxes, and a run on it names them everywhere', { timeout: 300_000 }, async () => {

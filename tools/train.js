@@ -1,7 +1,7 @@
 // make train ARGS="--digits 1,4,8 --epochs 8 --batch 32 --lr 3e-4 --beta 0.55 --seed 42 --limit 0"
 // Trains headless in Node, shows progress on stderr, then prints one JSON line of results on stdout.
 // --dataset fashion trains on Fashion-MNIST instead of MNIST's digits (--digits then picks its classes by
-// label, 0-9: T-shirt/top .. Ankle boot). --preset authors|usual-kl|default picks a recipe; --kl, --warmup, --lr-warmup, --mixture, --deskew[=false] override
+// label, 0-9: T-shirt/top .. Ankle boot). --preset authors|default|long|usual-kl|... picks a recipe; --kl, --warmup, --lr-warmup, --mixture, --deskew[=false] override
 // parts of it (default: MNIST's digits are deskewed, --data files not; a loaded model as its metadata says);
 // --save-codes FILE keeps the latent codes (JSON) for mixture experiments without retraining.
 // --save model.safetensors writes the model (PyTorch state_dict names; --dtype f16 halves it) and its

@@ -26,6 +26,7 @@ PRESETS = {
     'usual-kl-warmup': dict(USUAL_KL, warmup=2),
     'usual-kl-deskew': dict(USUAL_KL, deskew='auto'),
     'default': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups'),
+    'long': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups', epochs=16),
 }
 # web/lib/run/mixture.js MIXTURES: fitted by our trainer (tools/train.js) on the codes, named here only.
 MIXTURES = ['authors', 'semi', 'per-class-2', 'per-class-3', 'kmeans-6', 'kmeans-10', 'kmeans-16', 'kmeans-6-groups',

@@ -3,7 +3,7 @@
 // (web/lib/run/mixture.js) that index.html does not list, worded from what the variant is, so a link or a
 // recipe naming a new one still works.
 import { MIXTURES } from '../lib/run/mixture.js';
-import { PRESETS } from '../lib/run/options.js';
+import { MANY_CLASSES, PRESETS } from '../lib/run/options.js';
 import { $ } from './dom.js';
 
 const NUMBER = ['', 'One', 'Two', 'Three', 'Four', 'Five', 'Six'];
@@ -17,11 +17,18 @@ function components(key, words) {
   return `${m.components} k-means++ components${m.naming === 'groups' ? ' named by groups' : ''}`;
 }
 
+// What the default recipe is, in the chosen dataset's words.
+const defaultWords = (w) => `Usual KL, ${w.mnist ? 'deskewed digits' : 'no deskewing (auto deskews MNIST\u2019s digits only)'}, a 2-epoch ` +
+  `learning-rate warm-up, ${components(PRESETS.default.mixture, w)}`;
+
 // What each recipe is, under its menu (the menu's words stay short enough to read whole on a phone).
+// w.classes: how many classes are ticked; from MANY_CLASSES on, the default offers the long recipe.
 const RECIPE_NOTES = {
   authors: (w) => `The report's code: beta weighs twice the usual KL; one Gaussian per ${w.noun}.`,
-  default: (w) => `Usual KL, ${w.mnist ? 'deskewed digits' : 'no deskewing (auto deskews MNIST\u2019s digits only)'}, a 2-epoch ` +
-    `learning-rate warm-up, ${components(PRESETS.default.mixture, w)}.`,
+  default: (w) => `${defaultWords(w)}.` + (w.classes >= MANY_CLASSES ? ` With ${w.classes} ${w.nouns}, try \u201cLab default, ` +
+    `16 epochs\u201d: on all ten digits it lifts the mixture's accuracy from 0.83 to 0.87, in twice the time.` : ''),
+  long: (w) => `The lab default trained for ${PRESETS.long.epochs} epochs: ${defaultWords(w)}. On all ten digits the ` +
+    `mixture's accuracy goes from 0.83 to 0.87 (three seeds), in twice the time.`,
   'usual-kl': (w) => `The authors' network with the usual KL; ${components(PRESETS['usual-kl'].mixture, w)}.`,
   'usual-kl-warmup': (w) => `Usual KL, its weight ramped up over 2 epochs; ${components(PRESETS['usual-kl-warmup'].mixture, w)}.`,
   'usual-kl-deskew': (w) => `Usual KL, deskewed ${w.nouns}; ${components(PRESETS['usual-kl-deskew'].mixture, w)}.`,

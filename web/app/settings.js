@@ -182,7 +182,7 @@ function showFieldErrors(errors) {
   if (errors.form) $('error').dataset.source = 'form';
 }
 
-const describeRecipe = () => describeNotes(chosenWords());
+const describeRecipe = () => describeNotes({ ...chosenWords(), classes: readForm().digits.length });
 
 // A recipe fills in its values; digits, seed, limit and workers stay as they are.
 function applyPreset(name) {
@@ -231,7 +231,7 @@ export function initSettings() {
   $('dataset').addEventListener('change', chooseDataset);
   $('settings').addEventListener('input', (event) => {
     if (event.target.id === 'preset') return applyPreset(event.target.value);
-    if (event.target.id === 'mixture') describeRecipe();
+    if (event.target.id === 'mixture' || event.target.name === 'digit') describeRecipe();
     delete urlErrors[event.target.name];
     validate();
   });
