@@ -20,13 +20,14 @@ class RecipeError(Exception):
 AUTHORS = dict(digits=[1, 4, 8], epochs=8, batch=32, lr=3e-4, beta=0.55, kl='authors', warmup=0, lr_warmup=0, deskew=False,
                seed=42, val_per_class=5, mixture='authors', limit=0)
 USUAL_KL = dict(AUTHORS, kl='usual', mixture='kmeans-10')
+DEFAULT = dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups')
 PRESETS = {
     'authors': AUTHORS,
     'usual-kl': USUAL_KL,
     'usual-kl-warmup': dict(USUAL_KL, warmup=2),
     'usual-kl-deskew': dict(USUAL_KL, deskew='auto'),
-    'default': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups'),
-    'long': dict(USUAL_KL, deskew='auto', lr_warmup=2, mixture='kmeans-groups', epochs=16),
+    'default': DEFAULT,
+    'long': dict(DEFAULT, epochs=16),
 }
 # web/lib/run/mixture.js MIXTURES: fitted by our trainer (tools/train.js) on the codes, named here only.
 MIXTURES = ['authors', 'semi', 'per-class-2', 'per-class-3', 'kmeans-6', 'kmeans-10', 'kmeans-16', 'kmeans-6-groups',
