@@ -15,7 +15,7 @@ export function formatTime(seconds) {
   return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`;
 }
 
-const RECIPES = { authors: 'the authors\' recipe', default: 'the lab default recipe', long: 'the lab default recipe for 16 epochs' };
+const RECIPES = { authors: 'the authors\' recipe', default: 'the lab default recipe', long: 'the long recipe' };
 
 // "digits 1, 4, 8, the authors' recipe, 8 epochs, seed 42" or "Fashion-MNIST, all 10 classes, ...", from
 // what a file says about itself.
