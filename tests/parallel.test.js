@@ -3,20 +3,18 @@
 // the same seed with the same number of workers gives the same parameters bit for bit.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import path from 'node:path';
 
 import { ParallelModel, outside } from '../web/lib/run/parallel.js';
-import { BUILD } from '../tools/common.js';
+import { resolveOptions } from '../web/lib/run/options.js';
+import { Trainer } from '../web/lib/run/trainer.js';
+import { nodeReplicas } from '../tools/common.js';
 import { assertClose, lab, randomArray, sameBits } from './helpers.js';
 
 const HYPER = { lr: 1e-3, beta: 0.55, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 const batches = [0, 1, 2, 3].map((k) => randomArray(33 * 784, 50 + k, { lo: 0, hi: 1 }).map((v) => (v > 0.7 ? v : 0)));
 
 async function trainParallel(workers, data = batches) {
-  const model = await ParallelModel.create({ workers, seed: 8, hyper: HYPER, build: 'simd',
-    url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-    spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
+  const model = await ParallelModel.create({ workers, seed: 8, hyper: HYPER, build: 'simd', ...nodeReplicas('simd') });
   try {
     const losses = [];
     for (const b of data) losses.push((await model.trainBatch(b)).loss);
@@ -86,12 +84,8 @@ describe('data-parallel training', () => {
   });
 
   it('a run on 2 replicas that diverges rolls back to its snapshot, whose arrays went to a replica and back', async () => {
-    const { Trainer } = await import('../web/lib/run/trainer.js');
-    const { resolveOptions } = await import('../web/lib/run/options.js');
     const L = await lab('simd');
-    const model = await ParallelModel.create({ workers: 2, seed: 4, hyper: HYPER, build: 'simd',
-      url: new URL(`file://${path.join(BUILD, 'latent-simd.wasm')}`).href,
-      spawn: () => new Worker(new URL('../web/workers/grad.js', import.meta.url)) });
+    const model = await ParallelModel.create({ workers: 2, seed: 4, hyper: HYPER, build: 'simd', ...nodeReplicas('simd') });
     try {
       const n = 64, images = new Uint8Array(n * 784).map((_, i) => ((i * 7919) % 13) * 19);
       const trainer = new Trainer(model, { images, labels: new Uint8Array(n), n },

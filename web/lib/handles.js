@@ -289,8 +289,8 @@ export class VaeModel {
   // to it when a step diverges.
   getState(into = null) {
     const x = this.lab.x, n = this.lab.numParams, handle = this.#live();
-    for (const key of ['params', 'm', 'v']) {   // all checked before any is written
-      if (into && !(into[key] instanceof Float32Array && into[key].length === n)) {
+    for (const key of into ? ['params', 'm', 'v'] : []) {   // all checked before any is written
+      if (!(into[key] instanceof Float32Array && into[key].length === n)) {
         throw new LabError(`a state to copy into needs ${key} as a Float32Array of ${n} values, got ${into[key]?.length}`);
       }
     }
