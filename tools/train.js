@@ -24,6 +24,7 @@ import { parseDigits } from '../web/lib/data/mnist.js';
 import { mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
+import { MAX_THREADS } from '../web/lib/threads.js';
 import { loadBuiltin, loadDataFiles, loadNodeLab, nodeReplicas, nodeThreads, parseFlags, trainWithProgress } from './common.js';
 
 const FLAGS = { digits: 'string', epochs: 'number', batch: 'number', lr: 'number', beta: 'number', seed: 'number',
@@ -137,8 +138,10 @@ function keptTraining(loaded, measured) {
 }
 
 async function main() {
-  // From the command line every core trains unless --workers says otherwise (the same N, the same bits).
-  const { result } = await runTraining({ workers: availableParallelism(), ...parseFlags(process.argv.slice(2), FLAGS) });
+  // From the command line every core trains, up to a pool's most threads, unless --workers says otherwise
+  // (the same N, the same bits).
+  const workers = Math.min(availableParallelism(), MAX_THREADS);
+  const { result } = await runTraining({ workers, ...parseFlags(process.argv.slice(2), FLAGS) });
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

@@ -13,6 +13,9 @@ const JOIN_TIMEOUT_MS = 30000;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
+// The most threads a pool takes (src/nn/pool.h's POOL_MAX_THREADS).
+export const MAX_THREADS = 16;
+
 // Why threads cannot run here, or null where they can.
 export function threadsUnavailable() {
   // A browser hides SharedArrayBuffer from pages that are not isolated: say the cause, not the symptom.
@@ -35,7 +38,7 @@ const onError = (worker, fn) => (worker.on ? worker.on('error', fn) : worker.add
 export class ThreadPool {
   static async start(lab, { threads, spawn }) {
     if (lab.kind !== 'threads') throw new LabError(`a pool needs the threads build, not "${lab.kind}"`);
-    if (!Number.isInteger(threads)) throw new LabError(`threads must be 1..16, got ${threads}`);
+    if (!Number.isInteger(threads)) throw new LabError(`threads must be 1..${MAX_THREADS}, got ${threads}`);
     const handle = lab.x.ll_pool_create(threads);
     if (!handle) throw new LabError(lab.lastError());
     const pool = new ThreadPool(lab, handle, threads);
