@@ -157,6 +157,11 @@ describe('ten classes on the page (issue 16)', { skip }, () => {
     await page.selectOption('#preset', 'default');
     assert.equal(await page.inputValue('#epochs'), String(PRESETS.default.epochs));
     assert.match(await page.textContent('#preset-about'), offer, 'the default, with ten digits ticked, offers it again');
+    // The gain it quotes is the chosen dataset's own.
+    assert.match(await page.textContent('#preset-about'), /: on all ten digits it lifts the mixture\u2019s accuracy from [\d.]+ to [\d.]+/);
+    await page.selectOption('#dataset', 'fashion');
+    assert.match(await page.textContent('#preset-about'),
+      /With 10 classes, try \u201cLab default, 16 epochs\u201d: on Fashion-MNIST\u2019s ten classes it lifts the mixture\u2019s accuracy/);
     assert.deepEqual(problems, []);
   });
 

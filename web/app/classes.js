@@ -35,7 +35,7 @@ function wordsFor(dataset, options) {
   return { noun, nouns, Nouns: nouns[0].toUpperCase() + nouns.slice(1), thing: dataset === 'mnist' ? 'a digit' : 'a picture' };
 }
 export const shownWords = () => wordsFor(shownDataset(), { unlabelled: !!state.run?.unlabelled });
-export const chosenWords = () => ({ ...wordsFor(chosenDataset()), mnist: chosenDataset() === 'mnist' });
+export const chosenWords = () => ({ ...wordsFor(chosenDataset()), mnist: chosenDataset() === 'mnist', dataset: chosenDataset() });
 const fill = (template, words) => template.replace(/\{(\w+)\}/g, (m, key) => words[key] ?? m);
 
 // Every element with a template, filled in: data-words (its text) and data-words-label (its
