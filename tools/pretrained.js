@@ -90,6 +90,9 @@ async function main() {
     await checkSameRecipe(flags.from, model.recipe);
     Object.assign(trainFlags, { load: flags.from, epochs: 0 });
   }
+  // The tree as it was before this run wrote into it (web/models/ is under git).
+  const commit = git(['rev-parse', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
   const { result, written, history } = await runTraining(trainFlags, { extraMetadata: { name: NAME } });
 
   // A --from model: its own training's worker count and loss per epoch, as its metadata says.
@@ -100,8 +103,6 @@ async function main() {
   const epochRows = trained ? JSON.parse(trained.loss_history ?? '[]') : history.epochs;
   const command = ['node tools/train.js', ...Object.entries(trainFlags).filter(([k]) => !['quiet', 'save', 'load', 'epochs'].includes(k) ||
     (k === 'epochs' && !flags.from)).map(([k, v]) => `--${k} ${v}`), `--save ${NAME}.safetensors`].join(' ');
-  const commit = git(['rev-parse', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
   // A --from model's epochs and images are its training's, as its metadata says.
   const epochs = trained ? Number(trained.epochs) : result.epochs;
   const short = epochs !== PRESETS[model.recipe.preset].epochs || result.train_images !== model.fullImages;
