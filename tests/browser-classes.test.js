@@ -227,6 +227,8 @@ describe('ten classes on the page (issue 16)', { skip }, () => {
     assert.deepEqual(metrics.confusion, site.recorded.confusion);
     assert.equal(await page.evaluate(() => window.__lab.downloads.fashion?.ready), true, 'Fashion-MNIST was fetched to measure it');
     assert.match(await page.textContent('#model-status'), /^On show: fashion\.safetensors, Fashion-MNIST, all 10 classes, the lab default recipe, 1 epoch, seed 42/);
+    // Its mixture in its own words, while the menus speak of the next run's digits.
+    assert.match(await page.textContent('#model-status'), /; mixture \([^)]* per class [^)]*\) from its \.json file\./);
     assertNamed(await namesShown(page), [...DATASETS.fashion.classNames], 'the loaded Fashion-MNIST model');
     assert.equal(await page.inputValue('#dataset'), 'mnist', 'the settings for the next run are left as they were');
 

@@ -36,7 +36,8 @@ function wordsFor(dataset, options) {
 }
 export const shownWords = () => wordsFor(shownDataset(), { unlabelled: !!state.run?.unlabelled });
 export const chosenWords = () => ({ ...wordsFor(chosenDataset()), mnist: chosenDataset() === 'mnist', dataset: chosenDataset() });
-const fill = (template, words) => template.replace(/\{(\w+)\}/g, (m, key) => words[key] ?? m);
+// "Three per {noun}" in the words of a dataset: "Three per class".
+export const fillWords = (template, words) => template.replace(/\{(\w+)\}/g, (m, key) => words[key] ?? m);
 
 // Every element with a template, filled in: data-words (its text) and data-words-label (its
 // aria-label, and title when it has one). Those inside #settings and the Data panel speak of the next
@@ -50,10 +51,10 @@ export function sayClassWords() {
   applied = key;
   for (const el of document.querySelectorAll('[data-words], [data-words-label]')) {
     const words = el.closest('#settings, .data-panel') ? next : shown;
-    if (el.dataset.words) el.textContent = fill(el.dataset.words, words);
+    if (el.dataset.words) el.textContent = fillWords(el.dataset.words, words);
     if (el.dataset.wordsLabel) {
-      el.setAttribute('aria-label', fill(el.dataset.wordsLabel, words));
-      if (el.title) el.title = fill(el.dataset.wordsLabel, words);
+      el.setAttribute('aria-label', fillWords(el.dataset.wordsLabel, words));
+      if (el.title) el.title = fillWords(el.dataset.wordsLabel, words);
     }
   }
 }

@@ -13,7 +13,7 @@ import { dirty, markAllDirty, schedule } from './frames.js';
 import { showMetrics } from './panels.js';
 import { requestDecode, showResponsibilities } from './probe.js';
 import { showFit } from './run.js';
-import { chosenDataset, shownWords } from './classes.js';
+import { chosenDataset, fillWords, shownWords } from './classes.js';
 import { readForm } from './settings.js';
 import { clearRun, state } from './state.js';
 import { record, report } from './test-hooks.js';
@@ -97,8 +97,10 @@ function showLoadedModel(m) {
   report({ loaded: { run: m.run, name: m.name, pretrained: m.pretrained, dataset: m.dataset, at: performance.now() }, metrics: null });
   showMetrics(m.info.metrics?.test_bce !== undefined ? m.info.metrics : null, { recorded: true });
   const what = describeModel(m);
-  // The variant in the words of the Mixture menu ("10 from k-means++, named by groups").
-  const variant = [...$('mixture').options].find((o) => o.value === m.info.mixtureVariant)?.textContent ?? m.info.mixtureVariant;
+  // The variant in the words of the Mixture menu ("3 per class by k-means++, in groups"), in the model's
+  // own words, not those of the dataset chosen for the next run.
+  const option = [...$('mixture').options].find((o) => o.value === m.info.mixtureVariant);
+  const variant = option ? fillWords(option.dataset.words ?? option.textContent, shownWords()) : m.info.mixtureVariant;
   $('model-status').textContent = `On show: ${m.pretrained ? 'the pretrained model' : m.name}, ${what}` +
     (m.mixtureFrom === 'file' ? `; mixture (${variant}) from its .json file` : m.mixtureFrom === 'metadata'
       ? `; mixture (${variant}) from its metadata` : '; no mixture in it: fitting one') +
