@@ -233,7 +233,8 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 # The pretrained model the page shows on first open: the authors' recipe, digits 1, 4, 8, seed 42,
 # 8 epochs, float16, with the lab's default mixture (web/models/, see PROVENANCE.md there). About 15
 # minutes of one core; ARGS="--workers 2" splits each batch over two (the same N writes the same bytes).
-# ARGS="--model fashion": the Fashion-MNIST model beside it (the default recipe, seed 42; PROVENANCE-fashion.md).
+# ARGS="--model fashion": the Fashion-MNIST model beside it (the lab's default recipe for 16 epochs,
+# --preset long, seed 42; about 50 minutes of one core; PROVENANCE-fashion.md).
 pretrained: all
 	node tools/pretrained.js $(ARGS)
 	$(MAKE) all

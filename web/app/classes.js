@@ -35,7 +35,10 @@ function wordsFor(dataset, options) {
   return { noun, nouns, Nouns: nouns[0].toUpperCase() + nouns.slice(1), thing: dataset === 'mnist' ? 'a digit' : 'a picture' };
 }
 export const shownWords = () => wordsFor(shownDataset(), { unlabelled: !!state.run?.unlabelled });
-export const chosenWords = () => ({ ...wordsFor(chosenDataset()), mnist: chosenDataset() === 'mnist', dataset: chosenDataset() });
+export function chosenWords() {
+  const dataset = chosenDataset();
+  return { ...wordsFor(dataset), mnist: dataset === 'mnist', dataset };
+}
 // "Three per {noun}" in the words of a dataset: "Three per class".
 export const fillWords = (template, words) => template.replace(/\{(\w+)\}/g, (m, key) => words[key] ?? m);
 
