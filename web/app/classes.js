@@ -28,17 +28,17 @@ export const plural = (noun) => (noun.endsWith('s') ? `${noun}es` : `${noun}s`);
 // "1, 4 and 8", "T-shirt/top, Trouser and Bag".
 export const listed = (names) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : String(names[0]));
 
+// "Classes" from "classes".
+export const capitalised = (text) => text[0].toUpperCase() + text.slice(1);
+
 // The words the page's templates use (data-words="Which {noun}?"): the noun, its plural (also
 // capitalised), and what a drawing is of ("a digit"; for other data, "a picture").
 function wordsFor(dataset, options) {
   const noun = nounOf(dataset, options), nouns = plural(noun);
-  return { noun, nouns, Nouns: nouns[0].toUpperCase() + nouns.slice(1), thing: dataset === 'mnist' ? 'a digit' : 'a picture' };
+  return { noun, nouns, Nouns: capitalised(nouns), thing: dataset === 'mnist' ? 'a digit' : 'a picture' };
 }
 export const shownWords = () => wordsFor(shownDataset(), { unlabelled: !!state.run?.unlabelled });
-export function chosenWords() {
-  const dataset = chosenDataset();
-  return { ...wordsFor(dataset), mnist: dataset === 'mnist', dataset };
-}
+export const chosenWords = () => ({ ...wordsFor(chosenDataset()), dataset: chosenDataset() });
 // "Three per {noun}" in the words of a dataset: "Three per class".
 export const fillWords = (template, words) => template.replace(/\{(\w+)\}/g, (m, key) => words[key] ?? m);
 

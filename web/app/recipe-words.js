@@ -4,6 +4,7 @@
 // recipe naming a new one still works.
 import { MIXTURES } from '../lib/run/mixture.js';
 import { MANY_CLASSES, PRESETS } from '../lib/run/options.js';
+import { capitalised } from './classes.js';
 import { $ } from './dom.js';
 
 const NUMBER = ['', 'One', 'Two', 'Three', 'Four', 'Five', 'Six'];
@@ -27,10 +28,9 @@ function longGain(w) {
   const gain = LONG_GAIN[w.dataset] ?? LONG_GAIN.mnist;
   return `on ${gain.of} it lifts the mixture\u2019s accuracy from ${gain.accuracy} (three seeds), in twice the time`;
 }
-const capitalised = (text) => text[0].toUpperCase() + text.slice(1);
 
 // What the default recipe is, in the chosen dataset's words.
-const defaultWords = (w) => `Usual KL, ${w.mnist ? 'deskewed digits' : 'no deskewing (auto deskews MNIST\u2019s digits only)'}, a 2-epoch ` +
+const defaultWords = (w) => `Usual KL, ${w.dataset === 'mnist' ? 'deskewed digits' : 'no deskewing (auto deskews MNIST\u2019s digits only)'}, a 2-epoch ` +
   `learning-rate warm-up, ${components(PRESETS.default.mixture, w)}`;
 
 // What each recipe is, under its menu (the menu's words stay short enough to read whole on a phone).
@@ -84,7 +84,7 @@ export function addMissingMixtures() {
   }
 }
 
-// The notes under the two menus, in the words w ({ noun, nouns, mnist, dataset }) of the dataset chosen.
+// The notes under the two menus, in the words w ({ noun, nouns, dataset }) of the dataset chosen.
 export function describeRecipe(w) {
   $('preset-about').textContent = RECIPE_NOTES[$('preset').value]?.(w) ?? '';
   $('mixture-about').textContent = mixtureNote($('mixture').value, w);
