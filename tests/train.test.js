@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,25 @@ describe('make train', () => {
     assert.equal(result.deskew, true, 'a loaded model sees its images as its file says');
     assert.equal(result.seed, 3, 'a loaded model is measured with its own seed');
     for (const key of ['test_bce', 'test_kl', 'test_accuracy', 'knn_accuracy']) assert.equal(result[key], trained[key], key);
+  });
+
+  // make pretrained --from FILE publishes a model trained earlier: a file of another recipe (this short
+  // run: the lab's default recipe, 2 epochs of 4,000 images) is refused by the first setting that differs
+  // from the authors' recipe (the KL convention), before anything is written.
+  it('make pretrained --from refuses a model of another recipe, and writes nothing', async () => {
+    assert.ok(trained, 'needs the training run above');
+    const out = await mkdtemp(path.join(os.tmpdir(), 'latent-lab-pretrained-'));
+    const refusal = async (args) => {
+      const error = await run('node', [path.join(ROOT, 'tools/pretrained.js'), '--out', out, '--from', saved, ...args])
+        .then(() => null, (e) => e);
+      assert.ok(error, `pretrained.js ${args.join(' ')} accepted ${path.basename(saved)}`);
+      assert.equal(error.code, 1);
+      return error.stderr.trim();
+    };
+    assert.match(await refusal([]), /model\.safetensors was trained with kl usual, this model's recipe has authors$/);
+    assert.match(await refusal(['--model', 'fashion']), /was trained with dataset mnist, this model's recipe has fashion$/);
+    assert.match(await refusal(['--epochs', '1']), /--from measures a trained model: no --epochs or --limit$/);
+    assert.deepEqual(await readdir(out), [], 'a refused --from wrote files');
   });
 });
 
