@@ -12,6 +12,9 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 export const PIXELS = 784;
 export const LATENT = 2;
 
+// The C side's status codes (src/status.h): a LabError from a refused call carries one as .status.
+export const STATUS = Object.freeze({ EINVAL: -1, ENOMEM: -2, ENONFINITE: -3, EFORMAT: -4 });
+
 export class LabError extends Error {
   constructor(message, status) {
     super(message);

@@ -2,7 +2,7 @@
 // state_dict names, parsed and written by the C side (src/io/), so a file from here loads into their
 // module and the reverse; a mixture travels as a small JSON document checked here, field by field.
 // Nothing here touches the network or the DOM: callers bring and take bytes.
-import { LabError } from './latent-lab.js';
+import { LabError, STATUS } from './latent-lab.js';
 import { checkDataset } from './data/datasets.js';
 import { parseDigits } from './data/mnist.js';
 import { klWeight } from './run/options.js';
@@ -67,7 +67,7 @@ function withFile(lab, bytes, use) {
   const data = toBytes(bytes);
   return lab.scoped(({ input }) => {
     const file = lab.x.ll_safetensors_open(input(data), data.length);
-    if (!file) throw new LabError(lab.lastError(), -4);
+    if (!file) throw new LabError(lab.lastError(), STATUS.EFORMAT);
     try {
       return use(file);
     } finally {

@@ -1,7 +1,7 @@
 // Requests and replies between a thread and a worker, the one shape every client and worker here
 // uses (the page and its two workers, a run and its data-parallel replicas, in a browser or Node):
 // a request {type, id, ...payload} is answered by {type: 'reply', id, result} or, if it failed, by
-// {type: 'failed', id, message, name}; a message without an id expects no answer. Not a general RPC
+// {type: 'failed', id, message, name, status}; a message without an id expects no answer. Not a general RPC
 // layer: structured-clone messages over one endpoint, typed arrays transferred where asked.
 import { LabError } from './latent-lab.js';
 
@@ -15,10 +15,10 @@ function endpoint(target) {
   };
 }
 
-// The error a 'failed' reply stands for: a LabError (a refusal with its message, e.g. a bad file)
-// stays one; any other keeps its name.
-function errorFrom({ message, name = 'Error' }) {
-  if (name === 'LabError') return new LabError(message);
+// The error a 'failed' reply stands for: a LabError (a refusal with its message and the C side's
+// status, e.g. a bad file) stays one; any other keeps its name.
+function errorFrom({ message, name = 'Error', status }) {
+  if (name === 'LabError') return new LabError(message, status);
   return Object.assign(new Error(message), { name });
 }
 
@@ -117,7 +117,7 @@ export function serve(target, handle, { inOrder = false, onError = () => {} } = 
       if (message.id !== undefined) io.post({ type: 'reply', id: message.id, result: result ?? null }, transferablesOf(result));
     } catch (error) {
       onError(error, message);
-      if (message.id !== undefined) io.post({ type: 'failed', id: message.id, message: error.message, name: error.name });
+      if (message.id !== undefined) io.post({ type: 'failed', id: message.id, message: error.message, name: error.name, status: error.status });
       else io.post({ type: 'error', message: error.message });
     }
   };

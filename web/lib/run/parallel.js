@@ -10,7 +10,7 @@
 // weights (90% of the parameters) are the exception: their gradients are products of two thin
 // factors, so the workers exchange the factors of their images (28 KB an image) instead, and each
 // forms those weights' gradients over its own slice from the whole batch's factors (src/vae.c).
-import { LabError, PIXELS } from '../latent-lab.js';
+import { LabError, PIXELS, STATUS } from '../latent-lab.js';
 import { RpcClient } from '../rpc.js';
 
 // One replica's worker: an RpcClient that also refuses what is pending when the worker fails.
@@ -123,7 +123,7 @@ export class ParallelModel {
     }
     // 2. All or none: each worker steps its slice and takes the others' new values.
     if (!results.every((result) => result.finite)) {
-      throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate');
+      throw new LabError('a gradient is not finite: the step was skipped; lower the learning rate', STATUS.ENONFINITE);
     }
     await Promise.all(this.replicas.map((r) => r.request('step')));
     return { loss: (bce + this.hyper.beta * klRaw) / n, bce: bce / n, kl: 0.5 * klRaw / n };

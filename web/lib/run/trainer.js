@@ -1,6 +1,6 @@
 // The training loop, one batch per next() call (so a worker can pause between batches): the epoch
 // shuffles, the warm-ups of beta and the learning rate, and rollback to a snapshot when a step is refused.
-import { LabError, PIXELS } from '../latent-lab.js';
+import { LabError, PIXELS, STATUS } from '../latent-lab.js';
 import { makeRng, permutation } from '../rng.js';
 import { gatherFloats } from '../data/images.js';
 import { klWeight } from './options.js';
@@ -108,7 +108,7 @@ export class Trainer {
     // A step whose loss or gradient is not finite is refused by the C side with the model unchanged;
     // here the model goes back to the snapshot, and after MAX_FAILURES training stops.
     const refused = (error) => {
-      if (!(error instanceof LabError) || !/not finite/.test(error.message)) throw error;
+      if (!(error instanceof LabError) || error.status !== STATUS.ENONFINITE) throw error;
       this.failures++;
       const snap = this.snapshot;
       if (!snap) return this.#advance({ loss: NaN, bce: NaN, kl: NaN, skipped: error.message }, count);
