@@ -1,5 +1,5 @@
-// Shared by the exported-API files only (wasm_api.c, layer_api.c): the export marker and the
-// last-error slot. Model code never includes this.
+// Shared by the exported-API files only (src/*_api.c): the export marker and the last-error slot.
+// Model code never includes this.
 #ifndef LL_API_H
 #define LL_API_H
 

@@ -36,7 +36,6 @@ EXPORT void ll_safetensors_close(StFile *f) {
     free(f);
 }
 
-EXPORT int ll_safetensors_num_tensors(StFile *f) { return f ? (int)f->num_tensors : -1; }
 EXPORT int ll_safetensors_num_meta(StFile *f) { return f ? (int)f->num_meta : -1; }
 EXPORT const char *ll_safetensors_meta_key(StFile *f, int i) {
     return f && i >= 0 && (size_t)i < f->num_meta ? f->meta[i].key : NULL;

@@ -10,9 +10,6 @@
 // Helper stacks: the layers keep small tiles on the stack, a few KiB deep at most.
 #define HELPER_STACK_BYTES ((size_t)256 << 10)
 
-// Whether this build has wasm threads (a pool of more than one thread can be made).
-EXPORT int ll_pool_threads_supported(void) { return pool_supported(); }
-
 EXPORT Pool *ll_pool_create(int threads) {
     if (threads < 1 || threads > POOL_MAX_THREADS) {
         ll_fail(LL_EINVAL, "threads must be 1..%d, got %d", POOL_MAX_THREADS, threads);

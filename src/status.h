@@ -1,5 +1,5 @@
 // Status codes shared by every C module. Functions that can fail return one of these;
-// the exported API (wasm_api.c) turns them into a readable last-error message.
+// the exported API (the src/*_api.c files) turns them into a readable last-error message.
 #ifndef LL_STATUS_H
 #define LL_STATUS_H
 

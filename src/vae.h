@@ -102,9 +102,6 @@ void vae_adam_step(Vae *m);
 // slice of every worker's gradient (grads[i0, i0+n) += g, elementwise), checks it and takes the Adam
 // step of that slice alone (the step count still advances by one), then the slices are exchanged.
 void vae_adam_step_range(Vae *m, size_t i0, size_t i1);
-// Threads over the same memory that share the model's GEMMs and Adam (NULL: none). The pool outlives
-// its use here; the model gives the same bits with or without one.
-void vae_set_pool(Vae *m, Pool *pool);
 void vae_add_grads(Vae *m, size_t i0, const float *g, size_t n);
 int vae_grads_finite_range(const Vae *m, size_t i0, size_t i1);
 // Shares whose largest gradients travel as factors (vae.c explains): every gradient but the three
@@ -119,6 +116,9 @@ void vae_factored_weight_grads(Vae *m, const float *factors, int k, size_t i0, s
 // a gradient is not finite.
 int vae_train_batch(Vae *m, const float *images, int n, VaeSums *sums);
 int vae_grads_finite(const Vae *m);
+// Threads over the same memory that share the model's GEMMs and Adam (NULL: none). The pool outlives
+// its use here; the model gives the same bits with or without one.
+void vae_set_pool(Vae *m, Pool *pool);
 
 // Inference (any n; processed in chunks). images (n, 784) in [0, 1].
 int vae_encode(Vae *m, const float *images, int n, float *mu, float *logvar);        // (n, 2) each

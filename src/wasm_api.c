@@ -1,6 +1,7 @@
-// The exported C API the JavaScript loader calls: every argument from outside is checked here,
-// once, and a failure leaves a readable message in ll_last_error() and changes nothing.
-// The only file that knows it is being exported; the model code stays plain C.
+// The exported model, mixture and metrics API the JavaScript loader calls, and the last-error slot
+// every src/*_api.c file reports through: every argument from outside is checked in those files, once,
+// and a failure leaves a readable message in ll_last_error() and changes nothing. Only they know they
+// are exported; the model code stays plain C.
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,12 +108,6 @@ EXPORT int ll_vae_set_hyper(Vae *m, float lr, float beta, float beta1, float bet
     return LL_OK;
 }
 
-// Checks the params block after the caller wrote into it (a loaded model, an averaged one).
-EXPORT int ll_vae_check_params(Vae *m) {
-    if (check_model(m)) return LL_EINVAL;
-    return check_finite("parameters", vae_params(m), vae_num_params());
-}
-
 // Per-image means from loss sums: out[0] = training objective (bce + beta * kl_raw),
 // out[1] = reconstruction BCE, out[2] = the usual KL (kl_raw / 2).
 static void write_losses(float *out, VaeSums s, int n, float beta) {
@@ -163,13 +158,6 @@ EXPORT int ll_vae_share_grad(Vae *m, const float *images, int n, double first_in
     int status = vae_share_grad(m, images, n, (long)first_index, scale, &s, factors_out);
     if (status != LL_OK) return ll_fail(status, "out of memory for a batch of %d", n);
     if (sums_out) { sums_out[0] = s.bce; sums_out[1] = s.kl_raw; }
-    return LL_OK;
-}
-EXPORT int ll_vae_adam_step(Vae *m) {
-    if (check_model(m)) return -1;
-    if (!vae_grads_finite(m))
-        return ll_fail(LL_ENONFINITE, "a gradient is not finite: the step was skipped; lower the learning rate");
-    vae_adam_step(m);
     return LL_OK;
 }
 
@@ -276,9 +264,7 @@ EXPORT Gmm *ll_gmm_create(int k, int d, int max_iter) {
 }
 
 EXPORT void ll_gmm_free(Gmm *g) { gmm_free(g); }
-EXPORT int ll_gmm_k(Gmm *g) { return g ? gmm_k(g) : -1; }
 EXPORT int ll_gmm_component_class(Gmm *g, int j) { return g ? gmm_component_class(g, j) : -1; }
-EXPORT void ll_gmm_set_reg(Gmm *g, double reg) { if (g) gmm_set_reg(g, reg); }
 
 // Names the components: component j predicts class component_class[j] (>= 0).
 EXPORT int ll_gmm_set_component_classes(Gmm *g, const int *component_class) {

@@ -55,10 +55,6 @@ export class Mixture {
       this.lab.check(this.lab.x.ll_gmm_set_labelled(this.#live(), input(x), input(Int32Array.from(y)), n, nClasses)));
   }
 
-  setCovarianceFloor(reg) {
-    this.lab.x.ll_gmm_set_reg(this.#live(), reg);
-  }
-
   step(x) {
     const n = this.#count(x);
     this.lab.scoped(({ input }) => this.lab.check(this.lab.x.ll_gmm_step(this.#live(), input(x), n)));
@@ -176,11 +172,11 @@ export class VaeModel {
     });
   }
 
-  // Data-parallel training: grads += scale * gradient of this share of a batch. Returns loss sums.
   zeroGrad() {
     this.lab.x.ll_vae_zero_grad(this.#live());
   }
 
+  // grads += scale * gradient of this share of a batch (images firstIndex.. of it). Returns loss sums.
   accumulateGrad(images, firstIndex, scale) {
     const n = this.#count(images, PIXELS);
     return this.lab.scoped(({ alloc, input }) => {
@@ -222,13 +218,10 @@ export class VaeModel {
     return this.lab.read(Float32Array, this.lab.x.ll_vae_grads(this.#live()), this.lab.numParams);
   }
 
-  // Not checked for finiteness here: adamStep refuses a non-finite gradient on the C side.
+  // Not checked for finiteness: a test marks with NaN what no pass should leave unwritten, and a
+  // training step refuses a non-finite gradient on the C side (ll_vae_train_batch, grads_finite_range).
   setGrads(grads) {
     this.#writeBlock(this.lab.x.ll_vae_grads(this.#live()), grads, 'gradients', { checkFinite: false });
-  }
-
-  adamStep() {
-    this.lab.check(this.lab.x.ll_vae_adam_step(this.#live()));
   }
 
   // Sliced data-parallel pieces (web/lib/run/parallel.js): parameters [i0, i1) of the flat buffer,
