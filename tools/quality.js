@@ -4,6 +4,7 @@
 // ELBO and training time, as mean and range over the seeds.
 //   node tools/quality.js --sets "1,4,8;3,5,8;0,1,2" --seeds 42,7,1 --recipes authors,default --mixtures all
 // A set is MNIST digits ("0,1,2,3,4,5,6,7,8,9") or a built-in dataset's name for all its classes ("fashion").
+// --out DIR keeps the saved codes there instead of build/quality/; --jobs N trains N at a time (2).
 import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -23,7 +24,7 @@ const seeds = (flags.seeds ?? '42,7,1').split(',').map(Number);
 const recipes = (flags.recipes ?? 'authors,default').split(',');
 const mixtures = flags.mixtures && flags.mixtures !== 'all' ? flags.mixtures.split(',') : Object.keys(MIXTURES);
 const jobs = flags.jobs ?? 2;
-const dir = path.join(BUILD, 'quality');
+const dir = path.resolve(flags.out ?? path.join(BUILD, 'quality'));
 
 // A set's training flags: MNIST digits, or a built-in dataset (all its classes).
 const setFlags = (set) => (Object.hasOwn(DATASETS, set) ? ['--dataset', set] : ['--digits', set]);

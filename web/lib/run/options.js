@@ -67,7 +67,9 @@ export function resolveOptions(options = {}) {
   checkNumber('limit', o.limit, { min: 0, max: 1e9, integer: true });
   checkNumber('warm-up epochs', o.warmup, { min: 0, max: 1000 });
   checkNumber('learning-rate warm-up epochs', o.lrWarmup, { min: 0, max: 1000 });
-  // workers: data-parallel training workers (the page's and `make train --workers`); optional.
+  // workers: data-parallel training workers (the page's and `make train --workers`); optional. Up to 64:
+  // a pool takes at most MAX_THREADS (16, web/lib/threads.js), and more workers than that train on
+  // replicas, the run saying why (pipeline.js's startParallel).
   if (o.workers !== undefined) checkNumber('workers', o.workers, { min: 1, max: 64, integer: true });
   if (typeof o.deskew !== 'boolean' && o.deskew !== 'auto') throw new LabError(`deskew must be true, false or "auto", got ${o.deskew}`);
   if (o.kl !== 'authors' && o.kl !== 'usual') throw new LabError(`kl must be "authors" or "usual", got "${o.kl}"`);
