@@ -62,7 +62,7 @@ export async function settled(page) {
 // The pretrained model the page shows on first open: the real one (web/models/, made by `make pretrained`)
 // when the site has it; otherwise a short run of the same tool (1 epoch of 2,000 images, about a minute,
 // kept in build/test-pretrained/) in a copy of the site, so build/site itself never offers a test model.
-export const PRETRAINED = 'pretrained-148';
+const PRETRAINED = 'pretrained-148';
 const run = promisify(execFile);
 
 export async function siteWithPretrained() {

@@ -1,4 +1,4 @@
-// node tools/bench-pair.js [--a build/latent-simd.wasm] [--b other.wasm] [--rounds 7] [--only conv2,deconv2]
+// node tools/bench-pair.js [--a build/latent-simd.wasm] [--b other.wasm] [--rounds 5] [--reps 5] [--only conv2,deconv2] [--cpu]
 // A kernel-development tool for a shared, noisy machine: times every layer pass (and a whole training
 // step) of one or two SIMD builds in one process, alternating A and B round by round, each timing
 // the best of a few runs right after a ceiling sample. Prints per pass the median over rounds of

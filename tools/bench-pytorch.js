@@ -15,7 +15,7 @@ const SETTINGS = [[1, 1], [2, 1], [1, 2], [2, 2]]; // [torch threads, OpenBLAS t
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // Why PyTorch cannot be timed here, or null.
-export function pytorchUnavailable() {
+function pytorchUnavailable() {
   const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (r.error) return `${PYTHON} cannot run (${r.error.code}): make test-pytorch installs Debian's python3-torch`;
   if (r.status !== 0) return `${PYTHON} cannot import torch: make test-pytorch installs Debian's python3-torch`;

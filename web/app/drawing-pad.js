@@ -162,7 +162,7 @@ export function drawDrawnPanels() {
 // What the model on show knows, said above the pad in its dataset's words ("digits", "classes"):
 // whatever is drawn, the mixture answers with one of these classes, so a drawing of anything else is
 // forced into one of them.
-export function showKnownClasses() {
+function showKnownClasses() {
   const classes = state.mixture?.classes ?? state.run?.classes;
   const unlabelled = state.run?.unlabelled;
   const nouns = plural(nounOf(shownDataset()));

@@ -10,7 +10,7 @@ import { report } from './test-hooks.js';
 
 let replayTimer = null;
 
-export function setEmIter(t) {
+function setEmIter(t) {
   if (!state.fit) return;
   state.emIter = Math.max(0, Math.min(state.fit.history.length - 1, t));
   report({ emIter: state.emIter });

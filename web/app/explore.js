@@ -55,7 +55,7 @@ function nearestCode(px, py, maxPx = Infinity) {
 // --- the path --------------------------------------------------------------------------------------
 
 // Anchor i (0: A, 1: B) at z, named for the strip's sentence ("a point", "test image 12", "your drawing").
-export function setAnchor(i, z, name = 'a point') {
+function setAnchor(i, z, name = 'a point') {
   explore.anchors[i] = { z: [z[0], z[1]], name };
   $('path-clear').disabled = false;
   requestStrip();
@@ -77,7 +77,7 @@ function clearPath() {
 }
 
 // Decodes the path's points (the newest path only; a path that changed meanwhile is asked again).
-export function requestStrip() {
+function requestStrip() {
   dirty.strip = dirty.probe = true;
   schedule();
   const [a, b] = explore.anchors;

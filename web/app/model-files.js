@@ -19,7 +19,8 @@ import { clearRun, state } from './state.js';
 import { record, report } from './test-hooks.js';
 import { trainer } from './workers.js';
 
-function showLoadError(message) {
+// The model files' one message slot (#load-error, under Load): a refused load or a failed save; null clears it.
+function showModelFileError(message) {
   if (message) record('loadErrors', message);
   $('load-error').hidden = !message;
   $('load-error').textContent = message ?? '';
@@ -34,7 +35,7 @@ async function saveModel() {
     $('model-status').textContent = `Saved ${(result.bytes.length / 1048576).toFixed(1)} MB (${dtype === 'f16' ? 'float16' : 'float32'})` +
       (result.mixture ? ', its mixture in the metadata.' : '; no mixture fitted yet.');
   } catch (error) {
-    showLoadError(`Could not save: ${error.message}`);
+    showModelFileError(`Could not save: ${error.message}`);
   }
 }
 
@@ -43,7 +44,7 @@ async function saveMixture() {
     const { mixture } = await trainer.request('save-mixture');
     download(new Blob([mixture], { type: 'application/json' }), `latent-lab-${modelTag()}.mixture.json`);
   } catch (error) {
-    showLoadError(`Could not save the mixture: ${error.message}`);
+    showModelFileError(`Could not save the mixture: ${error.message}`);
   }
 }
 
@@ -57,7 +58,7 @@ function loadFiles(files) {
     : models.length === 0 && mixtures.length ? `${mixtures[0].name} is a mixture: choose its .safetensors model with it`
     : models.length === 0 ? 'no file was given'
     : mixtures.length > 1 ? 'choose at most one .json mixture with the model' : null;
-  if (problem) return showLoadError(`Not loaded: ${problem}. Nothing was changed.`);
+  if (problem) return showModelFileError(`Not loaded: ${problem}. Nothing was changed.`);
   return loadModel({ model: models[0], mixture: mixtures[0] ?? null, name: models[0].name, mixtureName: mixtures[0]?.name });
 }
 
@@ -66,9 +67,9 @@ function loadFiles(files) {
 // dataset and classes is taken to be for those chosen for the next run.
 export async function loadModel({ model, mixture = null, name, mixtureName, pretrained = false }) {
   if (['training', 'paused', 'waiting-for-data', 'fitting'].includes(state.phase)) {
-    return showLoadError('A run is training: press Reset before loading a model. Nothing was changed.');
+    return showModelFileError('A run is training: press Reset before loading a model. Nothing was changed.');
   }
-  showLoadError(null);
+  showModelFileError(null);
   const before = state.run?.id;
   const status = $('model-status').textContent;
   $('model-status').textContent = `Loading ${pretrained ? 'the pretrained model' : name}…`;
@@ -78,7 +79,7 @@ export async function loadModel({ model, mixture = null, name, mixtureName, pret
   } catch (error) {
     if (state.loaded && state.run?.id !== before) return reportError(error.message);   // loaded, then failed measuring
     $('model-status').textContent = status;
-    showLoadError(`Not loaded: ${error.message}. Nothing was changed: the model on the page is the one you had.`);
+    showModelFileError(`Not loaded: ${error.message}. Nothing was changed: the model on the page is the one you had.`);
   }
 }
 

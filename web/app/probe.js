@@ -18,7 +18,7 @@ function pointerToLatent(event) {
 }
 
 // at: when the user asked (the pointer event's timeStamp), for the hover latency.
-export function setProbe(z, at = performance.now()) {
+function setProbe(z, at = performance.now()) {
   state.probe = z;
   state.probeAt = at;
   tally('probeSeq');

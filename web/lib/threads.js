@@ -4,7 +4,7 @@
 // stack of its own, that never runs the module's constructors (the memory is already initialised)
 // and never allocates. Which thread takes a tile never changes a bit, so a model trains to the same
 // bits with any number of threads. Where shared memory is not available (a page without
-// cross-origin isolation, an old browser), threadsSupported() says so and callers use replicas.
+// cross-origin isolation, an old browser), threadsUnavailable() says why and callers use replicas.
 import { LabError, sharedMemoryImports } from './latent-lab.js';
 
 // How long a helper may take to instantiate and join before the pool is given up (a worker that

@@ -49,7 +49,7 @@ export function createReplicas({ workers, seed, hyper, build, url, spawn }) {
 // How a run trains on several workers: 'threads' (one model, its GEMMs shared over one shared
 // memory: the bits of one worker) or 'replicas' (a model per worker, gradients exchanged: the same
 // bits for the same N); 'auto' takes threads where they can run, else replicas.
-export const PARALLELISM = ['auto', 'threads', 'replicas'];
+const PARALLELISM = ['auto', 'threads', 'replicas'];
 
 // The parallel model of a run on `workers` workers: { parallel, kind, note }. threads: { spawn, url }
 // for pool helpers (threads.js), replicas: { spawn, url } for replica workers (either may be absent).
