@@ -18,10 +18,11 @@ export function formatTime(seconds) {
 const RECIPES = { authors: 'the authors\' recipe', default: 'the lab default recipe', long: 'the long recipe' };
 
 // "digits 1, 4, 8, the authors' recipe, 8 epochs, seed 42" or "Fashion-MNIST, all 10 classes, ...", from
-// what a file says about itself.
-export function describeModel({ digits, dataset = 'mnist', info }) {
-  const all = hasAllClasses(dataset, digits);
-  const parts = dataset === 'mnist' ? [`digits ${digits.join(', ')}`]
+// what a file says about itself or what a run was started with. data: a user's files ({ name, unlabelled }).
+export function describeModel({ digits, dataset = 'mnist', info, data = null }) {
+  const all = !data && hasAllClasses(dataset, digits);
+  const parts = data ? [data.unlabelled ? `${data.name} (unlabelled)` : `${data.name}, ${digits.length} classes`]
+    : dataset === 'mnist' ? [`digits ${digits.join(', ')}`]
     : [DATASETS[dataset].title, all ? `all ${digits.length} classes` : `classes ${digits.map((c) => className(dataset, c)).join(', ')}`];
   if (info.preset) parts.push(RECIPES[info.preset] ?? `the ${info.preset} recipe`);
   if (info.epochs !== null && info.epochs !== undefined) parts.push(`${info.epochs} epoch${info.epochs === 1 ? '' : 's'}`);

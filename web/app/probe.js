@@ -1,7 +1,7 @@
 // The probe: a point of the plane chosen by hover, touch, the arrow keys or a click on the manifold,
 // decoded by the view worker (only the newest point) and drawn at once, with the mixture's answer there.
 import { drawDigit, drawEmpty } from '../draw/digits.js';
-import { answerInWords, classBars, mixtureAnswer, renderBars } from './bars.js';
+import { answerInWords, classBars, mixtureAnswer, mutedItem, renderBars } from './bars.js';
 import { $, pointWord, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
 import { state } from './state.js';
@@ -56,12 +56,14 @@ export function drawDecoded() {
 // The probe's point and the mixture's answer there, in words (a polite live region says it to a screen
 // reader), and as bars summed per digit: with several components per digit, what a user asks is
 // "which digit is this?".
+// With no mixture (none fitted yet, or a run reset) the bars say so instead of an old model's answer.
 export function showResponsibilities() {
   const z = state.probe;
   if (!z) return;
   const where = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
   if (!state.mixture) {
     $('probe-z').textContent = `${where}: the mixture's answer comes once it is fitted`;
+    $('resp').replaceChildren(mutedItem('after the mixture is fitted'));
     return;
   }
   const answer = mixtureAnswer(state.mixture, z);

@@ -8,7 +8,7 @@ import { $, reportError } from './dom.js';
 import { drawingInked, encodeDrawing, showDrawnResponsibilities } from './drawing-pad.js';
 import { resetEmControls, showEmHistory, stopReplay } from './em-replay.js';
 import { refreshExplore } from './explore.js';
-import { count } from './format.js';
+import { count, describeModel } from './format.js';
 import { dirty, markAllDirty, schedule } from './frames.js';
 import { showMetrics } from './panels.js';
 import { requestDecode, showResponsibilities } from './probe.js';
@@ -24,6 +24,8 @@ async function train() {
   if (!options) return;
   report({ trainStartedAt: performance.now(), trainEndedAt: null });
   clearRun();
+  showResponsibilities();   // the probe's and the drawing's answers: no mixture until this run's is fitted
+  showDrawnResponsibilities();
   $('banner').hidden = true;
   $('model-status').textContent = '';
   resetEmControls();
@@ -69,10 +71,24 @@ export function showFit(result) {
   $('latent-sub').textContent = `all ${count(result.testCodes.length / 2)} test images, coloured by ` +
     `${result.unlabelled ? 'cluster' : shownWords().noun}; the mixture's means, 1σ and 2σ`;
   showMetrics(result.metrics);
+  showOwnRun();
   markAllDirty();
   renderControls();   // the worker has said which phase follows the fit
   if (state.probe) showResponsibilities();
   showDrawnResponsibilities();
+}
+
+// The model panel's "On show" line for a run trained on this page (a loaded model's is model-files.js's):
+// what it was started with, and once fitted, its mixture.
+function showOwnRun() {
+  const run = state.run, options = state.trainedWith;
+  if (!run || run.loaded || state.loaded || !options) return;
+  const what = describeModel({ digits: run.classes, dataset: run.dataset ?? 'mnist',
+    data: run.data ? { name: run.data.name ?? 'your data', unlabelled: run.unlabelled } : null,
+    info: { preset: options.preset, epochs: run.epochs, seed: options.seed } });
+  const k = state.fit?.componentClass?.length;
+  $('model-status').textContent = k ? `On show: your run, ${what}; a mixture of ${k} Gaussian${k === 1 ? "" : "s"} fitted on its codes.`
+    : `On show: your run as it trains, ${what}.`;
 }
 
 function pauseOrResume() {
@@ -85,6 +101,8 @@ function reset() {
   trainer.send('reset');
   stopReplay();
   clearRun();
+  showResponsibilities();
+  showDrawnResponsibilities();
   resetEmControls();
   $('banner').hidden = true;
   $('model-status').textContent = '';
@@ -123,6 +141,8 @@ function listenToTrainer() {
       deskew: m.deskew,
     };
     state.rates = [];
+    showOwnRun();
+    showDrawnResponsibilities();   // the draw pad names this run's classes
     report({ workers: m.workers, parallelism: m.parallelism, run: { dataset: state.run.dataset, classes: m.classes, totalImages: m.totalImages } });
     $('latent-sub').textContent = `${count(m.scatterLabels.length)} held-out test images` +
       (m.labelled === false ? ` of ${m.data?.name ?? 'the data'} (unlabelled)` : m.data ? ` of ${m.data.name}, coloured by class`
