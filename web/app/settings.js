@@ -2,6 +2,7 @@
 // each bad value shown beside its control; resolveOptions (lib/run/options.js) is the one judge. The
 // built-in dataset's menu sits in the Data panel but is one of these settings.
 import { className, DATASETS } from '../lib/data/datasets.js';
+import { parseDigits } from '../lib/data/split.js';
 import { PRESETS, resolveOptions } from '../lib/run/options.js';
 import { digitColor } from '../draw/common.js';
 import { chosenDataset, chosenWords, sayClassWords } from './classes.js';
@@ -96,13 +97,27 @@ function readUrl() {
     preset = 'default';
   }
   const o = { ...PRESETS[preset], preset, workers: DEFAULT_WORKERS };
-  for (const f of NUMBERS) if (q.has(f) && q.get(f).trim() !== '') o[f] = Number(q.get(f));
+  // A value the form cannot hold (not a number; digits outside 0..9 or repeated) is named beside its
+  // control, with the recipe's value in it, and Train waits: never dropped in silence.
+  for (const f of NUMBERS) {
+    if (!q.has(f) || q.get(f).trim() === '') continue;
+    const value = Number(q.get(f));
+    if (Number.isFinite(value)) o[f] = value;
+    else errors[f] = `"${q.get(f)}" in the link is not a number`;
+  }
   for (const f of CHOICES) {
     if (!q.has(f)) continue;
     if ([...$(f).options].some((opt) => opt.value === q.get(f))) o[f] = choiceValue(f, q.get(f));
     else errors[f] = `unknown ${f} "${q.get(f)}" in the link` + (f === 'dataset' ? ` (known: ${Object.keys(DATASETS).join(', ')})` : '');
   }
-  o.digits = q.has('digits') ? q.get('digits').split(',').filter(Boolean).map(Number) : defaultDigits(preset, o.dataset);
+  o.digits = defaultDigits(preset, o.dataset);
+  if (q.has('digits')) {
+    try {
+      o.digits = parseDigits(q.get('digits'));
+    } catch (error) {
+      errors.digits = `${error.message} in the link`;
+    }
+  }
   return { options: o, urlErrors: errors };
 }
 
@@ -201,6 +216,7 @@ function applyPreset(name) {
 // of Fashion-MNIST's, the recipe's digits of MNIST), and the page's words follow.
 function chooseDataset() {
   delete urlErrors.dataset;
+  delete urlErrors.digits;
   const dataset = chosenDataset();
   labelDigitBoxes(dataset);
   checkDigits(defaultDigits($('preset').value, dataset));
@@ -232,7 +248,7 @@ export function initSettings() {
   $('settings').addEventListener('input', (event) => {
     if (event.target.id === 'preset') return applyPreset(event.target.value);
     if (event.target.id === 'mixture' || event.target.name === 'digit') describeRecipe();
-    delete urlErrors[event.target.name];
+    delete urlErrors[event.target.name === 'digit' ? 'digits' : event.target.name];
     validate();
   });
   $('settings').addEventListener('submit', (event) => event.preventDefault());
