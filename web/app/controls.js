@@ -24,8 +24,10 @@ export function renderControls() {
   const { phase, settingsValid } = state;
   // Train pressed and not yet answered counts as running: no double click, no Load in between.
   const running = phase === 'training' || phase === 'paused' || phase === 'waiting-for-data' || state.trainAsked;
-  $('train').disabled = running || phase === 'fitting' || !settingsValid;
-  $('train').title = settingsValid ? '' : 'fix the settings marked in red first';
+  // Without the trainer's WebAssembly nothing trains or loads: the build chip and Train's title say why.
+  const broken = !!state.wasmFailed;
+  $('train').disabled = running || phase === 'fitting' || !settingsValid || broken;
+  $('train').title = state.wasmFailed ? `WebAssembly failed: ${state.wasmFailed}` : settingsValid ? '' : 'fix the settings marked in red first';
   $('pause').disabled = !(phase === 'training' || phase === 'paused');
   $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
   $('reset').disabled = phase === 'idle';
@@ -33,14 +35,14 @@ export function renderControls() {
   // A model saves once it has trained a batch or was loaded; loading waits while a run trains.
   $('save').disabled = !state.run || !(state.loaded || state.progress) || phase === 'fitting' || phase === 'waiting-for-data';
   $('save-mixture').disabled = !state.fit;
-  $('load-file').disabled = running || phase === 'fitting';
+  $('load-file').disabled = running || phase === 'fitting' || broken;
   $('load-button').classList.toggle('disabled', $('load-file').disabled);
   // Each pretrained model the site has is offered while it is not the one on show.
   for (const button of document.querySelectorAll('button.load-pretrained')) {
-    button.disabled = running || phase === 'fitting';
+    button.disabled = running || phase === 'fitting' || broken;
     button.hidden = !!state.loaded?.pretrained && state.loaded.name === `${button.dataset.model}.safetensors`;
   }
-  $('data-file').disabled = running || phase === 'fitting';
+  $('data-file').disabled = running || phase === 'fitting' || broken;
   $('data-button').classList.toggle('disabled', $('data-file').disabled);
   $('use-builtin').disabled = running || phase === 'fitting' || !state.data;
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';

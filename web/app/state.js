@@ -7,6 +7,7 @@ export const state = {
                         // trained | fitting | fitted | evaluating (a loaded model)
   trainAsked: false,    // Train was pressed and the trainer has not yet said a phase since
   settingsValid: true,  // the settings form passes its checks (settings.js)
+  wasmFailed: null,     // why the trainer's WebAssembly did not start (a bad ?build=, no WebAssembly): nothing trains
   run: null,            // { classes, trainImages, totalImages, epochs, scatterClasses, valLabels, valPerClass }
   losses: null,         // a LossHistory (lib/run/loss-history.js): smoothed per batch, and per epoch
   progress: null,

@@ -2,6 +2,7 @@
 // encodes with a snapshot of the parameters), connected to each other; a crashed trainer restarted.
 import { WorkerClient } from '../lib/worker-client.js';
 import { chosenDataset } from './classes.js';
+import { renderControls } from './controls.js';
 import { $, reportError, showError } from './dom.js';
 import { readForm } from './settings.js';
 import { state } from './state.js';
@@ -35,6 +36,8 @@ export function startWorkers() {
   }, (error) => {
     $('build-chip').textContent = `WebAssembly failed: ${error.message}`;
     $('build-chip').className = 'chip bad';
+    state.wasmFailed = error.message;
+    renderControls();
     reportError(error.message);
   });
   viewer.ready.then(() => { viewReady = true; }, () => {});
