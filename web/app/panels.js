@@ -201,11 +201,14 @@ function drawProgress() {
     fraction = m ? m.done / m.total : 0;
     const left = m && m.done > 0 ? ` · about ${formatTime(m.seconds / m.done * (m.total - m.done))} left` : '';
     $('progress-text').textContent = m ? `Loaded ${loadedName}: measuring it, ${(100 * fraction).toFixed(0)}%` : phaseText;
-    $('progress-detail').textContent = m
-      ? `Encoding ${count(m.done)} of ${count(m.total)} images of ${title}: the test set for the plane and its metrics, the training set for kNN${left}`
-      : `Loading ${title} to measure it${downloaded(state.run?.dataset) ? ` (${downloaded(state.run?.dataset)})` : ''}: the plane, ` +
-        'the test-set metrics and kNN come next. ' +
-        'Decoding a point and the mixture’s answers already work.';
+    // The test set is encoded, then evaluated again for its loss: two stages, each counted in images.
+    $('progress-detail').textContent = !m
+      ? `Loading ${title} to measure it${downloaded(state.run?.dataset) ? ` (${downloaded(state.run?.dataset)})` : ''}: the plane, ` +
+        'the test-set metrics and kNN come next. Decoding a point and the mixture’s answers already work.'
+      : m.done < m.encoding
+        ? `Encoding ${count(m.done)} of ${count(m.encoding)} images of ${title}: the test set for the plane and its metrics, ` +
+          `the training set for kNN; then the test loss${left}`
+        : `Measuring the test loss on ${count(m.done - m.encoding)} of ${count(m.total - m.encoding)} test images${left}`;
     $('progress-fill').style.transform = `scaleX(${fraction.toFixed(4)})`;
     $('progress-fill').classList.remove('done');
     return;

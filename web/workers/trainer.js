@@ -7,7 +7,7 @@
 // shows it. Never touches the DOM.
 import { LabError, LATENT } from '../lib/latent-lab.js';
 import { DATASETS } from '../lib/data/datasets.js';
-import { subset } from '../lib/data/mnist.js';
+import { subset } from '../lib/data/split.js';
 import { saveSafetensors } from '../lib/model-io.js';
 import { RpcClient } from '../lib/rpc.js';
 import { chunks, classIndices, evaluateRun } from '../lib/run/evaluate.js';
@@ -182,14 +182,16 @@ async function measureLoaded(session) {
 
   let loss = 0, bce = 0, kl = 0;
   const codes = {};
-  // How far it is, for the page's progress line: images encoded (every set) and evaluated (the test set).
-  const progress = { done: 0, total: split.test.n * 2 + split.val.n + split.train.n, started: performance.now(), postedAt: 0 };
+  // How far it is, for the page's progress line: images encoded (every set, `encoding` of them), then the
+  // test set's images evaluated for its loss.
+  const encoding = split.test.n + split.val.n + split.train.n;
+  const progress = { done: 0, total: encoding + split.test.n, started: performance.now(), postedAt: 0 };
   const advance = (count) => {
     progress.done += count;
     const now = performance.now();
     if (now - progress.postedAt < 250 && progress.done < progress.total) return;
     progress.postedAt = now;
-    post({ type: 'measuring', run: session.id, done: progress.done, total: progress.total, seconds: (now - progress.started) / 1000 });
+    post({ type: 'measuring', run: session.id, done: progress.done, total: progress.total, encoding, seconds: (now - progress.started) / 1000 });
   };
   for (const part of ['test', 'val', 'train']) {
     const set = split[part];
