@@ -114,7 +114,12 @@ export function drawStripPanel() {
     return { name: nameOf(best.label), short: shortNameOf(best.label), color: digitColor(best.label), p: best.p, unlike };
   }) : null;
   const density = snapshot ? densityAlong(snapshot, strip.a, strip.b) : null;
-  const layout = drawStrip(ctx, { width: canvas.width, height: canvas.height, images: strip.images, labels: named, density });
+  // The canvas keeps its size and is scaled to its column: its text is drawn larger by as much as the
+  // canvas is shown smaller (a wide screen's column: 13 px as shown), up to 1.3x, which the rows
+  // between the images and the chart still hold (a phone's narrow column shows it smaller).
+  const shown = canvas.getBoundingClientRect().width;
+  const layout = drawStrip(ctx, { width: canvas.width, height: canvas.height, images: strip.images, labels: named, density,
+    textScale: shown > 0 ? Math.min(1.3, canvas.width / shown) : 1 });
   const passes = named ? [...new Set(named.map((l) => l.name))] : [];
   const gaps = density?.gaps ?? [];
   const current = `${strip.a}|${strip.b}` === `${a.z}|${b.z}`;

@@ -6,8 +6,8 @@ import { digitGridPixels } from './digits.js';
 import { fontOf, INK, MUTED } from './common.js';
 
 const SIDE = 28;
-const LABEL_FONT = fontOf(13);
-const SMALL_FONT = fontOf(12);
+const LABEL_PX = 13;
+const SMALL_PX = 12;
 const GAP_FILL = 'rgba(225, 87, 89, 0.16)';
 
 // The strip's layout for n images on a canvas of width x height: the cell size, the images' scale and
@@ -26,9 +26,11 @@ export function stripLayout(width, height, n) {
 
 // data: { width, height, images (n * 784 bytes), labels?: [{ name, short?, color }] (one per image: the
 //   mixture's most likely class there; short: a shorter name for when the name is wider than the room
-//   under its images), density?: densityAlong's result, ends?: ['A', 'B'] }
+//   under its images), density?: densityAlong's result, ends?: ['A', 'B'], textScale?: canvas pixels per
+//   CSS pixel where the canvas is shown smaller or larger than its size (the page), so text reads 13 px }
 // Returns the layout.
-export function drawStrip(ctx, { width, height, images, labels = null, density = null, ends = ['A', 'B'] }) {
+export function drawStrip(ctx, { width, height, images, labels = null, density = null, ends = ['A', 'B'], textScale = 1 }) {
+  const font = (px) => fontOf(Math.round(px * textScale));
   const n = images.length / (SIDE * SIDE);
   ctx.save();
   ctx.fillStyle = '#fff';
@@ -42,8 +44,8 @@ export function drawStrip(ctx, { width, height, images, labels = null, density =
   rowCanvas.getContext('2d').putImageData(new ImageData(row.data, row.width, row.height), 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(rowCanvas, layout.left, layout.top);
-  if (labels) drawRunLabels(ctx, layout, labels);
-  if (density) drawDensity(ctx, layout, density, ends);
+  if (labels) drawRunLabels(ctx, layout, labels, font);
+  if (density) drawDensity(ctx, layout, density, ends, font);
   ctx.restore();
   return layout;
 }
@@ -52,7 +54,7 @@ export function drawStrip(ctx, { width, height, images, labels = null, density =
 // colour under them and its name in text centred below (colour is never the only cue). So ten
 // Fashion-MNIST names fit where ten cells could not hold them side by side; a name wider than its run
 // gives way to its short form ("Boot"), then to a smaller font.
-function drawRunLabels(ctx, layout, labels) {
+function drawRunLabels(ctx, layout, labels, font) {
   const runs = [];
   labels.forEach((label, i) => {
     if (label && runs.at(-1)?.label.name === label.name) runs.at(-1).last = i;
@@ -65,16 +67,16 @@ function drawRunLabels(ctx, layout, labels) {
     ctx.fillStyle = label.color;
     ctx.fillRect(x0, layout.size + 3, x1 - x0, 3);
     const room = x1 - x0 + layout.gap - 4;
-    ctx.font = LABEL_FONT;
+    ctx.font = font(LABEL_PX);
     const name = ctx.measureText(label.name).width <= room ? label.name : label.short ?? label.name;
-    for (let px = 12; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = fontOf(px);
+    for (let px = LABEL_PX - 1; ctx.measureText(name).width > room && px >= 10; px--) ctx.font = font(px);
     ctx.fillStyle = INK;
     ctx.fillText(name, (x0 + x1) / 2, layout.size + 15);
   }
 }
 
 // The log density along the path, the gaps shaded and named, the ends lettered.
-function drawDensity(ctx, layout, { t, logp, gaps }, ends) {
+function drawDensity(ctx, layout, { t, logp, gaps }, ends, font) {
   const { chart } = layout;
   const finite = [...logp].filter(Number.isFinite);
   if (finite.length === 0) return;
@@ -97,7 +99,7 @@ function drawDensity(ctx, layout, { t, logp, gaps }, ends) {
     if (i) ctx.lineTo(px, py); else ctx.moveTo(px, py);
   }
   ctx.stroke();
-  ctx.font = SMALL_FONT;
+  ctx.font = font(SMALL_PX);
   ctx.textBaseline = 'top';
   ctx.fillStyle = MUTED;
   ctx.textAlign = 'left';
@@ -105,7 +107,7 @@ function drawDensity(ctx, layout, { t, logp, gaps }, ends) {
   ctx.textAlign = 'right';
   ctx.fillText(ends[1], chart.right + 4, chart.bottom + 3);
   ctx.textAlign = 'center';
-  ctx.fillText(gaps.length ? 'log density along the path; shaded: outside every component\u2019s 99% ellipse'
-    : 'log density along the path (no gap: every point lies inside some component\u2019s 99% ellipse)',
-  (chart.left + chart.right) / 2, chart.bottom + 3);
+  // Short enough to fit between A and B on a phone; the line under the strip says the rest in words.
+  ctx.fillText(gaps.length ? 'log density along the path; shaded: outside every 99% ellipse' : 'log density along the path',
+    (chart.left + chart.right) / 2, chart.bottom + 3);
 }
