@@ -146,7 +146,8 @@ describe('the page says what it shows, to everyone (issue 18)', { skip }, () => 
       // what measuring is).
       const { rows, phase } = await probeAnswer(page);
       assert.equal(phase, 'evaluating', 'the mixture answered before the model was measured');
-      assert.match(await page.textContent('#progress-detail'), /MNIST/);
+      // Measuring counts images in two stages: every image encoded once, then the test set's loss.
+      assert.match(await page.textContent('#progress-detail'), /^(Loading MNIST|Encoding [\d,]+ of [\d,]+ images of MNIST.*; then the test loss|Measuring the test loss on [\d,]+ of [\d,]+ test images)/);
       assert.deepEqual(rows.map((r) => r.match(/^(\d) · \d+(\.\d)?%$/)?.[1]), ['1', '4', '8'], `each row names its digit (${rows.join(' | ')})`);
       assert.equal(await page.getAttribute('#probe-z', 'aria-live'), 'polite');
       assert.match(await page.textContent('#probe-z'), /^z = \(-?\d+\.\d\d, -?\d+\.\d\d\): (most likely [148] \(\d+(\.\d)?%\)|unlike anything it was trained on)/);

@@ -37,7 +37,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { BUILD, loadMnist, ROOT } from '../tools/common.js';
+import { BUILD, loadMnist, median, ROOT } from '../tools/common.js';
 import { startServer } from '../tools/serve.js';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { mixtureFromJSON, parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
@@ -78,7 +78,6 @@ async function dropFiles(page, files) {
   }, files.map(({ name, bytes }) => ({ name, base64: Buffer.from(bytes).toString('base64') })));
   await page.dispatchEvent('main', 'drop', { dataTransfer: transfer });
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The same batches as the page's self-test, in this process, with the wasm files the page was served.
 async function nodeParamsHash({ batches, parallelism = 'auto', ...options }) {
@@ -165,6 +164,23 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     assert.match(await page.textContent('#workers-error'), /workers must be >= 1/);
     assert.equal(await page.getAttribute('#workers', 'aria-invalid'), 'true');
     assert.ok(await page.isDisabled('#train'), 'Train waits while a setting is wrong');
+    // Values the form cannot hold are named too, not dropped: a number that is not one, digits out of range.
+    await page.goto(`${server.url}?epochs=abc&digits=1,1,12`);
+    await page.waitForFunction(() => window.__lab?.build, null, { timeout: 30_000 });
+    assert.deepEqual(Object.keys(await page.evaluate(() => window.__lab.fieldErrors)).sort(), ['digits', 'epochs']);
+    assert.equal(await page.textContent('#epochs-error'), '"abc" in the link is not a number');
+    assert.equal(await page.textContent('#digits-error'), 'digit 12 is outside 0..9 in the link');
+    assert.ok(await page.isDisabled('#train'), 'Train waits for the link\'s bad values');
+    await page.fill('#epochs', '2');
+    await page.check('input[name="digit"][value="3"]');
+    assert.deepEqual(await page.evaluate(() => window.__lab.fieldErrors), {}, 'each message goes once its control is changed');
+    assert.ok(await page.isEnabled('#train'));
+    // A build that does not exist: the chip says so, and Train waits with the reason as its title.
+    await page.goto(`${server.url}?build=nonsense`);
+    await page.waitForFunction(() => /WebAssembly failed/.test(document.getElementById('build-chip').textContent), null, { timeout: 30_000 });
+    assert.equal(await page.textContent('#build-chip'), 'WebAssembly failed: unknown build "nonsense"');
+    assert.ok(await page.isDisabled('#train'), 'Train waits without the trainer\'s WebAssembly');
+    assert.equal(await page.getAttribute('#train', 'title'), 'WebAssembly failed: unknown build "nonsense"');
 
     await page.goto(server.url + RUN_QUERY);
     await page.waitForFunction(() => window.__lab?.build, null, { timeout: 30_000 });
@@ -306,6 +322,8 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const k = lab.meanPoints.length;
     assert.ok(k >= 3, `${k} components for 3 digits`);
     assert.equal(lab.ellipses, 2 * k);
+    assert.equal(await page.textContent('#model-status'), `On show: your run, digits 1, 4, 8, the lab default recipe, ${RUN.epochs} epochs, ` +
+      `seed ${RUN.seed}; a mixture of ${k} Gaussians fitted on its codes.`, 'the model panel says what is on show');
     for (const p of lab.meanPoints) {
       const { data } = await canvasPixels(page, 'latent', { x: Math.round(p.x) - 1, y: Math.round(p.y) - 1, width: 3, height: 3 });
       const darkest = Math.min(...Array.from({ length: 9 }, (_, i) => data[4 * i] + data[4 * i + 1] + data[4 * i + 2]));
@@ -743,6 +761,7 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       assert.ok(Number.isFinite(metrics.test_accuracy) && Number.isFinite(metrics.knn_accuracy), 'every metric is there');
       assert.equal(metrics.confusion.length, 3, 'three classes in the confusion matrix');
       assert.match(await page.textContent('#latent-sub'), /coloured by class/);
+      assert.match(await page.textContent('#model-status'), /^On show: your run, shapes\.npz, 3 classes, .*, 1 epoch, seed 3; a mixture of \d+ Gaussians fitted on its codes\.$/);
       const hash = await page.evaluate(() => window.__lab.paramsHash());
       const decodedBefore = await decodeHere();
       assert.ok(decodedBefore.pixels.some((v) => v < 250), 'the hovered point decodes to something');
@@ -777,7 +796,13 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       await page.waitForFunction(() => window.__lab.data?.name === 'unlabelled.npz', null, { timeout: 30_000 });
       assert.match(await page.textContent('#data-status'), /unlabelled\.npz, 120 images, unlabelled/);
       assert.equal(await page.isHidden('#data-error'), true, 'the last refusal\'s message is gone');
+      // Reset forgets the run: nothing on show, and the probe's answer waits for a mixture (not the old one's).
+      assert.match(await page.textContent('#probe-z'), /: (most likely|unlike anything)/, 'the fitted mixture answers at the probe');
       await page.click('#reset');
+      assert.equal(await page.textContent('#model-status'), '', 'after Reset nothing is on show');
+      assert.match(await page.textContent('#probe-z'), /: the mixture's answer comes once it is fitted$/);
+      assert.equal(await page.textContent('#resp'), 'after the mixture is fitted', 'the old mixture\'s bars are gone');
+      assert.equal(await page.textContent('#draw-knows'), 'Train or load a model: then it says what it makes of your drawing.');
       await page.click('#train');
       await page.waitForFunction(() => window.__lab.phase === 'fitted' && window.__lab.metrics?.test_cluster_sizes, null, { timeout: 300_000, polling: 500 });
       const clusters = await page.evaluate(() => window.__lab.metrics.test_cluster_sizes);
