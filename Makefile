@@ -120,8 +120,7 @@ $(SITE)/.stamp: $(WEB_FILES) $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wa
 	cp $(BUILD)/latent-simd.wasm $(BUILD)/latent-scalar.wasm $(BUILD)/latent-simd-threads.wasm $(SITE)/wasm/
 	cp $(MNIST_DATA) $(SITE)/data/
 	cp $(FASHION_DATA) $(SITE)/data/fashion/
-	node -e "const fs = require('fs'), d = process.argv[1]; fs.writeFileSync(d + '/index.json', \
-	  JSON.stringify(fs.readdirSync(d).filter((f) => f !== 'index.json').sort()) + '\n')" $(SITE)/models
+	node -e "import('./tools/common.js').then((m) => m.writeModelIndex(process.argv[1]))" $(SITE)/models
 	@touch $@
 
 serve: all
@@ -209,7 +208,7 @@ check: all $(NPM_STAMP) test-native test-pytorch
 	node --test --test-concurrency=2 $(FAST_TESTS)
 
 train: all
-	node tools/train.js $(ARGS)
+	@node tools/train.js $(ARGS)
 
 # The PyTorch parity fixture (tests/fixtures/pytorch-parity/), made once and committed: the authors'
 # module in Debian's PyTorch. `make test` does not need it.
@@ -236,18 +235,18 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 # ARGS="--model fashion": the Fashion-MNIST model beside it (the lab's default recipe for 16 epochs,
 # --preset long, seed 42; about 50 minutes of one core; PROVENANCE-fashion.md).
 pretrained: all
-	node tools/pretrained.js $(ARGS)
+	@node tools/pretrained.js $(ARGS)
 	$(MAKE) all
 
 # The report's figures as PNG files and a metrics report (report.md, metrics.json) in build/figures/,
 # drawn by the page's own drawing code in headless Chromium. Without --load: web/models/pretrained-148
 # if present, else a short model trained on the spot.
 figures: all $(NPM_STAMP) $(CHROMIUM_STAMP)
-	node tools/figures.js $(ARGS)
+	@node tools/figures.js $(ARGS)
 
 # The mixture-quality table: trains every recipe x digit set x seed not already under build/quality/.
 quality: all
-	node tools/quality.js $(ARGS)
+	@node tools/quality.js $(ARGS)
 
 clean:
 	rm -rf $(BUILD)

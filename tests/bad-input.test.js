@@ -82,6 +82,10 @@ describe('the model refuses bad input and stays intact', () => {
       assert.match(error.stderr, message);
       assert.doesNotMatch(error.stderr, /at .*\.js:\d+/, 'printed a stack trace');
     }
+    // And --help says how, trains nothing and exits cleanly.
+    const { stdout } = await run('node', [train, '--help']);
+    assert.match(stdout, /^make train ARGS=/);
+    assert.match(stdout, /\nflags: --digits --epochs .* --parallel\n/);
   });
 });
 

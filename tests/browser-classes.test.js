@@ -20,8 +20,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { startServer } from '../tools/serve.js';
-import { DATASETS } from '../web/lib/data/datasets.js';
-import { MNIST_FILES } from '../web/lib/data/mnist.js';
+import { DATASET_FILES, DATASETS } from '../web/lib/data/datasets.js';
 import { MANY_CLASSES, PRESETS } from '../web/lib/run/options.js';
 import { CHROMIUM, FASHION_MODEL, openGuardedPage, probeAnswer, rowName, settled, SITE, siteWithFashionModel } from './browser-helpers.js';
 
@@ -180,7 +179,7 @@ describe('ten classes on the page (issue 16)', { skip }, () => {
     timings.fashionFetch = (Date.now() - started) / 1000;
     // Its progress: bytes that only grow, out of a total that is the four files' size on the server.
     const progress = (await page.evaluate((n) => window.__lab.dataProgress.slice(n), progressBefore)).filter((p) => p.dataset === 'fashion');
-    const sizes = await Promise.all([...MNIST_FILES.train, ...MNIST_FILES.test].map((f) => stat(path.join(site.root, DATASETS.fashion.dir, f))));
+    const sizes = await Promise.all([...DATASET_FILES.train, ...DATASET_FILES.test].map((f) => stat(path.join(site.root, DATASETS.fashion.dir, f))));
     const onDisk = sizes.reduce((sum, s) => sum + s.size, 0);
     assert.ok(progress.length >= 1, 'progress was reported');
     assert.ok(progress.every((p, i) => i === 0 || p.loaded >= progress[i - 1].loaded), 'the bytes loaded only grow');

@@ -3,11 +3,11 @@
 // canvas's pixels or waiting until the page has drawn.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUILD, CHROMIUM, launchChromium, ROOT, SITE } from '../tools/common.js';
+import { BUILD, CHROMIUM, launchChromium, ROOT, SITE, siteCopyWithModels } from '../tools/common.js';
 
 export { CHROMIUM, SITE };
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -74,11 +74,7 @@ export async function siteWithPretrained() {
       { maxBuffer: 1 << 24 });
   }
   const root = path.join(BUILD, 'test-site');
-  await rm(root, { recursive: true, force: true });
-  await cp(SITE, root, { recursive: true });
-  await mkdir(path.join(root, 'models'), { recursive: true });
-  for (const name of await readdir(cache)) await cp(path.join(cache, name), path.join(root, 'models', name));
-  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
+  await siteCopyWithModels(root, (await readdir(cache)).map((name) => path.join(cache, name)));
   return { root, real: false };
 }
 
@@ -99,10 +95,7 @@ export async function siteWithFashionModel() {
     await writeFile(line, stdout);
   }
   const root = path.join(BUILD, 'test-site-classes');
-  await rm(root, { recursive: true, force: true });
-  await cp(SITE, root, { recursive: true });
-  for (const name of [`${FASHION_MODEL}.safetensors`, `${FASHION_MODEL}.mixture.json`]) await cp(path.join(cache, name), path.join(root, 'models', name));
-  await writeFile(path.join(root, 'models', 'index.json'), JSON.stringify((await readdir(path.join(root, 'models'))).filter((f) => f !== 'index.json').sort()));
+  await siteCopyWithModels(root, [`${FASHION_MODEL}.safetensors`, `${FASHION_MODEL}.mixture.json`].map((name) => path.join(cache, name)));
   const recorded = JSON.parse((await readFile(line, 'utf8')).trim().split('\n').at(-1));
   return { root, file, mixture: path.join(cache, `${FASHION_MODEL}.mixture.json`), recorded };
 }

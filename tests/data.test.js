@@ -4,25 +4,16 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { parseDataFilesSync, parseIdxBytes } from '../web/lib/data/data-files.js';
-import { parseDigits, splitDigits } from '../web/lib/data/mnist.js';
+import { parseDigits, splitDigits } from '../web/lib/data/split.js';
 
 // Images and labels from two IDX files, as a user's files are read.
 const datasetFromIdx = (lab, images, labels) => parseDataFilesSync(lab, [{ name: 'images', bytes: images }, { name: 'labels', bytes: labels }]);
-import { loadMnist } from '../tools/common.js';
+import { idxFile as idx, loadMnist } from '../tools/common.js';
 import { lab } from './helpers.js';
 
 let mnist, L;
 before(async () => { L = await lab('simd'); mnist = await loadMnist(); });
 
-function idx(dims, data) {
-  const header = new Uint8Array(4 + 4 * dims.length);
-  header[2] = 0x08; header[3] = dims.length;
-  const view = new DataView(header.buffer);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header); out.set(data, header.length);
-  return out;
-}
 
 describe('MNIST files', () => {
   it('hold 60,000 training and 10,000 test images of 28x28 with labels 0..9', () => {

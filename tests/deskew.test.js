@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { deskewImage } from '../web/lib/data/deskew.js';
-import { splitDigits } from '../web/lib/data/mnist.js';
+import { splitDigits } from '../web/lib/data/split.js';
 import { parseModelMetadata } from '../web/lib/model-io.js';
 import { effectiveDeskew, resolveOptions } from '../web/lib/run/options.js';
 import { loadMnist } from '../tools/common.js';

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 
 import { BUILD, loadMnist, ROOT } from '../tools/common.js';
 import { deskewImage } from '../web/lib/data/deskew.js';
-import { splitDigits } from '../web/lib/data/mnist.js';
+import { splitDigits } from '../web/lib/data/split.js';
 import { parseModelMetadata, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { makeRng, permutation } from '../web/lib/rng.js';
 import { LossHistory } from '../web/lib/run/loss-history.js';

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ROOT } from '../tools/common.js';
+import { idxFile, ROOT } from '../tools/common.js';
 import { mixtureFromJSON, readSafetensorsMetadata } from '../web/lib/model-io.js';
 import { makeRng } from '../web/lib/rng.js';
 import { lab } from './helpers.js';
@@ -108,13 +108,7 @@ function syntheticIdx(n, seed) {
     labels[i] = c;
     for (let y = y0 + dy; y < y1 + dy; y++) for (let x = x0 + dx; x < x1 + dx; x++) images[i * 784 + y * 28 + x] = shade;
   }
-  const idx = (dims, data) => {
-    const header = new Uint8Array(4 + 4 * dims.length);
-    header[2] = 8; header[3] = dims.length;
-    dims.forEach((d, k) => new DataView(header.buffer).setUint32(4 + 4 * k, d));
-    return Buffer.concat([header, data]);
-  };
-  return { images: idx([n, 28, 28], images), labels: idx([n], labels) };
+  return { images: idxFile([n, 28, 28], images), labels: idxFile([n], labels) };
 }
 
 describe('make train --data', () => {

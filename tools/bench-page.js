@@ -12,10 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { resolveOptions } from '../web/lib/run/options.js';
 import { makeSplit, Run } from '../web/lib/run/pipeline.js';
-import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, SITE } from './common.js';
+import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, median, nodeReplicas, nodeThreads, SITE } from './common.js';
 import { startServer } from './serve.js';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // The run both sides train: long enough that no window reaches its end.
 const runOf = (workers) => ({ digits: '1,4,8', epochs: 20, seed: 3, workers });

@@ -9,11 +9,10 @@ import path from 'node:path';
 import { toFloats } from '../web/lib/data/images.js';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { LAYERS, layerGeometry } from './bench-layers.js';
-import { BUILD, loadMnist, parseFlags } from './common.js';
+import { BUILD, loadMnist, median, parseFlags } from './common.js';
 
 const BATCH = 32;
 let clock = () => performance.now();
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function setup(file, batches) {
   const lab = await loadLab({ build: 'simd', url: new URL(`file://${path.resolve(file)}`) });
   const x = lab.x, ws = x.ll_workspace_create();

@@ -8,11 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { ROOT } from './common.js';
+import { median, ROOT } from './common.js';
 
 const PYTHON = '/usr/bin/python3';
 const SETTINGS = [[1, 1], [2, 1], [1, 2], [2, 2]]; // [torch threads, OpenBLAS threads]
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // Why PyTorch cannot be timed here, or null.
 function pytorchUnavailable() {

@@ -12,9 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { loadLab } from '../web/lib/latent-lab.js';
 import { ThreadPool } from '../web/lib/threads.js';
 import { layerPasses } from './bench-layers.js';
-import { nodeThreads } from './common.js';
+import { median, nodeThreads } from './common.js';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const THREADS = nodeThreads('simd');
 
 // µs a job costs beyond its arithmetic on a pool of N threads, N = 2..max: jobs of 4N tasks of

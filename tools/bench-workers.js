@@ -11,9 +11,8 @@ import { Worker } from 'node:worker_threads';
 
 import { toFloats } from '../web/lib/data/images.js';
 import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/run/parallel.js';
-import { loadMnist, loadNodeLab, parseFlags } from './common.js';
+import { loadMnist, loadNodeLab, median, parseFlags } from './common.js';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function roundTripMs() {
   const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });

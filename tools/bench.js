@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { toFloats } from '../web/lib/data/images.js';
 import { createReplicas } from '../web/lib/run/pipeline.js';
 import { ThreadedModel } from '../web/lib/run/threaded.js';
-import { BUILD, loadMnist, loadNodeLab, nodeReplicas, nodeThreads, parseFlags } from './common.js';
+import { BUILD, loadMnist, loadNodeLab, median, nodeReplicas, nodeThreads, parseFlags } from './common.js';
 import { barrierCosts, passScaling, predictStep, stepProfile } from './bench-threads.js';
 import { pytorchSideBySide } from './bench-pytorch.js';
 import { pageBesideHeadless } from './bench-page.js';
@@ -20,7 +20,6 @@ import { tfjsImagesPerSecond } from './bench-tfjs.js';
 
 const BATCH = 32;
 const log = (line) => process.stderr.write(line + '\n');
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 // --- the ceiling -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Node-side helpers shared by the tools and the tests: where the build puts things, loading the
 // wasm, data files (MNIST's and users') from disk, and a small flag parser.
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,28 @@ import path from 'node:path';
 
 import { loadLab } from '../web/lib/latent-lab.js';
 import { parseDataFiles } from '../web/lib/data/data-files.js';
-import { checkDataset } from '../web/lib/data/datasets.js';
-import { MNIST_FILES } from '../web/lib/data/mnist.js';
+import { checkDataset, DATASET_FILES } from '../web/lib/data/datasets.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD = path.join(ROOT, 'build');
 export const SITE = path.join(BUILD, 'site');   // the static site make all builds and make serve serves
+
+// The site's list of the models it offers (models/index.json, which the page reads: it asks only for a
+// pretrained model that is there). The Makefile writes build/site's; the tests, their copies'.
+export async function writeModelIndex(modelsDir) {
+  const files = (await readdir(modelsDir)).filter((f) => f !== 'index.json').sort();
+  await writeFile(path.join(modelsDir, 'index.json'), JSON.stringify(files) + '\n');
+}
+
+// A copy of the built site at root with these model files added to its models/ (and listed), so that
+// build/site itself never offers a test model.
+export async function siteCopyWithModels(root, files) {
+  await rm(root, { recursive: true, force: true });
+  await cp(SITE, root, { recursive: true });
+  await mkdir(path.join(root, 'models'), { recursive: true });
+  for (const file of files) await cp(file, path.join(root, 'models', path.basename(file)));
+  await writeModelIndex(path.join(root, 'models'));
+}
 
 // Debian's chromium, run headless by playwright-core (never a downloaded browser): the tests, make
 // figures and make bench's page section launch it alike.
@@ -57,11 +73,25 @@ export async function loadBuiltin(dataset = 'mnist', { dir, lab } = {}) {
     const { images, labels, n } = await loadDataFiles(files.map((f) => path.join(dir, f)), lab);
     return { images, labels, n };
   };
-  return { train: await set(MNIST_FILES.train), test: await set(MNIST_FILES.test) };
+  return { train: await set(DATASET_FILES.train), test: await set(DATASET_FILES.test) };
 }
 
 // MNIST's digits (the build's files, or the same four files under dir).
 export const loadMnist = (dir, lab) => loadBuiltin('mnist', { dir, lab });
+
+// The middle value (the upper middle of an even count): what the benchmarks report of repeated timings.
+export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+// An IDX file's bytes: the magic (0, 0, type, number of dimensions), each dimension big-endian, then
+// the data (unsigned bytes by default). For the fixtures and the tests' own files.
+export function idxFile(dims, data = new Uint8Array(0), type = 0x08) {
+  const out = new Uint8Array(4 + 4 * dims.length + data.length);
+  out[2] = type;
+  out[3] = dims.length;
+  dims.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
 
 // --name value / --name=value / --flag. spec maps a flag to 'number', 'string' or 'boolean'.
 export function parseFlags(argv, spec) {

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { reconstructionScores } from '../web/lib/image-metrics.js';
 import { PIXELS } from '../web/lib/latent-lab.js';
 import { toBytes, toFloats } from '../web/lib/data/images.js';
-import { subset } from '../web/lib/data/mnist.js';
+import { subset } from '../web/lib/data/split.js';
 import { mixtureFromJSON, mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { gridPoints, MANIFOLD, manifoldQuantiles } from '../web/lib/normal.js';
 import { makeRng, permutation } from '../web/lib/rng.js';

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 
+import { idxFile as idx } from './common.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BAD = path.join(ROOT, 'tests/fixtures/bad-data');
 const GOOD = path.join(ROOT, 'tests/fixtures/good-data');
@@ -55,13 +57,6 @@ function le(...fields) {
 
 const ascii = (s) => new TextEncoder().encode(s);
 
-function idx(dims, data = new Uint8Array(0), type = 0x08) {
-  const header = new Uint8Array(4 + 4 * dims.length);
-  header[2] = type;
-  header[3] = dims.length;
-  dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d));
-  return concat(header, data);
-}
 
 // An NPY v1 file as numpy writes it: the dict padded with spaces to a 64-byte boundary, then '\n'.
 function npy(descr, shape, data, { fortran = false } = {}) {

@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 import { className, DATASETS } from '../web/lib/data/datasets.js';
-import { parseDigits } from '../web/lib/data/mnist.js';
+import { parseDigits } from '../web/lib/data/split.js';
 import { mixtureToJSON, modelFromFile, readSafetensorsMetadata, saveSafetensors } from '../web/lib/model-io.js';
 import { optionsFromMetadata, resolveOptions } from '../web/lib/run/options.js';
 import { HOLD_OUT, makeSplit, Run } from '../web/lib/run/pipeline.js';
@@ -137,7 +137,16 @@ function keptTraining(loaded, measured) {
   return { ...loaded, ...Object.fromEntries(fresh) };
 }
 
+// --help: this file's opening comment, and every flag's name (the README's flags table says what each does).
+async function printUsage() {
+  const source = await readFile(new URL(import.meta.url), 'utf8');
+  const head = source.split('\n').filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//')));
+  process.stdout.write(head.map((line) => line.replace(/^\/\/ ?/, '')).join('\n') + '\n\nflags: ' +
+    Object.keys(FLAGS).map((f) => `--${f}`).join(' ') + '\n(README.md, "make train", says what each does and its default)\n');
+}
+
 async function main() {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) return printUsage();
   // From the command line every core trains, up to a pool's most threads, unless --workers says otherwise
   // (the same N, the same bits).
   const workers = Math.min(availableParallelism(), MAX_THREADS);

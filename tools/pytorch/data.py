@@ -1,5 +1,5 @@
 """The data side of our recipes for the PyTorch trainer, mirroring web/lib: the seeded PRNG and
-permutation (rng.js), the split (data/mnist.js splitDataset: the classes, the few-shot labelled images
+permutation (rng.js), the split (data/split.js splitDataset: the classes, the few-shot labelled images
 per class chosen by the seed, the test set), the training images a limit keeps and each epoch's order
 (run/trainer.js), deskewing (data/deskew.js), and MNIST, npz and IDX files read into bytes. The same seed
 picks the same images as ours. Not a validator as strict as our C readers: it refuses what would
@@ -17,7 +17,7 @@ from recipe import ROOT, RecipeError
 
 SIDE, PIXELS = 28, 784
 M32 = 0xFFFFFFFF
-MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+DATASET_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
                'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 HOLD_OUT = 0.1   # pipeline.js HOLD_OUT: a user's data without a test set keeps this share for testing
 
@@ -193,13 +193,13 @@ def load_mnist(directory=None):
     for d in candidates:
         def find(name):
             return next((p for p in (os.path.join(d, name + '.gz'), os.path.join(d, name)) if os.path.exists(p)), None)
-        found = {part: [find(n) for n in names] for part, names in MNIST_FILES.items()}
+        found = {part: [find(n) for n in names] for part, names in DATASET_FILES.items()}
         if all(all(paths) for paths in found.values()):
             return {part: load_data_files(paths) for part, paths in found.items()}
     raise RecipeError(f'MNIST\'s IDX files are not in {" or ".join(candidates)} (make all puts them in build/data/)')
 
 
-# --- data/mnist.js -------------------------------------------------------------------------------------
+# --- data/split.js -------------------------------------------------------------------------------------
 def subset(dataset, indices):
     indices = np.asarray(indices, dtype=np.int64)
     labels = dataset['labels'][indices] if dataset['labels'] is not None else None
@@ -207,7 +207,7 @@ def subset(dataset, indices):
 
 
 def split_dataset(train, test=None, classes=None, val_per_class=5, seed=42, deskew_images=False, noun='class'):
-    """mnist.js splitDataset: without a test set a seeded 10% of train; the classes (default: every label)
+    """split.js splitDataset: without a test set a seeded 10% of train; the classes (default: every label)
     select images; val_per_class labelled images per class chosen by the seed; with deskew_images every
     image of the three sets is deskewed after the split. -> {classes, labelled, train, val, test}."""
     if test is None:

@@ -35,7 +35,7 @@ MIXTURES = ['authors', 'semi', 'per-class-2', 'per-class-3', 'kmeans-6', 'kmeans
 
 
 def parse_digits(digits):
-    """'1,4,8' or a list -> sorted unique digits 0..9 (mnist.js parseDigits)."""
+    """'1,4,8' or a list -> sorted unique digits 0..9 (split.js parseDigits)."""
     if isinstance(digits, str):
         parts = [s.strip() for s in digits.split(',') if s.strip()]
         try:

@@ -23,6 +23,19 @@ export class LabError extends Error {
   }
 }
 
+// A file's bytes as a Uint8Array (over the same memory where they already are one, or an ArrayBuffer or
+// another view); anything else is refused, named as `name`.
+export function asBytes(bytes, name = 'the file') {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new LabError(`${name}: expected the file's bytes (a Uint8Array), got ${bytes === null ? 'null' : typeof bytes}`);
+}
+
+// A NUL-terminated UTF-8 copy of s, for the C side (names in its messages, metadata keys and values).
+const utf8 = new TextEncoder();
+export const nulTerminated = (s) => utf8.encode(`${s}\0`);
+
 export function simdSupported() {
   return WebAssembly.validate(SIMD_PROBE);
 }

@@ -2,22 +2,13 @@
 // state_dict names, parsed and written by the C side (src/io/), so a file from here loads into their
 // module and the reverse; a mixture travels as a small JSON document checked here, field by field.
 // Nothing here touches the network or the DOM: callers bring and take bytes.
-import { LabError, STATUS } from './latent-lab.js';
+import { asBytes, LabError, nulTerminated, STATUS } from './latent-lab.js';
 import { checkDataset } from './data/datasets.js';
-import { parseDigits } from './data/mnist.js';
+import { parseDigits } from './data/split.js';
 import { klWeight } from './run/options.js';
 
 // Written into every saved model's metadata; tests/safetensors.test.js checks it against package.json.
 export const LAB_VERSION = 'latent-lab 0.1.0';
-
-const encoder = new TextEncoder();
-
-function toBytes(bytes) {
-  if (bytes instanceof Uint8Array) return bytes;
-  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
-  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw new LabError('expected the file as a Uint8Array or an ArrayBuffer');
-}
 
 function liveHandle(model) {
   if (!model?.handle) throw new LabError('this model has been freed');
@@ -43,13 +34,8 @@ export function saveSafetensors(model, { dtype = 'f32', metadata = {} } = {}) {
   const { lab } = model;
   const entries = metadataEntries(metadata);
   return lab.scoped(({ alloc, input }) => {
-    const cString = (s) => {
-      const utf8 = encoder.encode(s), bytes = new Uint8Array(utf8.length + 1);
-      bytes.set(utf8);
-      return input(bytes);
-    };
-    const keys = Uint32Array.from(entries.map(([k]) => cString(k)));
-    const values = Uint32Array.from(entries.map(([, v]) => cString(v)));
+    const keys = Uint32Array.from(entries.map(([k]) => input(nulTerminated(k))));
+    const values = Uint32Array.from(entries.map(([, v]) => input(nulTerminated(v))));
     const outPointer = alloc(4), outLength = alloc(4);
     lab.check(lab.x.ll_safetensors_save(liveHandle(model), dtype === 'f16' ? 1 : 0, input(keys), input(values),
       entries.length, outPointer, outLength));
@@ -64,7 +50,7 @@ export function saveSafetensors(model, { dtype = 'f32', metadata = {} } = {}) {
 
 // Parses a file in C; calls use(handle) and always closes it.
 function withFile(lab, bytes, use) {
-  const data = toBytes(bytes);
+  const data = asBytes(bytes);
   return lab.scoped(({ input }) => {
     const file = lab.x.ll_safetensors_open(input(data), data.length);
     if (!file) throw new LabError(lab.lastError(), STATUS.EFORMAT);

@@ -3,8 +3,7 @@
 // to the page, then read by the C parsers in the worker's wasm module, as a user's files are read.
 // -> { train, test }, each { images, labels, n }. Caching each set is the caller's (trainer.js).
 import { parseDataFiles } from '../lib/data/data-files.js';
-import { checkDataset } from '../lib/data/datasets.js';
-import { MNIST_FILES } from '../lib/data/mnist.js';
+import { checkDataset, DATASET_FILES } from '../lib/data/datasets.js';
 import { SITE } from './model-files.js';
 
 // Reads a response's body, counting bytes as they arrive.
@@ -26,7 +25,7 @@ async function readCounting(response, name, onBytes) {
 // server gives them (the bytes fetched, gzipped, not the images unpacked).
 export async function downloadBuiltin(lab, dataset, post) {
   const { dir } = checkDataset(dataset);
-  const names = [...MNIST_FILES.train, ...MNIST_FILES.test];
+  const names = [...DATASET_FILES.train, ...DATASET_FILES.test];
   const responses = await Promise.all(names.map((name) => fetch(new URL(`${dir}/${name}`, SITE))));
   const total = responses.reduce((sum, r) => sum + Number(r.headers.get('content-length') || 0), 0);
   let loaded = 0, lastPost = 0;

@@ -1,9 +1,9 @@
 // The trainer worker's models from files: the bytes of what the page passed, a model file and its
 // mixture checked whole (into new objects, so a bad file replaces nothing), and a run's mixture as
 // its JSON document. Reading and writing the formats themselves is web/lib/model-io.js's.
-import { LabError, LATENT } from '../lib/latent-lab.js';
+import { asBytes, LabError, LATENT } from '../lib/latent-lab.js';
 import { allClasses, checkDataset } from '../lib/data/datasets.js';
-import { parseDigits } from '../lib/data/mnist.js';
+import { parseDigits } from '../lib/data/split.js';
 import { mixtureFromJSON, mixtureToJSON, modelFromFile, parseModelMetadata, readSafetensorsMetadata } from '../lib/model-io.js';
 import { MIXTURES } from '../lib/run/mixture.js';
 import { metadataVariant, optionsFromMetadata } from '../lib/run/options.js';
@@ -19,9 +19,7 @@ export async function bytesOf(source, name) {
     if (!response.ok) throw new LabError(`could not load ${name}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   }
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  throw new LabError(`${name}: expected a file`);
+  return asBytes(source, name);
 }
 
 // Reads the file's metadata (strictly), makes a model with the file's seed (the seed picks the noise of

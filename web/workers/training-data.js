@@ -4,7 +4,7 @@
 import { LabError } from '../lib/latent-lab.js';
 import { parseDataFiles } from '../lib/data/data-files.js';
 import { checkDataset } from '../lib/data/datasets.js';
-import { subset } from '../lib/data/mnist.js';
+import { subset } from '../lib/data/split.js';
 import { resolveOptions } from '../lib/run/options.js';
 import { makeSplit } from '../lib/run/pipeline.js';
 import { downloadBuiltin } from './builtin-download.js';

@@ -5,7 +5,7 @@
 // One file (an npz, or IDX images: unlabelled) or two (IDX images and IDX labels, in either order,
 // either gzipped). Images come back as bytes (n * 784, 0..255; float npz data as round(255 x)), labels
 // as bytes 0..9 or null. Every refusal is a LabError naming the file and what is wrong with it.
-import { Lab, LabError, PIXELS } from '../latent-lab.js';
+import { asBytes, Lab, LabError, nulTerminated, PIXELS } from '../latent-lab.js';
 
 const FORMATS = ['idx', 'npz', 'npy'];
 
@@ -15,18 +15,6 @@ function checkLab(lab, what) {
   }
 }
 
-function toBytes(bytes, name) {
-  if (bytes instanceof Uint8Array) return bytes;
-  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
-  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw new LabError(`${name}: expected the file's bytes (a Uint8Array), got ${bytes === null ? 'null' : typeof bytes}`);
-}
-
-// A NUL-terminated UTF-8 copy of s, for the C side's messages.
-function cString(s) {
-  const bytes = new TextEncoder().encode(`${s}\0`);
-  return bytes;
-}
 
 // The synchronous core of parseDataFiles (for a caller that cannot await).
 export function parseDataFilesSync(lab, files, { maxBytes = 0 } = {}) {
@@ -37,7 +25,7 @@ export function parseDataFilesSync(lab, files, { maxBytes = 0 } = {}) {
   if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > 2 ** 31) throw new LabError(`maxBytes must be 0..2^31, got ${maxBytes}`);
   const named = files.map((f, i) => {
     const name = typeof f?.name === 'string' && f.name ? f.name : `file ${i + 1}`;
-    return { name, bytes: toBytes(f?.bytes, name) };
+    return { name, bytes: asBytes(f?.bytes, name) };
   });
   const x = lab.x;
   return lab.scoped(({ input }) => {
@@ -45,7 +33,7 @@ export function parseDataFilesSync(lab, files, { maxBytes = 0 } = {}) {
     let dataset = 0;
     try {
       for (const f of named) {
-        const h = x.ll_data_file_open(input(f.bytes), f.bytes.length, input(cString(f.name)), maxBytes);
+        const h = x.ll_data_file_open(input(f.bytes), f.bytes.length, input(nulTerminated(f.name)), maxBytes);
         if (!h) throw new LabError(lab.lastError());
         handles.push(h);
       }
@@ -71,10 +59,10 @@ export async function parseDataFiles(lab, files, options) {
 // IDX in place: { dims, data } with data a view of bytes after the header.
 export function parseIdxBytes(lab, bytes, name = 'IDX file', { maxBytes = 0 } = {}) {
   checkLab(lab, 'parseIdxBytes');
-  bytes = toBytes(bytes, name);
+  bytes = asBytes(bytes, name);
   return lab.scoped(({ alloc, input }) => {
     const dims = alloc(16), offset = alloc(4);
-    const ndim = lab.check(lab.x.ll_data_idx_parse(input(bytes), bytes.length, input(cString(name)), maxBytes, dims, offset));
+    const ndim = lab.check(lab.x.ll_data_idx_parse(input(bytes), bytes.length, input(nulTerminated(name)), maxBytes, dims, offset));
     return { dims: Array.from(lab.read(Uint32Array, dims, ndim)), data: bytes.subarray(lab.read(Uint32Array, offset, 1)[0]) };
   });
 }
@@ -82,11 +70,11 @@ export function parseIdxBytes(lab, bytes, name = 'IDX file', { maxBytes = 0 } = 
 // gzip's contents, or the bytes themselves if they do not start with gzip's magic.
 export function gunzipBytes(lab, bytes, name = 'gzip data', { maxBytes = 0 } = {}) {
   checkLab(lab, 'gunzipBytes');
-  bytes = toBytes(bytes, name);
+  bytes = asBytes(bytes, name);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   return lab.scoped(({ alloc, input }) => {
     const out = alloc(4), len = alloc(4);
-    lab.check(lab.x.ll_data_gunzip(input(bytes), bytes.length, input(cString(name)), maxBytes, out, len));
+    lab.check(lab.x.ll_data_gunzip(input(bytes), bytes.length, input(nulTerminated(name)), maxBytes, out, len));
     const p = lab.read(Uint32Array, out, 1)[0], n = lab.read(Uint32Array, len, 1)[0];
     try {
       return lab.read(Uint8Array, p, n);

@@ -1,8 +1,14 @@
 // The built-in datasets: MNIST's digits and Fashion-MNIST (the set TensorFlow.js's VAE example uses).
-// Both come as the same four gzipped IDX files (MNIST_FILES' names), under their own folder of the
+// Both come as the same four gzipped IDX files (DATASET_FILES' names), under their own folder of the
 // build and the site; here is where each lives, what its classes are called and whether the default
 // recipe deskews it. A user's own files are read by data-files.js instead.
 import { LabError } from '../latent-lab.js';
+
+// Each built-in dataset's four files as the build keeps them (gzipped IDX, in its folder of build/ and the site).
+export const DATASET_FILES = Object.freeze({
+  train: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
+  test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
+});
 
 export const DATASETS = Object.freeze({
   mnist: Object.freeze({

@@ -6,12 +6,6 @@ import { LabError, PIXELS } from '../latent-lab.js';
 import { deskewSet } from './deskew.js';
 import { makeRng, permutation } from '../rng.js';
 
-// MNIST's four files as the build keeps them (gzipped IDX, build/data/ and the site's data/).
-export const MNIST_FILES = Object.freeze({
-  train: ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
-  test: ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'],
-});
-
 export function parseDigits(digits) {
   const list = typeof digits === 'string' ? digits.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [...digits];
   if (list.length < 1) throw new LabError('choose at least one digit');

@@ -2,7 +2,7 @@
 // side (the KL weight) and for the data (deskewing). Nothing here trains or evaluates.
 import { LabError } from '../latent-lab.js';
 import { allClasses, checkDataset, DATASETS } from '../data/datasets.js';
-import { parseDigits } from '../data/mnist.js';
+import { parseDigits } from '../data/split.js';
 import { MIXTURES } from './mixture.js';
 
 // The report's authors' recipe. kl: 'authors' weighs beta * sum(mu^2 + e^lv - 1 - lv), twice the

@@ -5,7 +5,7 @@
 import { LabError } from '../latent-lab.js';
 import { threadsUnavailable } from '../threads.js';
 import { DATASETS } from '../data/datasets.js';
-import { splitDataset, subset } from '../data/mnist.js';
+import { splitDataset, subset } from '../data/split.js';
 import { modelMetadata } from '../model-io.js';
 import { evaluateRun } from './evaluate.js';
 import { LossHistory } from './loss-history.js';
