@@ -5,12 +5,12 @@
 // parameter snapshots straight to the view worker, fits the mixture, loads a model from files
 // (checked whole before anything is replaced) and saves one. It owns the run's phase: the page only
 // shows it. Never touches the DOM.
-import { LabError, LATENT } from '../lib/latent-lab.js';
+import { LabError } from '../lib/latent-lab.js';
 import { DATASETS } from '../lib/data/datasets.js';
 import { subset } from '../lib/data/split.js';
 import { saveSafetensors } from '../lib/model-io.js';
 import { RpcClient } from '../lib/rpc.js';
-import { chunks, classIndices, evaluateRun } from '../lib/run/evaluate.js';
+import { classIndices, encodeSteps, evaluateRun, lossSteps } from '../lib/run/evaluate.js';
 import { effectiveDeskew, klWeight, resolveOptions } from '../lib/run/options.js';
 import { makeSplit, Run, trainedSubset } from '../lib/run/pipeline.js';
 import { debugHandlers, startWorker, worker, yieldToMessages } from './common.js';
@@ -152,15 +152,18 @@ async function trainLoop(session, resolved) {
   return { finished: !session.stopped };
 }
 
-// Runs fn(images, start, count) over a set in chunks (evaluate.js's), letting the worker's messages in
-// between chunks; stops (returns false) as soon as alive() says the session was replaced or reset.
-async function eachChunkSliced(set, alive, fn, size = 64) {
-  for (const { images, start, count } of chunks(set, size)) {
+// A measurement of evaluate.js (encodeSteps, lossSteps) a chunk at a time, letting the worker's
+// messages in between chunks and telling onStep the images done: its result, or null as soon as
+// alive() says the session was replaced or reset.
+const SLICE_IMAGES = 64;
+async function sliced(steps, alive, onStep) {
+  for (;;) {
     await yieldToMessages();
-    if (!alive()) return false;
-    fn(images, start, count);
+    if (!alive()) return null;
+    const { done, value } = steps.next();
+    if (done) return value;
+    onStep(value);
   }
-  return true;
 }
 
 // A loaded model, measured as a trained run is (evaluateRun), its slow parts (encoding ~20,000 images,
@@ -180,7 +183,6 @@ async function measureLoaded(session) {
     scatterLabels: scatter.labels, scatterIndex: scatter.index, val: split.val, dataset: o.dataset, deskew: o.deskew },
   [scatter.labels.buffer, scatter.index.buffer]);
 
-  let loss = 0, bce = 0, kl = 0;
   const codes = {};
   // How far it is, for the page's progress line: images encoded (every set, `encoding` of them), then the
   // test set's images evaluated for its loss.
@@ -194,22 +196,13 @@ async function measureLoaded(session) {
     post({ type: 'measuring', run: session.id, done: progress.done, total: progress.total, encoding, seconds: (now - progress.started) / 1000 });
   };
   for (const part of ['test', 'val', 'train']) {
-    const set = split[part];
-    const mu = codes[part] = new Float32Array(set.n * LATENT);
-    const encoded = await eachChunkSliced(set, alive, (images, start, count) => {
-      mu.set(session.model.encode(images).mu, start * LATENT);
-      advance(count);
-    });
+    const encoded = await sliced(encodeSteps(session.model, split[part], SLICE_IMAGES), alive, advance);
     if (!encoded) return { replaced: true, run: session.id };
+    codes[part] = encoded.mu;
   }
-  const measured = await eachChunkSliced(split.test, alive, (images, start, count) => {
-    const r = session.model.evaluate(images, start);
-    loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
-    advance(count);
-  });
-  if (!measured) return { replaced: true, run: session.id };
-  const n = split.test.n;
-  const given = { codes, test: { loss: loss / n, bce: bce / n, kl: kl / n }, mixture: session.mixture ?? undefined };
+  const test = await sliced(lossSteps(session.model, split.test, SLICE_IMAGES), alive, advance);
+  if (!test) return { replaced: true, run: session.id };
+  const given = { codes, test, mixture: session.mixture ?? undefined };
   const { metrics, mixture, predicted } = evaluateRun(worker.lab, session.model, split, o, given);
   session.mixture = null;   // keepEvaluation owns it from here
   keepEvaluation(session, metrics, mixture);

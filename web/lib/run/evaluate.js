@@ -20,26 +20,43 @@ export function forEachChunk(set, size, fn) {
   for (const { images, start, count } of chunks(set, size)) fn(images, start, count);
 }
 
+// The two slow measurements, as generators that yield the number of images done after each chunk and
+// return the result: run straight through here (finish), or a chunk at a time between messages by the
+// page's worker for a loaded model.
+
 // Encoder means and log-variances of a whole set: { mu, logvar }, Float32Array(n * 2) each.
-function encodeSet(model, set, chunk = 512) {
+export function* encodeSteps(model, set, chunk = 512) {
   const mu = new Float32Array(set.n * LATENT), logvar = new Float32Array(set.n * LATENT);
-  forEachChunk(set, chunk, (images, start) => {
+  for (const { images, start, count } of chunks(set, chunk)) {
     const out = model.encode(images);
     mu.set(out.mu, start * LATENT);
     logvar.set(out.logvar, start * LATENT);
-  });
+    yield count;
+  }
   return { mu, logvar };
 }
 
 // Per-image means { loss, bce, kl } over the set, one sampled code per image as in training.
-function evaluateLoss(model, set, chunk = 512) {
+export function* lossSteps(model, set, chunk = 512) {
   let loss = 0, bce = 0, kl = 0;
-  forEachChunk(set, chunk, (images, start, count) => {
+  for (const { images, start, count } of chunks(set, chunk)) {
     const r = model.evaluate(images, start);
     loss += r.loss * count; bce += r.bce * count; kl += r.kl * count;
-  });
+    yield count;
+  }
   return { loss: loss / set.n, bce: bce / set.n, kl: kl / set.n };
 }
+
+// A generator run to its end: its result.
+function finish(steps) {
+  for (;;) {
+    const { done, value } = steps.next();
+    if (done) return value;
+  }
+}
+
+const encodeSet = (model, set) => finish(encodeSteps(model, set));
+const evaluateLoss = (model, set) => finish(lossSteps(model, set));
 
 // Each label's index among the classes (what the C side's classification report counts by).
 export function classIndices(labels, classes) {
