@@ -175,6 +175,11 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.check('input[name="digit"][value="3"]');
     assert.deepEqual(await page.evaluate(() => window.__lab.fieldErrors), {}, 'each message goes once its control is changed');
     assert.ok(await page.isEnabled('#train'));
+    // A blank field trains with the recipe's value, and shows it.
+    await page.fill('#epochs', '');
+    assert.equal(await page.getAttribute('#epochs', 'placeholder'), '8');
+    assert.equal(await page.getAttribute('#workers', 'placeholder'), '1');
+    assert.ok(await page.isEnabled('#train'));
     // A build that does not exist: the chip says so, and Train waits with the reason as its title.
     await page.goto(`${server.url}?build=nonsense`);
     await page.waitForFunction(() => /WebAssembly failed/.test(document.getElementById('build-chip').textContent), null, { timeout: 30_000 });

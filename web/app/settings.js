@@ -161,6 +161,7 @@ function fieldErrors(form) {
 // something is wrong Train waits, and the URL and the link keep the last good settings.
 export function validate() {
   const form = readForm();
+  showBlankValues(form.preset);
   const errors = { ...fieldErrors(form), ...urlErrors };
   let options = null;
   if (Object.keys(errors).length === 0) {
@@ -180,6 +181,13 @@ export function validate() {
   state.settingsValid = !!options;
   renderControls();
   return options;
+}
+
+// A number field left blank trains with the recipe's value (one worker for Workers): its placeholder
+// says which, so a blank field never hides what a run will use.
+function showBlankValues(preset) {
+  const base = resolveOptions({ preset: Object.hasOwn(PRESETS, preset) ? preset : 'default' });
+  for (const f of NUMBERS) $(f).placeholder = String(f === 'workers' ? 1 : base[f]);
 }
 
 function showFieldErrors(errors) {
