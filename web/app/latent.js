@@ -1,7 +1,7 @@
 // The latent plane's two panels: the codes with the mixture on top ('scatter'), and the probe and drawn
 // digit's markers on the overlay canvas ('probe'); and where the mixture landed, for the tests.
 import { digitColor, drawNote } from '../draw/common.js';
-import { covarianceAxes, drawDrawnMarker, drawProbe, drawScatterBase, drawScatterOverlay } from '../draw/scatter.js';
+import { covarianceAxes, drawDrawnMarker, drawProbe, drawScatterBase, drawScatterOverlay, EMPTY_VIEW } from '../draw/scatter.js';
 import { legendEntries, renderLegend, sayClassWords } from './classes.js';
 import { $ } from './dom.js';
 import { drawExploreMarks } from './explore.js';
@@ -31,7 +31,7 @@ const latentBase = { canvas: document.createElement('canvas'), key: null, area: 
 export function drawLatent() {
   const { ctx, width, height } = prepare($('latent'));
   const data = scatterData();
-  const view = state.view ?? { x: [-3, 3], y: [-3, 3] };
+  const view = state.view ?? EMPTY_VIEW;
   const shown = $('show-points').checked ? data : { ...data, points: data.points && new Float32Array(0) };
   const dpr = window.devicePixelRatio || 1;
   const key = [shown.points, view.x.join(), view.y.join(), width, height, dpr, !!data.mixture, data.digits.join()];
@@ -54,9 +54,10 @@ export function drawLatent() {
   renderLegend($('latent-legend'), legend);
   report({ scatterPoints: data.points ? data.points.length / 2 : 0, legend: legend.map((e) => e.name) });
   exposeMixtureGeometry(data);
+  // The note sits above the middle: an untrained model encodes a drawing near (0, 0), where its ◆ goes.
   if (!data.points) {
     drawNote(ctx, state.phase === 'idle' ? 'Press Train: the codes appear here as the model learns.' : 'Encoding the first codes…',
-      (state.area.left + state.area.right) / 2, (state.area.top + state.area.bottom) / 2, '13px system-ui, sans-serif');
+      (state.area.left + state.area.right) / 2, state.area.top + 0.3 * (state.area.bottom - state.area.top), '13px system-ui, sans-serif');
   }
   dirty.probe = dirty.strip = true;   // the strip's names follow the mixture on show
 }

@@ -1,6 +1,7 @@
 // The probe: a point of the plane chosen by hover, touch, the arrow keys or a click on the manifold,
 // decoded by the view worker (only the newest point) and drawn at once, with the mixture's answer there.
 import { drawDigit, drawEmpty } from '../draw/digits.js';
+import { EMPTY_VIEW } from '../draw/scatter.js';
 import { answerInWords, classBars, mixtureAnswer, mutedItem, renderBars } from './bars.js';
 import { $, pointWord, reportError } from './dom.js';
 import { dirty, schedule } from './frames.js';
@@ -74,13 +75,14 @@ export function showResponsibilities() {
 function onKey(event) {
   const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
   const step = steps[event.key];
-  if (!step || !state.view) return;
+  if (!step) return;
   event.preventDefault();
-  const sx = (state.view.x[1] - state.view.x[0]) * (event.shiftKey ? 0.1 : 0.02);
-  const sy = (state.view.y[1] - state.view.y[0]) * (event.shiftKey ? 0.1 : 0.02);
-  const z = state.probe ?? [(state.view.x[0] + state.view.x[1]) / 2, (state.view.y[0] + state.view.y[1]) / 2];
+  const view = state.view ?? EMPTY_VIEW;   // the plane as drawn before there are codes
+  const sx = (view.x[1] - view.x[0]) * (event.shiftKey ? 0.1 : 0.02);
+  const sy = (view.y[1] - view.y[0]) * (event.shiftKey ? 0.1 : 0.02);
+  const z = state.probe ?? [(view.x[0] + view.x[1]) / 2, (view.y[0] + view.y[1]) / 2];
   const clamp = (v, [lo, hi]) => Math.max(lo, Math.min(hi, v));
-  setProbe([clamp(z[0] + step[0] * sx, state.view.x), clamp(z[1] + step[1] * sy, state.view.y)]);
+  setProbe([clamp(z[0] + step[0] * sx, view.x), clamp(z[1] + step[1] * sy, view.y)]);
 }
 
 export function initProbe() {

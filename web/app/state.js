@@ -38,7 +38,7 @@ export const state = {
 // Forgets everything a run produced: losses, progress, codes, mixture, manifold, reconstructions.
 export function clearRun() {
   Object.assign(state, { run: null, losses: null, progress: null, rates: [], measuring: null, codes: null, fit: null, mixture: null, manifold: null,
-    recons: null, loaded: null });
+    recons: null, loaded: null, view: null });
   report({ loaded: null });
 }
 

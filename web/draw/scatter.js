@@ -16,9 +16,12 @@ export function covarianceAxes(a, b, c) {
 }
 
 // A view box around points: the 1st..99th percentile of each axis, padded, never degenerate.
+// The plane before there are codes: the prior's +-3 sigma on each axis.
+export const EMPTY_VIEW = Object.freeze({ x: Object.freeze([-3, 3]), y: Object.freeze([-3, 3]) });
+
 export function viewAround(points, pad = 0.12) {
   const n = points.length / 2;
-  if (n === 0) return { x: [-3, 3], y: [-3, 3] };
+  if (n === 0) return EMPTY_VIEW;
   const range = (axis) => {
     const v = Float32Array.from({ length: n }, (_, i) => points[2 * i + axis]).sort();
     let lo = v[Math.floor(0.005 * (n - 1))], hi = v[Math.ceil(0.995 * (n - 1))];
