@@ -219,7 +219,7 @@ pytorch-fixture: $(NPM_STAMP) $(TORCH_STAMP)
 # here (DistributedDataParallel over gloo, or nccl on GPUs), progress on stderr, make train's JSON line on
 # stdout; rank 0 writes our safetensors and our trainer (tools/train.js --load F --epochs 0) measures it.
 pytorch-train: all $(TORCH_STAMP)
-	$(PYTHON) tools/pytorch/train.py $(ARGS)
+	@$(PYTHON) tools/pytorch/train.py $(ARGS)
 
 # The benchmark's native reference (gcc -O3, the plain-C kernels): for profiling, not a target.
 $(BUILD)/bench_native: $(filter-out src/%_api.c src/gmm.c src/metrics.c,$(C_SOURCES)) $(C_HEADERS) tools/native/bench_native.c
@@ -236,7 +236,7 @@ bench: all $(BUILD)/bench_native $(NPM_STAMP)
 # --preset long, seed 42; about 50 minutes of one core; PROVENANCE-fashion.md).
 pretrained: all
 	@node tools/pretrained.js $(ARGS)
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all >&2
 
 # The report's figures as PNG files and a metrics report (report.md, metrics.json) in build/figures/,
 # drawn by the page's own drawing code in headless Chromium. Without --load: web/models/pretrained-148

@@ -327,6 +327,7 @@ describe('the demo page in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     const k = lab.meanPoints.length;
     assert.ok(k >= 3, `${k} components for 3 digits`);
     assert.equal(lab.ellipses, 2 * k);
+    assert.doesNotMatch(await page.textContent('#m-verdict'), /warm-up/, 'a run that finished its warm-up is not called early');
     assert.equal(await page.textContent('#model-status'), `On show: your run, digits 1, 4, 8, the lab default recipe, ${RUN.epochs} epochs, ` +
       `seed ${RUN.seed}; a mixture of ${k} Gaussians fitted on its codes.`, 'the model panel says what is on show');
     for (const p of lab.meanPoints) {
@@ -767,6 +768,8 @@ describe('the page with users\' data files', { skip: !existsSync(CHROMIUM) && `$
       assert.equal(metrics.confusion.length, 3, 'three classes in the confusion matrix');
       assert.match(await page.textContent('#latent-sub'), /coloured by class/);
       assert.match(await page.textContent('#model-status'), /^On show: your run, shapes\.npz, 3 classes, .*, 1 epoch, seed 3; a mixture of \d+ Gaussians fitted on its codes\.$/);
+      assert.match(await page.textContent('#m-verdict'), /This run ended inside its 2-epoch learning-rate warm-up: the codes are still forming\.$/,
+        '1 epoch of a 2-epoch warm-up: the verdict says the figures are early');
       const hash = await page.evaluate(() => window.__lab.paramsHash());
       const decodedBefore = await decodeHere();
       assert.ok(decodedBefore.pixels.some((v) => v < 250), 'the hovered point decodes to something');

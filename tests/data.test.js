@@ -14,7 +14,6 @@ import { lab } from './helpers.js';
 let mnist, L;
 before(async () => { L = await lab('simd'); mnist = await loadMnist(); });
 
-
 describe('MNIST files', () => {
   it('hold 60,000 training and 10,000 test images of 28x28 with labels 0..9', () => {
     assert.equal(mnist.train.n, 60000);

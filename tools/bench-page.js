@@ -15,7 +15,6 @@ import { makeSplit, Run } from '../web/lib/run/pipeline.js';
 import { BUILD, CHROMIUM, launchChromium, loadMnist, loadNodeLab, median, nodeReplicas, nodeThreads, SITE } from './common.js';
 import { startServer } from './serve.js';
 
-
 // The run both sides train: long enough that no window reaches its end.
 const runOf = (workers) => ({ digits: '1,4,8', epochs: 20, seed: 3, workers });
 

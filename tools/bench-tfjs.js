@@ -13,6 +13,8 @@ import { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { median } from './common.js';
+
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
@@ -143,6 +145,5 @@ export async function tfjsImagesPerSecond(backend, batches,
   inputs.forEach((t) => t.dispose());
   vars.forEach((v) => v.dispose());
   optimizer.dispose();
-  rates.sort((a, b) => a - b);
-  return rates[rates.length >> 1];
+  return median(rates);
 }

@@ -13,7 +13,6 @@ import { toFloats } from '../web/lib/data/images.js';
 import { addGradStretches, gatherGrads, outside, paramSlices, stretchesLength } from '../web/lib/run/parallel.js';
 import { loadMnist, loadNodeLab, median, parseFlags } from './common.js';
 
-
 async function roundTripMs() {
   const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
   const ping = () => new Promise((resolve) => { w.once('message', resolve); w.postMessage({ type: 'step', id: 1 }); });

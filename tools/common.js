@@ -1,5 +1,6 @@
 // Node-side helpers shared by the tools and the tests: where the build puts things, loading the
-// wasm, data files (MNIST's and users') from disk, and a small flag parser.
+// wasm, data files (MNIST's and users') from disk, the site's model index and copies of the site with
+// test models, IDX files for fixtures, a median, and a small flag parser.
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';

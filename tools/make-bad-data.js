@@ -10,12 +10,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 
-import { idxFile as idx } from './common.js';
+import { idxFile as idx, ROOT } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BAD = path.join(ROOT, 'tests/fixtures/bad-data');
 const GOOD = path.join(ROOT, 'tests/fixtures/good-data');
 const CORPUS = path.join(ROOT, 'tests/fuzz/corpus');
@@ -56,7 +54,6 @@ function le(...fields) {
 }
 
 const ascii = (s) => new TextEncoder().encode(s);
-
 
 // An NPY v1 file as numpy writes it: the dict padded with spaces to a 64-byte boundary, then '\n'.
 function npy(descr, shape, data, { fortran = false } = {}) {

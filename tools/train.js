@@ -140,7 +140,7 @@ function keptTraining(loaded, measured) {
 // --help: this file's opening comment, and every flag's name (the README's flags table says what each does).
 async function printUsage() {
   const source = await readFile(new URL(import.meta.url), 'utf8');
-  const head = source.split('\n').filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//')));
+  const lines = source.split('\n'), head = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
   process.stdout.write(head.map((line) => line.replace(/^\/\/ ?/, '')).join('\n') + '\n\nflags: ' +
     Object.keys(FLAGS).map((f) => `--${f}`).join(' ') + '\n(README.md, "make train", says what each does and its default)\n');
 }

@@ -18,7 +18,7 @@ from recipe import ROOT, RecipeError
 SIDE, PIXELS = 28, 784
 M32 = 0xFFFFFFFF
 DATASET_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
-               'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+                 'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 HOLD_OUT = 0.1   # pipeline.js HOLD_OUT: a user's data without a test set keeps this share for testing
 
 

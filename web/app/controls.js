@@ -27,7 +27,7 @@ export function renderControls() {
   // Without the trainer's WebAssembly nothing trains or loads: the build chip and Train's title say why.
   const broken = !!state.wasmFailed;
   $('train').disabled = running || phase === 'fitting' || !settingsValid || broken;
-  $('train').title = state.wasmFailed ? `WebAssembly failed: ${state.wasmFailed}` : settingsValid ? '' : 'fix the settings marked in red first';
+  $('train').title = broken ? `WebAssembly failed: ${state.wasmFailed}` : settingsValid ? '' : 'fix the settings marked in red first';
   $('pause').disabled = !(phase === 'training' || phase === 'paused');
   $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
   $('reset').disabled = phase === 'idle';

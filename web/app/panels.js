@@ -3,7 +3,7 @@
 import { fontOf, INK } from '../draw/common.js';
 import { drawLineChart } from '../draw/charts.js';
 import { drawDigitGrid, drawEmpty, drawPixels } from '../draw/digits.js';
-import { drawScatter } from '../draw/scatter.js';
+import { drawScatter, EMPTY_VIEW } from '../draw/scatter.js';
 import { DATASETS } from '../lib/data/datasets.js';
 import { chosenDataset, legendEntries, nameOf, renderLegend } from './classes.js';
 import { drawConfusionPanel } from './confusion-panel.js';
@@ -91,7 +91,7 @@ function drawSnaps() {
   const canvas = canvases[i], t = its[i];
   const { ctx, width, height } = prepare(canvas);
   if (!fitted) {
-    drawScatter(ctx, { width, height, compact: true, view: { x: [-3, 3], y: [-3, 3] }, points: null, digits: [] });
+    drawScatter(ctx, { width, height, compact: true, view: EMPTY_VIEW, points: null, digits: [] });
   } else {
     const snap = fitted.history[t];
     drawScatter(ctx, { width, height, compact: true, view: state.view, points: fitted.testCodes, classes: fitted.testClasses,
@@ -259,6 +259,11 @@ export function showMetrics(m, { recorded = false } = {}) {
       ? `kNN on the same codes does ${(100 * gap).toFixed(1)} points better: the Gaussian mixture, not the representation, limits the result.`
       : 'kNN on the same codes does no better: the representation itself limits the result.';
     verdict += state.fit?.loadedLoglik ? ' The mixture was loaded with the model.' : ` EM ran ${m.gmm_iterations} iterations.`;
+    // A run that ended inside its learning-rate warm-up has codes still forming: low figures say little.
+    const warmup = state.trainedWith?.lrWarmup ?? 0;
+    if (!state.loaded && state.run?.epochs && state.run.epochs < warmup) {
+      verdict += ` This run ended inside its ${warmup}-epoch learning-rate warm-up: the codes are still forming.`;
+    }
     if (recorded) verdict = 'As recorded in the loaded file; measuring the model on this page…';
   }
   $('m-verdict').textContent = verdict;

@@ -82,12 +82,12 @@ export function showFit(result) {
 // what it was started with, and once fitted, its mixture.
 function showOwnRun() {
   const run = state.run, options = state.trainedWith;
-  if (!run || run.loaded || state.loaded || !options) return;
+  if (!run || state.loaded || !options) return;
   const what = describeModel({ digits: run.classes, dataset: run.dataset ?? 'mnist',
-    data: run.data ? { name: run.data.name ?? 'your data', unlabelled: run.unlabelled } : null,
+    data: run.data ? { name: run.data.name, unlabelled: run.unlabelled } : null,
     info: { preset: options.preset, epochs: run.epochs, seed: options.seed } });
   const k = state.fit?.componentClass?.length;
-  $('model-status').textContent = k ? `On show: your run, ${what}; a mixture of ${k} Gaussian${k === 1 ? "" : "s"} fitted on its codes.`
+  $('model-status').textContent = k ? `On show: your run, ${what}; a mixture of ${k} Gaussian${k === 1 ? '' : 's'} fitted on its codes.`
     : `On show: your run as it trains, ${what}.`;
 }
 

@@ -12,7 +12,7 @@ export const state = {
   losses: null,         // a LossHistory (lib/run/loss-history.js): smoothed per batch, and per epoch
   progress: null,
   rates: [],            // the last minute of training: [{ seconds, imagesSeen }], for images per second
-  measuring: null,      // a loaded model being measured: { done, total, seconds } (images)
+  measuring: null,      // a loaded model being measured: { done, total, encoding, seconds } (images)
   codes: null,          // the live scatter: codes of the test sample
   fit: null,            // { history, componentClass, metrics, testCodes, testClasses, classes }
   mixture: null,        // the mixture that answers at a point: { history, componentClass, classes } (the fit's,

@@ -15,10 +15,10 @@ export function covarianceAxes(a, b, c) {
   return { sd1: Math.sqrt(l1), sd2: Math.sqrt(l2), angle };
 }
 
-// A view box around points: the 1st..99th percentile of each axis, padded, never degenerate.
 // The plane before there are codes: the prior's +-3 sigma on each axis.
 export const EMPTY_VIEW = Object.freeze({ x: Object.freeze([-3, 3]), y: Object.freeze([-3, 3]) });
 
+// A view box around points: the 1st..99th percentile of each axis, padded, never degenerate.
 export function viewAround(points, pad = 0.12) {
   const n = points.length / 2;
   if (n === 0) return EMPTY_VIEW;

@@ -11,15 +11,17 @@ const SMALL_PX = 12;
 const GAP_FILL = 'rgba(225, 87, 89, 0.16)';
 
 // The strip's layout for n images on a canvas of width x height: the cell size, the images' scale and
-// where the density chart goes (x(t) puts t of the path, 0..1, under the image at that point).
-export function stripLayout(width, height, n) {
+// where the density chart goes (x(t) puts t of the path, 0..1, under the image at that point). The
+// rows for the names above the chart and the caption below it grow with textScale (drawStrip's).
+export function stripLayout(width, height, n, textScale = 1) {
   const gap = 6;
   const cell = Math.max(SIDE, Math.floor((width - (n - 1) * gap) / n));
   const scale = Math.max(1, Math.floor(cell / SIDE));
   const size = SIDE * scale;
   const step = size + gap;
   const left = Math.floor((width - (n * size + (n - 1) * gap)) / 2);
-  const chart = { left: left + size / 2, right: left + (n - 1) * step + size / 2, top: size + 30, bottom: height - 18 };
+  const chart = { left: left + size / 2, right: left + (n - 1) * step + size / 2, top: size + Math.round(30 * textScale),
+    bottom: height - Math.round(18 * textScale) };
   return { n, gap, size, scale, step, left, top: 0, chart, x: (t) => chart.left + t * (chart.right - chart.left),
     centre: (i) => left + i * step + size / 2 };
 }
@@ -35,7 +37,7 @@ export function drawStrip(ctx, { width, height, images, labels = null, density =
   ctx.save();
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
-  const layout = stripLayout(width, height, n);
+  const layout = stripLayout(width, height, n, textScale);
   // putImageData would ignore the transform: the row goes through a canvas of its own and drawImage.
   const row = digitGridPixels({ images, rows: 1, cols: n, scale: layout.scale, gap: layout.gap });
   const rowCanvas = document.createElement('canvas');

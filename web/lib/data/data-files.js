@@ -15,7 +15,6 @@ function checkLab(lab, what) {
   }
 }
 
-
 // The synchronous core of parseDataFiles (for a caller that cannot await).
 export function parseDataFilesSync(lab, files, { maxBytes = 0 } = {}) {
   checkLab(lab, 'parseDataFiles');

@@ -6,7 +6,7 @@ import { resolveOptions } from './options.js';
 import { fitMixture } from './mixture.js';
 
 // The set in chunks of floats in [0, 1]: { images, start, count } for each (images: one buffer reused).
-export function* chunks(set, size) {
+function* chunks(set, size) {
   const buffer = new Float32Array(size * PIXELS);
   for (let start = 0; start < set.n; start += size) {
     const count = Math.min(size, set.n - start);
