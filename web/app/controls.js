@@ -24,9 +24,10 @@ export function renderControls() {
   const { phase, settingsValid } = state;
   // Train pressed and not yet answered counts as running: no double click, no Load in between.
   const running = phase === 'training' || phase === 'paused' || phase === 'waiting-for-data' || state.trainAsked;
+  const busy = running || phase === 'fitting';
   // Without the trainer's WebAssembly nothing trains or loads: the build chip and Train's title say why.
   const broken = !!state.wasmFailed;
-  $('train').disabled = running || phase === 'fitting' || !settingsValid || broken;
+  $('train').disabled = busy || !settingsValid || broken;
   $('train').title = broken ? `WebAssembly failed: ${state.wasmFailed}` : settingsValid ? '' : 'fix the settings marked in red first';
   $('pause').disabled = !(phase === 'training' || phase === 'paused');
   $('pause').textContent = phase === 'paused' ? 'Resume' : 'Pause';
@@ -35,18 +36,18 @@ export function renderControls() {
   // A model saves once it has trained a batch or was loaded; loading waits while a run trains.
   $('save').disabled = !state.run || !(state.loaded || state.progress) || phase === 'fitting' || phase === 'waiting-for-data';
   $('save-mixture').disabled = !state.fit;
-  $('load-file').disabled = running || phase === 'fitting' || broken;
+  $('load-file').disabled = busy || broken;
   $('load-button').classList.toggle('disabled', $('load-file').disabled);
   // Each pretrained model the site has is offered while it is not the one on show.
   for (const button of document.querySelectorAll('button.load-pretrained')) {
-    button.disabled = running || phase === 'fitting' || broken;
+    button.disabled = busy || broken;
     button.hidden = !!state.loaded?.pretrained && state.loaded.name === `${button.dataset.model}.safetensors`;
   }
-  $('data-file').disabled = running || phase === 'fitting' || broken;
+  $('data-file').disabled = busy || broken;
   $('data-button').classList.toggle('disabled', $('data-file').disabled);
-  $('use-builtin').disabled = running || phase === 'fitting' || !state.data;
+  $('use-builtin').disabled = busy || !state.data;
   $('fit').textContent = phase === 'fitting' ? 'Fitting…' : state.fit ? 'Refit mixture' : 'Fit mixture';
-  for (const el of document.querySelectorAll('#settings input, #settings select, #dataset')) el.disabled = running || phase === 'fitting';
+  for (const el of document.querySelectorAll('#settings input, #settings select, #dataset')) el.disabled = busy;
   dirty.progress = true;
   schedule();
 }

@@ -23,18 +23,11 @@ async function train() {
   const options = validate();
   if (!options) return;
   report({ trainStartedAt: performance.now(), trainEndedAt: null });
-  clearRun();
-  showResponsibilities();   // the probe's and the drawing's answers: no mixture until this run's is fitted
-  showDrawnResponsibilities();
-  $('banner').hidden = true;
-  $('model-status').textContent = '';
-  resetEmControls();
+  forgetShownRun();
   state.trainedWith = options;
   state.losses = new LossHistory({ smooth: SMOOTH });
   report({ batches: 0, imagesSeen: 0, firstLoss: null, lastLoss: null, scatterPoints: 0, scatterUpdatesTraining: 0, ellipses: 0,
     emIterations: 0, metrics: null });
-  showMetrics(null);
-  markAllDirty();
   // Until the trainer says its phase (within milliseconds), the controls stay as while a run trains.
   state.trainAsked = true;
   renderControls();
@@ -100,6 +93,13 @@ function pauseOrResume() {
 function reset() {
   trainer.send('reset');
   stopReplay();
+  forgetShownRun();
+  renderControls();
+}
+
+// What the page shows of the last run or loaded model, forgotten (Train, Reset): the probe's and the
+// drawing's answers wait for a mixture, and the metrics, the EM controls and the model panel's line go.
+function forgetShownRun() {
   clearRun();
   showResponsibilities();
   showDrawnResponsibilities();
@@ -108,7 +108,6 @@ function reset() {
   $('model-status').textContent = '';
   showMetrics(null);
   markAllDirty();
-  renderControls();
 }
 
 function addBatch(r) {
