@@ -5,6 +5,7 @@
 // GEMM is wide, the channel-major result scattered back to NCHW, col2im for the input gradient.
 #include "conv2d.h"
 #include "conv_gemm.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 
 static ConvGeom geom_of(ConvShape s) {
@@ -68,7 +69,7 @@ static void backward_plain(float *dinp, float *dw, float *db, const float *dout,
 void conv2d_forward(float *out, const float *inp, const float *w, const float *b, int batch, ConvShape s,
                     const Workspace *ws) {
     ConvGeom g = geom_of(s);
-    if (ws->reference || !convg_fits(g, s.c_out, ws)) {
+    if (ws->reference || !convg_fits(g, ws)) {
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
@@ -84,7 +85,7 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
 void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int batch, ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
-    if (ws->reference || !convg_fits(g, s.c_out, ws)) {
+    if (ws->reference || !convg_fits(g, ws)) {
         backward_plain(dinp, dw, db, dout, inp, w, batch, s, ws);
         return;
     }
@@ -97,7 +98,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
     ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
     // (The phase GEMMs have c_in rows: below four, most of each 4x8 tile would be wasted.)
-    if (convg_is_k4s2p1(g) && s.c_in >= 4) convg_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
-    else if (s.stride == 1 && convg_fits(flip, s.c_in, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
+    if (convg_is_k4s2p1(g) && s.c_in >= 4 && convw_fits(g, s.c_out, ws)) convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
+    else if (s.stride == 1 && convg_fits(flip, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
     else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

@@ -7,9 +7,6 @@
 #include "conv_gemm.h"
 #include "gemm.h"
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
 
 enum {
     PAD_CHUNK_FLOATS = 1 << 16,
@@ -19,10 +16,6 @@ enum {
 
 static PaddedGeom big_padded(ConvGeom g) {
     return padded_geom(g.channels, g.h, g.w, g.pad, g.k, g.stride, g.h_out, g.w_out);
-}
-
-static PaddedGeom small_padded(ConvGeom g, int c_small) {
-    return padded_geom(c_small, g.h_out, g.w_out, 1, 3, 1, g.h_out, g.w_out); // a 1-pixel zero border
 }
 
 // Images per chunk of the weight gradient: the padded copy fits the column buffer, and `fixed` +
@@ -78,31 +71,19 @@ static Groups image_groups(const Workspace *ws, size_t fixed, size_t per_image, 
     return gr;
 }
 
-// A group of the transposed pass: the padded copy (floats, rounded to a vector), then two phases' outputs.
-static size_t transposed_fixed(PaddedGeom p) { return (padded_floats(p, 0) + 3) & ~(size_t)3; }
-static size_t transposed_per_image(PaddedGeom p, ConvGeom g) { return p.imgp + 2 * (size_t)g.channels * g.h_out * g.w_out; }
-
 static Groups forward_groups(const Workspace *ws, ConvGeom g, int batch) {
     PaddedGeom p = big_padded(g);
     size_t P = (size_t)g.h_out * g.w_out, K = (size_t)g.channels * g.k * g.k;
     return image_groups(ws, padded_floats(p, 0), p.imgp, 2 * K, 2 * P, (int)P, batch);
 }
 
-static Groups transposed_groups(const Workspace *ws, ConvGeom g, int c_small, int batch) {
-    PaddedGeom p = small_padded(g, c_small);
-    size_t P = (size_t)g.h_out * g.w_out;
-    return image_groups(ws, transposed_fixed(p), transposed_per_image(p, g), 32 * (size_t)c_small, P, (int)P, batch);
-}
-
 int convg_is_k4s2p1(ConvGeom g) {
     return g.k == 4 && g.stride == 2 && g.pad == 1 && g.h == 2 * g.h_out && g.w == 2 * g.w_out;
 }
 
-int convg_fits(ConvGeom g, int c_small, const Workspace *ws) {
+int convg_fits(ConvGeom g, const Workspace *ws) {
     size_t P = (size_t)g.h_out * g.w_out, K = (size_t)g.channels * g.k * g.k;
-    if (chunk_images(ws, big_padded(g), K, 2 * P) < 1 || forward_groups(ws, g, 1).group < 1) return 0;
-    if (convg_is_k4s2p1(g) && transposed_groups(ws, g, c_small, 1).group < 1) return 0;
-    return 1;
+    return chunk_images(ws, big_padded(g), K, 2 * P) >= 1 && forward_groups(ws, g, 1).group >= 1;
 }
 
 // k_off[(c, ky, kx)]: where a window element sits relative to the window's top-left pixel.
@@ -237,109 +218,4 @@ void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     pixel_offsets(n_off, s_off, p, nb_max, g.h_out, g.w_out, g.stride, c_small);
     WeightSlices f = {ws, dw, dy, x, k_off, n_off, s_off, p, g, c_small, batch, nb_max, slices, parts};
     pool_run(pool, slices * parts, weight_slice, &f);
-}
-
-// Rows 2qy + py of image i of nb: x (+)= the two phases' outputs t0, t1 (channels, nb*P) interleaved,
-// t0 on the even pixels and t1 on the odd ones; with bias, x = bias + them instead (no read of x).
-// The f32x4 path does the same single add per pixel as the plain loop, its twin and tail.
-static void interleave_image(float *x, const float *t0, const float *t1, const float *bias, int nb, int py, ConvGeom g,
-                             int i) {
-    int P = g.h_out * g.w_out, N = nb * P, W2 = g.w;
-    size_t x_img = (size_t)g.channels * g.h * g.w;
-    for (int o = 0; o < g.channels; o++)
-        for (int qy = 0; qy < g.h_out; qy++) {
-            const float *e = t0 + (size_t)o * N + i * P + qy * g.w_out, *f = t1 + (e - t0);
-            float *d = x + i * x_img + (size_t)o * g.h * g.w + (2 * qy + py) * W2;
-            int qx = 0;
-#ifdef __wasm_simd128__
-            v128_t bv = wasm_f32x4_splat(bias ? bias[o] : 0.0f);
-            for (; qx + 4 <= g.w_out; qx += 4) {
-                v128_t ev = wasm_v128_load(e + qx), fv = wasm_v128_load(f + qx);
-                v128_t lo = wasm_i32x4_shuffle(ev, fv, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(ev, fv, 2, 6, 3, 7);
-                float *dq = d + 2 * qx;
-                v128_t base0 = bias ? bv : wasm_v128_load(dq), base1 = bias ? bv : wasm_v128_load(dq + 4);
-                wasm_v128_store(dq, wasm_f32x4_add(base0, lo));
-                wasm_v128_store(dq + 4, wasm_f32x4_add(base1, hi));
-            }
-#endif
-            if (bias) {
-                for (; qx < g.w_out; qx++) {
-                    d[2 * qx] = bias[o] + e[qx];
-                    d[2 * qx + 1] = bias[o] + f[qx];
-                }
-            } else {
-                for (; qx < g.w_out; qx++) {
-                    d[2 * qx] += e[qx];
-                    d[2 * qx + 1] += f[qx];
-                }
-            }
-        }
-}
-
-typedef struct {
-    const Workspace *ws;
-    float *x;
-    const float *y, *bias;
-    MatView phase_w[4];       // phase (py, px) = 2py + px: its weights (channels, K)
-    const int *k_off, *n_off; // k_off: a table of K entries a phase
-    PaddedGeom p;
-    ConvGeom g;
-    int c_small, K, batch, group, tasks;
-} TransposedGroups;
-
-static void transposed_group(void *ctx, int task, int thread) {
-    const TransposedGroups *f = ctx;
-    ConvGeom g = f->g;
-    int P = g.h_out * g.w_out;
-    Group gr = take_group(f->ws, thread, task, f->tasks, f->batch, f->y, (size_t)f->c_small * P, f->p);
-    int N = gr.nb * P;
-    float *t[2];
-    t[0] = gr.s.area + transposed_fixed(f->p) + (size_t)f->group * f->p.imgp;
-    t[1] = t[0] + (size_t)g.channels * N;
-    float *x = f->x + (size_t)gr.b0 * g.channels * g.h * g.w;
-    for (int py = 0; py < 2; py++) {
-        // t[px] (channels, nb*P) = w_phase (channels, K) * col_phase (K, nb*P)
-        for (int px = 0; px < 2; px++) {
-            MatView col = {gr.s.area, 0, 0, f->k_off + (size_t)(2 * py + px) * f->K, f->n_off, 0};
-            gemm_ex(t[px], N, NULL, f->phase_w[2 * py + px], col, g.channels, N, f->K, 0, gr.s.gemm);
-        }
-        for (int i = 0; i < gr.nb; i++) interleave_image(x, t[0], t[1], f->bias, gr.nb, py, g, i);
-    }
-}
-
-// Output pixel (2qy + py, 2qx + px) of the transposed convolution gathers input pixels
-// (qy + py - 1 + dy, qx + px - 1 + dx), dy, dx in {0, 1}, through kernel tap (3 - py - 2dy, 3 - px - 2dx):
-// in the copy padded by one pixel, the window of phase (py, px) starts at (qy + py, qx + px).
-// Each phase is a plain GEMM into a contiguous (channels, nb*P) buffer; the two phases of a row
-// parity are then interleaved into whole output rows with f32x4 stores (a GEMM writing every other
-// pixel straight into x stores its tiles one float at a time).
-void convg_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
-                           ConvGeom g, const Workspace *ws) {
-    PaddedGeom p = small_padded(g, c_small);
-    int K = 4 * c_small;
-    Groups gr = transposed_groups(ws, g, c_small, batch);
-    int *k_off = ws->idx, *a_off = k_off + 4 * K, *n_off = a_off + 4 * K;
-    for (int i = 0, n = 0; i < gr.group; i++)
-        for (int qy = 0; qy < g.h_out; qy++)
-            for (int qx = 0; qx < g.w_out; qx++, n++) n_off[n] = i * p.imgp + qy * p.wp + qx;
-    TransposedGroups f = {ws, x, y, bias, {{0}}, k_off, n_off, p, g, c_small, K, batch, gr.group, gr.tasks};
-    // Each phase's weights (channels, K), gathered from w through a table and packed into the
-    // micro-kernel's panels once per call; where the four do not fit, the GEMM gathers them itself.
-    size_t phase_floats = gemm_packed_a_floats(g.channels, K);
-    int prepacked = 4 * phase_floats <= ws->tmp_floats;
-    for (int ph = 0; ph < 4; ph++) {
-        int py = ph >> 1, px = ph & 1, *ko = k_off + ph * K, *ao = a_off + ph * K;
-        for (int c = 0, q = 0; c < c_small; c++)
-            for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++, q++) {
-                    ko[q] = c * p.chp + (py + dy) * p.wp + px + dx;
-                    ao[q] = c * g.channels * 16 + (3 - py - 2 * dy) * 4 + (3 - px - 2 * dx);
-                }
-        f.phase_w[ph] = (MatView){w, 16, 0, NULL, ao, 0};
-        if (prepacked) {
-            gemm_pack_a(ws->tmp + ph * phase_floats, f.phase_w[ph], g.channels, K);
-            f.phase_w[ph] = matview_packed(ws->tmp + ph * phase_floats);
-        }
-    }
-    pool_run(gr.pool, gr.tasks, transposed_group, &f);
 }

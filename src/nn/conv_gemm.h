@@ -7,7 +7,7 @@
 #include "im2col.h"
 
 // Whether one image of each pass fits the workspace (else the caller takes the plain path).
-int convg_fits(ConvGeom g, int c_small, const Workspace *ws);
+int convg_fits(ConvGeom g, const Workspace *ws);
 // y (B, c_small, small) += w (c_small, channels*k*k) applied as a convolution to x (B, channels, big).
 void convg_forward(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g, const Workspace *ws);
 // The same with w stored (channels, c_small, k, k) and its taps reversed: for stride 1, the input
@@ -18,13 +18,7 @@ void convg_flipped_forward(float *y, const float *x, const float *w, int c_small
 // dw (c_small, channels*k*k) += dy (B, c_small, small) times im2col(x)^T.
 void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
                        const Workspace *ws);
-// Kernel 4, stride 2, pad 1 with big = 2 x small: the only transposed shape the phase split covers.
+// Kernel 4, stride 2, pad 1 with big = 2 x small: the transposed shape conv_winograd.c covers.
 int convg_is_k4s2p1(ConvGeom g);
-// x (B, channels, big) += the transpose of that convolution applied to y (B, c_small, small), with
-// w (c_small, channels, 4, 4): four stride-1 2x2 convolutions, one per output-pixel phase, each
-// giving every other pixel of every other row. No col2im scatter, no products with inserted zeros.
-// With bias (channels), x = bias + that instead: x is written, not read.
-void convg_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
-                           ConvGeom g, const Workspace *ws);
 
 #endif

@@ -6,6 +6,7 @@
 #include "conv_transpose2d.h"
 #include "conv_direct.h"
 #include "conv_gemm.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 
 #include <string.h>
@@ -85,17 +86,17 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *w, cons
         return;
     }
     // The phase GEMMs have c_out rows: below four, most of each 4x8 tile would be wasted.
-    if (ws->reference || !convg_is_k4s2p1(g) || s.c_out < 4 || !convg_fits(g, s.c_in, ws)) {
+    if (ws->reference || !convg_is_k4s2p1(g) || s.c_out < 4 || !convw_fits(g, s.c_in, ws)) {
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
-    convg_transposed_k4s2(out, inp, w, b, s.c_in, batch, g, ws);
+    convw_transposed_k4s2(out, inp, w, b, s.c_in, batch, g, ws);
 }
 
 void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                const float *w, int batch, ConvShape s, const Workspace *ws) {
     ConvGeom g = geom_of(s);
-    if (ws->reference || !convg_fits(g, s.c_in, ws)) {
+    if (ws->reference || !convg_fits(g, ws)) {
         backward_plain(dinp, dw, db, dout, inp, w, batch, s, ws);
         return;
     }

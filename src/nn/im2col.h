@@ -25,12 +25,14 @@ typedef struct {
 // of columns wide, and 1 MiB of columns stays in L2. Bigger buys no speed and would push training
 // at batch 32 past 64 MiB of wasm memory.
 #define WS_COL_FLOATS ((size_t)1 << 18)
-#define WS_TMP_FLOATS ((size_t)1 << 16)
+// The gathered copies, and the Winograd path's transformed weights: 36 (64, 64) matrices for deconv1.
+#define WS_TMP_FLOATS ((size_t)144 << 10)
 
 #define WS_IDX_INTS ((size_t)1 << 16)
 // A helper thread's area for the images of its tasks (padded copies, phase outputs), beside its GEMM
-// scratch in the pool: a group of the model's largest images fits (deconv2: 29 Ki floats).
-#define WS_THREAD_AREA_FLOATS ((size_t)48 << 10)
+// scratch in the pool: a Winograd group of two of the model's largest images fits (deconv2: 42 Ki
+// floats an image).
+#define WS_THREAD_AREA_FLOATS ((size_t)104 << 10)
 
 // Scratch for the layers: unfolded columns (or the zero-padded copy the fast paths read their
 // implicit columns from), a gathered copy of a layer's channel-major output, the GEMM packing
