@@ -1,5 +1,6 @@
 // Conv2d forward/backward. The fast path (conv_gemm.c) reads implicit columns from a zero-padded
-// copy and, for kernel 4 stride 2, takes the input gradient as a four-phase transposed convolution.
+// copy and, for kernel 4 stride 2, takes the input gradient as a four-phase transposed convolution
+// by Winograd's F(2x2, 2x2) (conv_winograd.c).
 // The plain path, kept as the reference the tests compare against and for input gradients of other
 // shapes: a chunk of nb images unfolded side by side into one column matrix (c_in*k*k, nb*P) so every
 // GEMM is wide, the channel-major result scattered back to NCHW, col2im for the input gradient.
@@ -97,8 +98,9 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     // The input gradient is the transposed convolution of dout: four phases for kernel 4 stride 2.
     // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
     ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
-    // (The phase GEMMs have c_in rows: below four, most of each 4x8 tile would be wasted.)
-    if (convg_is_k4s2p1(g) && s.c_in >= 4 && convw_fits(g, s.c_out, ws)) convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
+    // (The Winograd GEMMs have c_in rows: below four, most of each 4x8 tile would be wasted.)
+    if (convg_is_k4s2p1(g) && s.c_in >= 4 && convw_fits(g, s.c_out, ws))
+        convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
     else if (s.stride == 1 && convg_fits(flip, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
     else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

@@ -33,9 +33,9 @@ static Tiles tiles_of(ConvGeom g) {
     return t;
 }
 
-// A group of nb images: the plane; V (9, c_small,
-// tiles + 4), later the second phase image; M (9, channels, tiles) + 4; the first phase image. The
-// + 4 and the images' slack: a vector of four tiles may run past the last one.
+// A group of nb images: the plane; V (9, c_small, tiles + 4), later the second phase image; M (9,
+// channels, tiles) + 4; the first phase image. The + 4 and the images' slack: a vector of four tiles
+// may run past the last one.
 static size_t phase_image_floats(ConvGeom g, int nb) {
     return (size_t)g.channels * nb * g.h_out * g.w_out + g.w_out + 8;
 }
@@ -90,9 +90,9 @@ static void transform_weights(void *ctx, int ph, int thread) {
         }
 }
 
-// V (9, c_small, ldv) at column n0: the input transform of tiles tx .. tx + 3 of one tile row, whose
-// top-left inputs are at d[2 tx], rows wp apart. Tiles past the row's end write garbage that the next
-// row's (or the slack) takes.
+// The input transform of four tiles of one tile row: d is the first one's top-left input (rows wp
+// apart, the next tile two floats on), v its column of V_00 (V_ij is (3i + j) lv floats on). Tiles
+// past the row's end write garbage into the next row's columns (written after) or the slack.
 static inline void transform_input(float *v, size_t lv, const float *d, int wp) {
 #ifdef __wasm_simd128__
     v128_t r[3][3];

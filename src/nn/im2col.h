@@ -30,8 +30,8 @@ typedef struct {
 
 #define WS_IDX_INTS ((size_t)1 << 16)
 // A helper thread's area for the images of its tasks (padded copies, phase outputs), beside its GEMM
-// scratch in the pool: a Winograd group of two of the model's largest images fits (deconv2: 42 Ki
-// floats an image).
+// scratch in the pool: a Winograd group of two of the model's largest images fits (deconv2: 97 Ki
+// floats for two).
 #define WS_THREAD_AREA_FLOATS ((size_t)104 << 10)
 
 // Scratch for the layers: unfolded columns (or the zero-padded copy the fast paths read their
