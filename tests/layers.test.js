@@ -142,10 +142,13 @@ for (const build of BUILDS) {
         try {
           const inp = randomArray(fast.inSize, 21), w = randomArray(fast.wSize, 22, { lo: -0.3, hi: 0.3 });
           const b = randomArray(spec.cout, 23), dout = randomArray(fast.outSize, 24);
-          // Sums of up to a few hundred terms in another order: float rounding only.
-          assertClose(fast.forward(inp, w, b), plain.forward(inp, w, b), 1e-5, `${spec.name} forward`);
+          // Sums of up to a thousand terms in another order: float rounding only. The kernel-4
+          // stride-2 passes go through Winograd's transforms, which add and subtract before they
+          // multiply: on deconv1's input gradient here 1.3e-5 from a float64 sum (2.6 float epsilons
+          // of the largest sum of absolute terms, 84), the plain path 4.5e-6.
+          assertClose(fast.forward(inp, w, b), plain.forward(inp, w, b), 3e-5, `${spec.name} forward`);
           const gf = fast.backward(inp, w, dout), gp = plain.backward(inp, w, dout);
-          assertClose(gf.dinp, gp.dinp, 1e-5, `${spec.name} input gradient`);
+          assertClose(gf.dinp, gp.dinp, 3e-5, `${spec.name} input gradient`);
           assertClose(fast.backwardInput(w, dout), gf.dinp, 0, `${spec.name} input gradient alone`);
           assertClose(gf.dw, gp.dw, 1e-4, `${spec.name} weight gradient`);
           assertClose(gf.db, gp.db, 1e-4, `${spec.name} bias gradient`);

@@ -1,6 +1,6 @@
-// Conv2d forward/backward. The fast path (conv_gemm.c) reads implicit columns from a zero-padded
-// copy and, for kernel 4 stride 2, takes the input gradient as a four-phase transposed convolution
-// by Winograd's F(2x2, 2x2) (conv_winograd.c).
+// Conv2d forward/backward. The fast paths: for kernel 4 stride 2, the forward pass and the input
+// gradient (a four-phase transposed convolution) by Winograd's F(2x2, 2x2) (conv_winograd.c);
+// otherwise, and for the weight gradient, implicit columns read from a zero-padded copy (conv_gemm.c).
 // The plain path, kept as the reference the tests compare against and for input gradients of other
 // shapes: a chunk of nb images unfolded side by side into one column matrix (c_in*k*k, nb*P) so every
 // GEMM is wide, the channel-major result scattered back to NCHW, col2im for the input gradient.
@@ -80,7 +80,8 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
             float *dst = out + ((size_t)i * s.c_out + o) * P;
             for (int p = 0; p < P; p++) dst[p] = b[o];
         }
-    convg_forward(out, inp, w, s.c_out, batch, g, ws);
+    if (convw_fits(g, s.c_out, ws)) convw_forward_k4s2(out, inp, w, s.c_out, batch, g, ws);
+    else convg_forward(out, inp, w, s.c_out, batch, g, ws);
 }
 
 void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
@@ -98,9 +99,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     // The input gradient is the transposed convolution of dout: four phases for kernel 4 stride 2.
     // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
     ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
-    // (The Winograd GEMMs have c_in rows: below four, most of each 4x8 tile would be wasted.)
-    if (convg_is_k4s2p1(g) && s.c_in >= 4 && convw_fits(g, s.c_out, ws))
-        convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
+    if (convw_transposed_fits(g, s.c_out, ws)) convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
     else if (s.stride == 1 && convg_fits(flip, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
     else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

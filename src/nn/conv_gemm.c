@@ -77,10 +77,6 @@ static Groups forward_groups(const Workspace *ws, ConvGeom g, int batch) {
     return image_groups(ws, padded_floats(p, 0), p.imgp, 2 * K, 2 * P, (int)P, batch);
 }
 
-int convg_is_k4s2p1(ConvGeom g) {
-    return g.k == 4 && g.stride == 2 && g.pad == 1 && g.h == 2 * g.h_out && g.w == 2 * g.w_out;
-}
-
 int convg_fits(ConvGeom g, const Workspace *ws) {
     size_t P = (size_t)g.h_out * g.w_out, K = (size_t)g.channels * g.k * g.k;
     return chunk_images(ws, big_padded(g), K, 2 * P) >= 1 && forward_groups(ws, g, 1).group >= 1;

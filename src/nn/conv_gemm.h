@@ -18,7 +18,5 @@ void convg_flipped_forward(float *y, const float *x, const float *w, int c_small
 // dw (c_small, channels*k*k) += dy (B, c_small, small) times im2col(x)^T.
 void convg_weight_grad(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
                        const Workspace *ws);
-// Kernel 4, stride 2, pad 1 with big = 2 x small: the transposed shape conv_winograd.c covers.
-int convg_is_k4s2p1(ConvGeom g);
 
 #endif

@@ -1,7 +1,8 @@
 // ConvTranspose2d forward/backward. The forward pass is the input gradient of the matching
 // convolution (output grid -> input grid), and the backward pass is that convolution. Fast paths:
-// four output-pixel phases by Winograd's F(2x2, 2x2) for kernel 4 stride 2 (conv_winograd.c),
-// implicit columns for the backward pass (conv_gemm.c). The plain path (GEMM + col2im), kept as the reference the tests compare against and for
+// for kernel 4 stride 2, the forward pass (four output-pixel phases) and the input gradient by
+// Winograd's F(2x2, 2x2) (conv_winograd.c); otherwise, and for the weight gradient, implicit columns
+// (conv_gemm.c). The plain path (GEMM + col2im), kept as the reference the tests compare against and for
 // the forward pass of other shapes.
 #include "conv_transpose2d.h"
 #include "conv_direct.h"
@@ -85,8 +86,7 @@ void conv_transpose2d_forward(float *out, const float *inp, const float *w, cons
         convd_transposed_forward(out, inp, w, b, batch, s, ws);
         return;
     }
-    // The Winograd GEMMs have c_out rows: below four, most of each 4x8 tile would be wasted.
-    if (ws->reference || !convg_is_k4s2p1(g) || s.c_out < 4 || !convw_fits(g, s.c_in, ws)) {
+    if (ws->reference || !convw_transposed_fits(g, s.c_in, ws)) {
         forward_plain(out, inp, w, b, batch, s, ws);
         return;
     }
@@ -108,5 +108,6 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
         else convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
     }
     // dinp += w applied as a convolution to dout
-    if (dinp) convg_forward(dinp, dout, w, s.c_in, batch, g, ws);
+    if (dinp && convw_fits(g, s.c_in, ws)) convw_forward_k4s2(dinp, dout, w, s.c_in, batch, g, ws);
+    else if (dinp) convg_forward(dinp, dout, w, s.c_in, batch, g, ws);
 }

@@ -1,12 +1,18 @@
-// The transposed pass of kernel 4, stride 2, pad 1 by Winograd's F(2x2, 2x2). Output pixel
-// (2qy + py, 2qx + px) of phase (py, px) is a 2x2 stride-1 correlation of the small grid padded by
-// one, read from (qy + py, qx + px), with kernel taps (3 - py - 2dy, 3 - px - 2dx). F(2, 2) gives
-// two outputs of such a correlation from three inputs with three products instead of four:
+// The kernel-4, stride-2, pad-1 passes by Winograd's F(2x2, 2x2). Both split into four phases of
+// 2x2 stride-1 correlations:
+// - the transposed pass (deconv1 and deconv2 forward, conv2's input gradient): output pixel
+//   (2qy + py, 2qx + px) of phase (py, px) correlates the small grid padded by one, read from
+//   (qy + py, qx + px), with kernel taps (3 - py - 2dy, 3 - px - 2dx);
+// - the convolution (conv2 forward, deconv1 and deconv2's input gradients): phase (py, px) of the
+//   big grid padded by one, X(a, b) = x(2a + py, 2b + px), correlated with taps (2dy + py, 2dx + px),
+//   gives every output pixel, and the four phases add up.
+// F(2, 2) gives two outputs of such a correlation from three inputs with three products instead of four:
 //   v = (d0 - d1, d1, d2 - d1),  u = (g0, g0 + g1, g1),  m = u v,  y = (m0 + m1, m1 + m2).
-// In 2-D a 2x2 tile of outputs takes 9 products instead of 16, so a phase is 9 GEMMs
-// U_ij (channels, c_small) x V_ij (c_small, tiles); the transforms are adds. Every product sums
-// c_small terms in a fixed order and every output adds the same four of them: the bits do not
-// depend on how the images are grouped or which thread takes a group.
+// In 2-D a 2x2 tile of outputs takes 9 products instead of 16: 9 GEMMs U_ij (rows, K) x V_ij (K,
+// tiles), K = c_small for a transposed phase and 4 x channels (the four phases) for the convolution;
+// the transforms are adds. Every product sums its K terms in a fixed order and every output adds
+// the same four of them: the bits do not depend on how the images are grouped or which thread takes
+// a group.
 #include "conv_winograd.h"
 #include "gemm.h"
 
@@ -18,52 +24,88 @@
 
 enum { TILE_COLUMNS = 96 }; // tiles a group's GEMMs want at least (12 micro-tiles wide; 300 measured no faster)
 
-// One phase's tiles on one image: th x tw tiles of 2x2 outputs (the last row and column hang over
-// an odd grid). A channel is copied into a plane of (2 th + 2) rows of wp floats, zero around the
-// image, from which the input transform reads twelve floats a row for four tiles at a time.
+// One phase's tiles on one image: th x tw tiles of 2x2 outputs on the small grid (the last row and
+// column hang over an odd grid). A channel is copied into a plane of step th + 2 rows of wp floats,
+// zero around the image (step: 2 for the small grid the transposed pass reads, 4 for the big grid the
+// convolution reads), from which the input transform reads rows of four tiles at a time.
 typedef struct {
-    int th, tw, tiles, wp, plane;
+    int th, tw, tiles, step, wp, plane;
 } Tiles;
 
-static Tiles tiles_of(ConvGeom g) {
-    Tiles t = {(g.h_out + 1) / 2, (g.w_out + 1) / 2, 0, 0, 0};
+static Tiles tiles_of(ConvGeom g, int step) {
+    Tiles t = {(g.h_out + 1) / 2, (g.w_out + 1) / 2, 0, step, 0, 0};
     t.tiles = t.th * t.tw;
-    t.wp = 2 * ((t.tw + 3) & ~3) + 6;
-    t.plane = ((2 * t.th + 2) * t.wp + 3) & ~3;
+    t.wp = step * ((t.tw + 3) & ~3) + step + 4;
+    t.plane = ((step * t.th + 2) * t.wp + 3) & ~3;
     return t;
 }
 
-// A group of nb images: the plane; V (9, c_small, tiles + 4), later the second phase image; M (9,
-// channels, tiles) + 4; the first phase image. The + 4 and the images' slack: a vector of four tiles
-// may run past the last one.
-static size_t phase_image_floats(ConvGeom g, int nb) {
-    return (size_t)g.channels * nb * g.h_out * g.w_out + g.w_out + 8;
+// A group of nb images: the plane; V (9, K, tiles + 4), later an image of the outputs; M (9, rows,
+// tiles) + 4; for the transposed pass the first phase's image too. The + 4 and an image's slack: a
+// vector of four tiles may run past the last one.
+static size_t small_image_floats(int channels, ConvGeom g, int nb) {
+    return (size_t)channels * nb * g.h_out * g.w_out + g.w_out + 8;
 }
 
-static size_t group_floats(Tiles t, ConvGeom g, int c_small, int nb) {
-    size_t n = (size_t)nb * t.tiles, v = 9 * (size_t)c_small * (n + 4), image = phase_image_floats(g, nb);
-    return (size_t)t.plane + (v > image ? v : image) + 9 * (size_t)g.channels * n + 4 + image;
+static size_t group_floats(Tiles t, ConvGeom g, int rows, int K, int nb, int two_images) {
+    size_t n = (size_t)nb * t.tiles, v = 9 * (size_t)K * (n + 4), image = small_image_floats(rows, g, nb);
+    return (size_t)t.plane + (v > image ? v : image) + 9 * (size_t)rows * n + 4 + (two_images ? image : 0);
 }
 
-static size_t weights_floats(int channels, int c_small) { return 36 * gemm_packed_a_floats(channels, c_small); }
+static size_t transposed_group_floats(ConvGeom g, int c_small, int nb) {
+    return group_floats(tiles_of(g, 2), g, g.channels, c_small, nb, 1);
+}
+
+static size_t conv_group_floats(ConvGeom g, int c_small, int nb) {
+    return group_floats(tiles_of(g, 4), g, c_small, 4 * g.channels, nb, 0);
+}
+
+static int is_k4s2p1(ConvGeom g) {
+    return g.k == 4 && g.stride == 2 && g.pad == 1 && g.h == 2 * g.h_out && g.w == 2 * g.w_out;
+}
+
+// The GEMMs have `rows` rows and K columns of U: below four rows most of each 4x8 tile would be
+// wasted, and a convolution of fewer than four channels (conv1 has one) has little K to share.
+int convw_transposed_fits(ConvGeom g, int c_small, const Workspace *ws) {
+    return is_k4s2p1(g) && g.channels >= 4 &&
+           36 * gemm_packed_a_floats(g.channels, c_small) <= ws->tmp_floats &&
+           transposed_group_floats(g, c_small, 1) <= ws->col_floats;
+}
 
 int convw_fits(ConvGeom g, int c_small, const Workspace *ws) {
-    return weights_floats(g.channels, c_small) <= ws->tmp_floats &&
-           group_floats(tiles_of(g), g, c_small, 1) <= ws->col_floats;
+    return is_k4s2p1(g) && g.channels >= 4 && c_small >= 4 &&
+           9 * gemm_packed_a_floats(c_small, 4 * g.channels) <= ws->tmp_floats &&
+           conv_group_floats(g, c_small, 1) <= ws->col_floats;
 }
 
 typedef struct {
     const Workspace *ws;
-    float *x, *u;
-    const float *y, *w, *bias;
+    float *out, *u;
+    const float *in, *w, *bias;
     Tiles t;
     ConvGeom g;
     int c_small, batch, tasks;
 } Pass;
 
-// U of phase `ph` (a task): for each of the 9 (i, j), the (channels, c_small) matrix in
-// gemm_pack_a()'s layout (panels of four rows, k-major), rows past the channels zero.
-static void transform_weights(void *ctx, int ph, int thread) {
+// Stores u = (g0, g0 + g1, g1) x (g0, g0 + g1, g1)^T of one 2x2 kernel g into the 9 matrices (one
+// floats apart) at offset at: the weight transform.
+static inline void store_weights(float *u, size_t one, size_t at, float g[2][2]) {
+    float r[2][3];
+    for (int dy = 0; dy < 2; dy++) {
+        r[dy][0] = g[dy][0];
+        r[dy][1] = g[dy][0] + g[dy][1];
+        r[dy][2] = g[dy][1];
+    }
+    for (int j = 0; j < 3; j++) {
+        u[j * one + at] = r[0][j];
+        u[(3 + j) * one + at] = r[0][j] + r[1][j];
+        u[(6 + j) * one + at] = r[1][j];
+    }
+}
+
+// The transposed pass's U of phase `ph` (a task): for each of the 9 (i, j), the (channels, c_small)
+// matrix in gemm_pack_a()'s layout (panels of four rows, k-major), rows past the channels zero.
+static void transposed_weights(void *ctx, int ph, int thread) {
     (void)thread;
     const Pass *f = ctx;
     int C = f->g.channels, K = f->c_small, py = ph >> 1, px = ph & 1;
@@ -73,37 +115,54 @@ static void transform_weights(void *ctx, int ph, int thread) {
     for (int o = 0; o < C; o++)
         for (int c = 0; c < K; c++) {
             const float *wc = f->w + ((size_t)c * C + o) * 16;
-            float g[2][2], r[2][3];
+            float g[2][2];
             for (int dy = 0; dy < 2; dy++)
                 for (int dx = 0; dx < 2; dx++) g[dy][dx] = wc[(3 - py - 2 * dy) * 4 + (3 - px - 2 * dx)];
-            for (int dy = 0; dy < 2; dy++) {
-                r[dy][0] = g[dy][0];
-                r[dy][1] = g[dy][0] + g[dy][1];
-                r[dy][2] = g[dy][1];
-            }
-            size_t at = (size_t)(o & ~3) * K + (size_t)c * 4 + (o & 3);
-            for (int j = 0; j < 3; j++) {
-                u[0 * 3 * one + j * one + at] = r[0][j];
-                u[1 * 3 * one + j * one + at] = r[0][j] + r[1][j];
-                u[2 * 3 * one + j * one + at] = r[1][j];
-            }
+            store_weights(u, one, (size_t)(o & ~3) * K + (size_t)c * 4 + (o & 3), g);
         }
 }
 
-// The input transform of four tiles of one tile row: d is the first one's top-left input (rows wp
-// apart, the next tile two floats on), v its column of V_00 (V_ij is (3i + j) lv floats on). Tiles
-// past the row's end write garbage into the next row's columns (written after) or the slack.
-static inline void transform_input(float *v, size_t lv, const float *d, int wp) {
+// The convolution's U, the part of phase `ph` (a task): columns ph * channels + c of the 9
+// (c_small, 4 channels) matrices, in gemm_pack_a()'s layout, rows past c_small zero.
+static void conv_weights(void *ctx, int ph, int thread) {
+    (void)thread;
+    const Pass *f = ctx;
+    int C = f->g.channels, R = f->c_small, K = 4 * C, py = ph >> 1, px = ph & 1;
+    size_t one = gemm_packed_a_floats(R, K);
+    for (int o = 0; o < (R + 3) / 4 * 4; o++)
+        for (int c = 0; c < C; c++) {
+            const float *wc = f->w + ((size_t)o * C + c) * 16;
+            float g[2][2];
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) g[dy][dx] = o < R ? wc[(2 * dy + py) * 4 + 2 * dx + px] : 0.0f;
+            store_weights(f->u, one, (size_t)(o & ~3) * K + (size_t)(ph * C + c) * 4 + (o & 3), g);
+        }
+}
+
+// The input transform of four tiles of one tile row: d is the first one's top-left input (the next
+// tile `step` floats on, a tile's three columns step / 2 apart, its three rows step / 2 rows of wp
+// floats apart), v its column of V_00 (V_ij is (3i + j) lv floats on). Tiles past the row's end
+// write garbage into the next row's columns (written after) or the slack.
+static inline void transform_input(float *v, size_t lv, const float *d, int wp, int step) {
 #ifdef __wasm_simd128__
     v128_t r[3][3];
     for (int a = 0; a < 3; a++) {
-        const float *row = d + (size_t)a * wp;
-        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8);
-        v128_t e = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), o = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
-        v128_t e2 = wasm_i32x4_shuffle(e, v2, 1, 2, 3, 4);
-        r[a][0] = wasm_f32x4_sub(e, o);
-        r[a][1] = o;
-        r[a][2] = wasm_f32x4_sub(e2, o);
+        const float *row = d + (size_t)a * (step / 2) * wp;
+        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8), e0, e1, e2;
+        if (step == 2) { // columns 2l, 2l + 1, 2l + 2
+            e0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6);
+            e1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
+            e2 = wasm_i32x4_shuffle(e0, v2, 1, 2, 3, 4);
+        } else { // columns 4l, 4l + 2, 4l + 4
+            v128_t v3 = wasm_v128_load(row + 12), v4 = wasm_v128_load(row + 16);
+            v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 2, 6), t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 2, 6);
+            e0 = wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5);
+            e1 = wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7);
+            e2 = wasm_i32x4_shuffle(e0, v4, 1, 2, 3, 4);
+        }
+        r[a][0] = wasm_f32x4_sub(e0, e1);
+        r[a][1] = e1;
+        r[a][2] = wasm_f32x4_sub(e2, e1);
     }
     for (int j = 0; j < 3; j++) {
         wasm_v128_store(v + j * lv, wasm_f32x4_sub(r[0][j], r[1][j]));
@@ -111,13 +170,14 @@ static inline void transform_input(float *v, size_t lv, const float *d, int wp) 
         wasm_v128_store(v + (6 + j) * lv, wasm_f32x4_sub(r[2][j], r[1][j]));
     }
 #else
+    int half = step / 2;
     for (int l = 0; l < 4; l++) {
         float r[3][3];
         for (int a = 0; a < 3; a++) {
-            const float *row = d + (size_t)a * wp + 2 * l;
-            r[a][0] = row[0] - row[1];
-            r[a][1] = row[1];
-            r[a][2] = row[2] - row[1];
+            const float *row = d + (size_t)a * half * wp + step * l;
+            r[a][0] = row[0] - row[half];
+            r[a][1] = row[half];
+            r[a][2] = row[2 * half] - row[half];
         }
         for (int j = 0; j < 3; j++) {
             v[j * lv + l] = r[0][j] - r[1][j];
@@ -215,68 +275,140 @@ static void copy_plane(float *dst, int wp, const float *src, int h, int w) {
     }
 }
 
-// Phase ph of a group's nb images into its image t (channels, nb*P): the input transform into v, the
-// 9 GEMMs into m, the output transform.
-static void group_phase(const Pass *f, int ph, int b0, int nb, float *plane, float *v, float *m, float *t,
-                        float *gemm_scratch) {
-    ConvGeom g = f->g;
-    Tiles tl = f->t;
-    int C = g.channels, K = f->c_small, Hs = g.h_out, Ws = g.w_out, P = Hs * Ws;
-    size_t n = (size_t)nb * tl.tiles, lv = n + 4, one_u = gemm_packed_a_floats(C, K);
-    const float *d = plane + (ph >> 1) * tl.wp + (ph & 1);
-    for (int i = 0; i < nb; i++)
-        for (int c = 0; c < K; c++) {
-            copy_plane(plane + tl.wp + 1, tl.wp, f->y + ((size_t)(b0 + i) * K + c) * P, Hs, Ws);
-            float *vc = v + (size_t)c * lv + (size_t)i * tl.tiles;
-            for (int ty = 0; ty < tl.th; ty++)
-                for (int tx = 0; tx < tl.tw; tx += 4)
-                    transform_input(vc + ty * tl.tw + tx, (size_t)K * lv, d + (size_t)(2 * ty) * tl.wp + 2 * tx, tl.wp);
-        }
-    for (int ij = 0; ij < 9; ij++)
-        gemm(m + (size_t)ij * C * n, (int)n, matview_packed(f->u + (size_t)(ph * 9 + ij) * one_u),
-             matview(v + (size_t)ij * K * lv, (int)lv, 1), C, (int)n, K, 0, gemm_scratch);
-    // In memory order, a tile row's vectors from the last: what one spills past its rows is written again after.
-    for (int o = 0; o < C; o++)
+// The tiles of one plane (d: phase (py, px)'s first input) into V, column vc of V_00 on.
+static void transform_plane(float *vc, size_t lv, const float *d, Tiles t) {
+    for (int ty = 0; ty < t.th; ty++)
+        for (int tx = 0; tx < t.tw; tx += 4)
+            transform_input(vc + ty * t.tw + tx, lv, d + (size_t)(t.step * ty) * t.wp + t.step * tx, t.wp, t.step);
+}
+
+// The output transform of M (9, rows, n) into an image t (rows, nb*P) of nb images on the small grid.
+// In memory order, a tile row's vectors from the last: what one spills past its rows is written again after.
+static void transform_images(float *t, const float *m, int rows, int nb, Tiles tl, ConvGeom g) {
+    int P = g.h_out * g.w_out;
+    size_t n = (size_t)nb * tl.tiles;
+    for (int o = 0; o < rows; o++)
         for (int i = 0; i < nb; i++) {
             const float *mo = m + (size_t)o * n + (size_t)i * tl.tiles;
             float *to = t + (size_t)o * nb * P + (size_t)i * P;
             for (int ty = 0; ty < tl.th; ty++)
                 for (int tx = (tl.tw - 1) & ~3; tx >= 0; tx -= 4)
-                    transform_output(to + (size_t)(2 * ty) * Ws + 2 * tx, Ws, mo + ty * tl.tw + tx, (size_t)C * n);
+                    transform_output(to + (size_t)(2 * ty) * g.w_out + 2 * tx, g.w_out, mo + ty * tl.tw + tx,
+                                     (size_t)rows * n);
         }
 }
 
-// A group of images through the four phases, in the area of the thread that took it: for each row
-// parity py, phases (py, 0) and (py, 1) into two images, then interleaved into x's rows.
-static void winograd_group(void *ctx, int task, int thread) {
+// The 9 GEMMs M_ij (rows, n) = U_ij (rows, K) x V_ij (K, n).
+static void multiply(float *m, const float *u, const float *v, int rows, int K, size_t n, float *gemm_scratch) {
+    size_t one = gemm_packed_a_floats(rows, K), lv = n + 4;
+    for (int ij = 0; ij < 9; ij++)
+        gemm(m + (size_t)ij * rows * n, (int)n, matview_packed(u + ij * one), matview(v + (size_t)ij * K * lv, (int)lv, 1),
+             rows, (int)n, K, 0, gemm_scratch);
+}
+
+// The transposed pass's phase ph of a group's nb images into its image t (channels, nb*P).
+static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane, float *v, float *m, float *t,
+                             float *gemm_scratch) {
+    ConvGeom g = f->g;
+    Tiles tl = f->t;
+    int K = f->c_small, P = g.h_out * g.w_out;
+    size_t n = (size_t)nb * tl.tiles, lv = n + 4;
+    for (int i = 0; i < nb; i++)
+        for (int c = 0; c < K; c++) {
+            copy_plane(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * K + c) * P, g.h_out, g.w_out);
+            transform_plane(v + (size_t)c * lv + (size_t)i * tl.tiles, (size_t)K * lv,
+                            plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+        }
+    multiply(m, f->u + (size_t)ph * 9 * gemm_packed_a_floats(g.channels, K), v, g.channels, K, n, gemm_scratch);
+    transform_images(t, m, g.channels, nb, tl, g);
+}
+
+static int group_start(const Pass *f, int task) { return pool_piece_start(task, f->tasks, f->batch); }
+
+// The transposed pass on a group of images (a task), in the area of the thread that took it: for
+// each row parity py, phases (py, 0) and (py, 1) into two images, then interleaved into the output's rows.
+static void transposed_group(void *ctx, int task, int thread) {
     const Pass *f = ctx;
     Tiles t = f->t;
-    int b0 = pool_piece_start(task, f->tasks, f->batch), nb = pool_piece_start(task + 1, f->tasks, f->batch) - b0;
+    int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
     ThreadScratch s = workspace_thread(f->ws, thread);
-    size_t n = (size_t)nb * t.tiles, v_floats = 9 * (size_t)f->c_small * (n + 4), image = phase_image_floats(f->g, nb);
+    size_t n = (size_t)nb * t.tiles, v_floats = 9 * (size_t)f->c_small * (n + 4);
+    size_t image = small_image_floats(f->g.channels, f->g, nb);
     float *plane = s.area, *v = plane + t.plane;
     float *m = v + (v_floats > image ? v_floats : image), *t0 = m + 9 * (size_t)f->g.channels * n + 4;
     memset(plane, 0, (size_t)t.plane * sizeof(float));
+    float *out = f->out + (size_t)b0 * f->g.channels * f->g.h * f->g.w;
     for (int py = 0; py < 2; py++) {
-        group_phase(f, 2 * py, b0, nb, plane, v, m, t0, s.gemm);
-        group_phase(f, 2 * py + 1, b0, nb, plane, v, m, v, s.gemm); // V is spent once its GEMMs are done
-        float *x = f->x + (size_t)b0 * f->g.channels * f->g.h * f->g.w;
-        for (int i = 0; i < nb; i++) interleave_image(x, t0, v, f->bias, nb, py, f->g, i);
+        transposed_phase(f, 2 * py, b0, nb, plane, v, m, t0, s.gemm);
+        transposed_phase(f, 2 * py + 1, b0, nb, plane, v, m, v, s.gemm); // V is spent once its GEMMs are done
+        for (int i = 0; i < nb; i++) interleave_image(out, t0, v, f->bias, nb, py, f->g, i);
     }
+}
+
+// y += t, one add a float (the f32x4 path and the plain loop, its twin and tail, alike).
+static void add_floats(float *y, const float *t, int n) {
+    int q = 0;
+#ifdef __wasm_simd128__
+    for (; q + 4 <= n; q += 4) wasm_v128_store(y + q, wasm_f32x4_add(wasm_v128_load(y + q), wasm_v128_load(t + q)));
+#endif
+    for (; q < n; q++) y[q] += t[q];
+}
+
+// The convolution on a group of images (a task): each channel's plane copied once and transformed
+// for the four phases (V's rows ph * channels + c), the 9 GEMMs, the output transform into an image
+// of the outputs where V was, added to the output.
+static void conv_group(void *ctx, int task, int thread) {
+    const Pass *f = ctx;
+    ConvGeom g = f->g;
+    Tiles t = f->t;
+    int C = g.channels, R = f->c_small, K = 4 * C, P = g.h_out * g.w_out;
+    int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
+    ThreadScratch s = workspace_thread(f->ws, thread);
+    size_t n = (size_t)nb * t.tiles, lv = n + 4, v_floats = 9 * (size_t)K * lv, image = small_image_floats(R, g, nb);
+    float *plane = s.area, *v = plane + t.plane, *m = v + (v_floats > image ? v_floats : image);
+    memset(plane, 0, (size_t)t.plane * sizeof(float));
+    for (int i = 0; i < nb; i++)
+        for (int c = 0; c < C; c++) {
+            copy_plane(plane + t.wp + 1, t.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
+            for (int ph = 0; ph < 4; ph++)
+                transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * t.tiles, (size_t)K * lv,
+                                plane + (ph >> 1) * t.wp + (ph & 1), t);
+        }
+    multiply(m, f->u, v, R, K, n, s.gemm);
+    transform_images(v, m, R, nb, t, g);
+    for (int o = 0; o < R; o++)
+        for (int i = 0; i < nb; i++)
+            add_floats(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P);
+}
+
+// Groups of images for TILE_COLUMNS tiles or more, as many as fit a helper's area (the leader's
+// column buffer where one does not), and tasks a whole multiple of the threads where there are
+// images enough: equal home ranges. Returns the pool the groups share (NULL: the leader alone).
+static Pool *plan_groups(Pass *f, size_t (*floats)(ConvGeom, int, int)) {
+    const Workspace *ws = f->ws;
+    Pool *pool = workspace_pool_for(ws, floats(f->g, f->c_small, 1));
+    size_t room = pool ? WS_THREAD_AREA_FLOATS : ws->col_floats;
+    int group = (TILE_COLUMNS + f->t.tiles - 1) / f->t.tiles;
+    if (group > f->batch) group = f->batch;
+    while (group > 1 && floats(f->g, f->c_small, group) > room) group--;
+    int threads = pool_threads(pool), tasks = (f->batch + group - 1) / group;
+    if ((tasks + threads - 1) / threads * threads <= f->batch) tasks = (tasks + threads - 1) / threads * threads;
+    f->tasks = tasks;
+    return pool;
 }
 
 void convw_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
                            ConvGeom g, const Workspace *ws) {
-    Tiles t = tiles_of(g);
-    Pool *pool = workspace_pool_for(ws, group_floats(t, g, c_small, 1));
-    size_t room = pool ? WS_THREAD_AREA_FLOATS : ws->col_floats;
-    int group = (TILE_COLUMNS + t.tiles - 1) / t.tiles;
-    if (group > batch) group = batch;
-    while (group > 1 && group_floats(t, g, c_small, group) > room) group--;
-    // A whole multiple of the threads where there are images enough: equal home ranges.
-    int threads = pool_threads(pool), tasks = (batch + group - 1) / group;
-    if ((tasks + threads - 1) / threads * threads <= batch) tasks = (tasks + threads - 1) / threads * threads;
-    Pass f = {ws, x, ws->tmp, y, w, bias, t, g, c_small, batch, tasks};
-    pool_run(ws->pool, 4, transform_weights, &f);
-    pool_run(pool, tasks, winograd_group, &f);
+    Pass f = {ws, x, ws->tmp, y, w, bias, tiles_of(g, 2), g, c_small, batch, 0};
+    Pool *pool = plan_groups(&f, transposed_group_floats);
+    pool_run(ws->pool, 4, transposed_weights, &f);
+    pool_run(pool, f.tasks, transposed_group, &f);
+}
+
+void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g,
+                        const Workspace *ws) {
+    Pass f = {ws, y, ws->tmp, x, w, NULL, tiles_of(g, 4), g, c_small, batch, 0};
+    Pool *pool = plan_groups(&f, conv_group_floats);
+    pool_run(ws->pool, 4, conv_weights, &f);
+    pool_run(pool, f.tasks, conv_group, &f);
 }
