@@ -83,7 +83,8 @@ describe('threads over one shared memory', () => {
   it('every pass of every layer alone gives the same bits on 1, 2, 3 and 8 threads, at batches 32 and 33', async () => {
     // How a pass is cut into tasks depends on the threads (and on the batch): the sums must not. Two
     // layers wider than the model's: one image is too big for a helper's area, so their forward and
-    // input-gradient passes run on the leader alone, and their weight gradients are sliced.
+    // input-gradient passes run on the leader alone (but conv 64->32's input gradient, whose Winograd
+    // group fits), and their weight gradients are sliced.
     const wide = [
       { name: 'conv 64->32 on 28x28', kind: 'conv', cin: 64, cout: 32, hin: 28, k: 4, s: 2, p: 1, dinp: true },
       { name: 'convT 64->16 from 24x24', kind: 'convT', cin: 64, cout: 16, hin: 24, k: 4, s: 2, p: 1, dinp: true },

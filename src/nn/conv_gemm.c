@@ -7,7 +7,6 @@
 #include "conv_gemm.h"
 #include "gemm.h"
 
-
 enum {
     PAD_CHUNK_FLOATS = 1 << 16,
     GROUP_COLUMNS = 256,           // output pixels a task's GEMMs want at least (32 micro-tiles wide)

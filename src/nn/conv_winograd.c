@@ -12,7 +12,8 @@
 // tiles), K = c_small for a transposed phase and 4 x channels (the four phases) for the convolution;
 // the transforms are adds. Every product sums its K terms in a fixed order and every output adds
 // the same four of them: the bits do not depend on how the images are grouped or which thread takes
-// a group.
+// a group. The weight gradients of these layers stay implicit GEMMs (conv_gemm.c): their Winograd
+// form sums over every tile of every image (docs/performance.md says why not yet).
 #include "conv_winograd.h"
 #include "gemm.h"
 
@@ -33,23 +34,24 @@ typedef struct {
 } Tiles;
 
 static Tiles tiles_of(ConvGeom g, int step) {
-    Tiles t = {(g.h_out + 1) / 2, (g.w_out + 1) / 2, 0, step, 0, 0};
-    t.tiles = t.th * t.tw;
-    t.wp = step * ((t.tw + 3) & ~3) + step + 4;
-    t.plane = ((step * t.th + 2) * t.wp + 3) & ~3;
-    return t;
+    Tiles tl = {(g.h_out + 1) / 2, (g.w_out + 1) / 2, 0, step, 0, 0};
+    tl.tiles = tl.th * tl.tw;
+    tl.wp = step * ((tl.tw + 3) & ~3) + step + 4;
+    tl.plane = ((step * tl.th + 2) * tl.wp + 3) & ~3;
+    return tl;
 }
 
-// A group of nb images: the plane; V (9, K, tiles + 4), later an image of the outputs; M (9, rows,
-// tiles) + 4; for the transposed pass the first phase's image too. The + 4 and an image's slack: a
-// vector of four tiles may run past the last one.
+// A group of nb images, n = nb x tiles: the plane; V (9, K, n + 4), later an image of the outputs;
+// M (9, rows, n) + 4; for the transposed pass the first phase's image too. The + 4: a vector of four
+// tiles may run past the last one. An image's slack: on an odd grid the last tile row's second row
+// lies past the image, and its vectors up to w_out + 7 floats past the buffer's end.
 static size_t small_image_floats(int channels, ConvGeom g, int nb) {
     return (size_t)channels * nb * g.h_out * g.w_out + g.w_out + 8;
 }
 
-static size_t group_floats(Tiles t, ConvGeom g, int rows, int K, int nb, int two_images) {
-    size_t n = (size_t)nb * t.tiles, v = 9 * (size_t)K * (n + 4), image = small_image_floats(rows, g, nb);
-    return (size_t)t.plane + (v > image ? v : image) + 9 * (size_t)rows * n + 4 + (two_images ? image : 0);
+static size_t group_floats(Tiles tl, ConvGeom g, int rows, int K, int nb, int two_images) {
+    size_t n = (size_t)nb * tl.tiles, v = 9 * (size_t)K * (n + 4), image = small_image_floats(rows, g, nb);
+    return (size_t)tl.plane + (v > image ? v : image) + 9 * (size_t)rows * n + 4 + (two_images ? image : 0);
 }
 
 static size_t transposed_group_floats(ConvGeom g, int c_small, int nb) {
@@ -80,21 +82,23 @@ int convw_fits(ConvGeom g, int c_small, const Workspace *ws) {
 
 typedef struct {
     const Workspace *ws;
-    float *out, *u;
-    const float *in, *w, *bias;
-    Tiles t;
+    float *out;              // the transposed pass: (B, channels, big); the convolution: (B, c_small, small)
+    float *u;                // the transformed weights, in tmp: 36 (channels, c_small) or 9 (c_small, 4 channels)
+    const float *in;         // the other side: (B, c_small, small) or (B, channels, big)
+    const float *w, *bias;   // w (c_small, channels, 4, 4); bias (channels) or NULL
+    Tiles tl;
     ConvGeom g;
     int c_small, batch, tasks;
 } Pass;
 
-// Stores u = (g0, g0 + g1, g1) x (g0, g0 + g1, g1)^T of one 2x2 kernel g into the 9 matrices (one
-// floats apart) at offset at: the weight transform.
-static inline void store_weights(float *u, size_t one, size_t at, float g[2][2]) {
+// The weight transform of one 2x2 kernel, (g0, g0 + g1, g1) along both axes, stored into the 9
+// matrices (`one` floats apart) at offset `at`.
+static inline void store_weights(float *u, size_t one, size_t at, float taps[2][2]) {
     float r[2][3];
     for (int dy = 0; dy < 2; dy++) {
-        r[dy][0] = g[dy][0];
-        r[dy][1] = g[dy][0] + g[dy][1];
-        r[dy][2] = g[dy][1];
+        r[dy][0] = taps[dy][0];
+        r[dy][1] = taps[dy][0] + taps[dy][1];
+        r[dy][2] = taps[dy][1];
     }
     for (int j = 0; j < 3; j++) {
         u[j * one + at] = r[0][j];
@@ -115,10 +119,10 @@ static void transposed_weights(void *ctx, int ph, int thread) {
     for (int o = 0; o < C; o++)
         for (int c = 0; c < K; c++) {
             const float *wc = f->w + ((size_t)c * C + o) * 16;
-            float g[2][2];
+            float taps[2][2];
             for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++) g[dy][dx] = wc[(3 - py - 2 * dy) * 4 + (3 - px - 2 * dx)];
-            store_weights(u, one, (size_t)(o & ~3) * K + (size_t)c * 4 + (o & 3), g);
+                for (int dx = 0; dx < 2; dx++) taps[dy][dx] = wc[(3 - py - 2 * dy) * 4 + (3 - px - 2 * dx)];
+            store_weights(u, one, (size_t)(o & ~3) * K + (size_t)c * 4 + (o & 3), taps);
         }
 }
 
@@ -131,11 +135,11 @@ static void conv_weights(void *ctx, int ph, int thread) {
     size_t one = gemm_packed_a_floats(R, K);
     for (int o = 0; o < (R + 3) / 4 * 4; o++)
         for (int c = 0; c < C; c++) {
-            const float *wc = f->w + ((size_t)o * C + c) * 16;
-            float g[2][2];
+            const float *wc = o < R ? f->w + ((size_t)o * C + c) * 16 : NULL;
+            float taps[2][2];
             for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++) g[dy][dx] = o < R ? wc[(2 * dy + py) * 4 + 2 * dx + px] : 0.0f;
-            store_weights(f->u, one, (size_t)(o & ~3) * K + (size_t)(ph * C + c) * 4 + (o & 3), g);
+                for (int dx = 0; dx < 2; dx++) taps[dy][dx] = wc ? wc[(2 * dy + py) * 4 + 2 * dx + px] : 0.0f;
+            store_weights(f->u, one, (size_t)(o & ~3) * K + (size_t)(ph * C + c) * 4 + (o & 3), taps);
         }
 }
 
@@ -189,10 +193,10 @@ static inline void transform_input(float *v, size_t lv, const float *d, int wp, 
 }
 
 // Tiles tx .. tx + 3 of one tile row: the output transform of M (9 rows lm apart) at m, stored as
-// rows 2 ty and 2 ty + 1 of the phase's image (rows w apart) at t, eight floats each, the first row
+// rows 2 ty and 2 ty + 1 of an image (rows w apart) at img, eight floats each, the first row
 // first. Past a row's end they spill into the next row or image, written after; past the buffer's
 // end into its slack.
-static inline void transform_output(float *t, int w, const float *m, size_t lm) {
+static inline void transform_output(float *img, int w, const float *m, size_t lm) {
 #ifdef __wasm_simd128__
     v128_t q[9];
     for (int k = 0; k < 9; k++) q[k] = wasm_v128_load(m + k * lm);
@@ -200,10 +204,10 @@ static inline void transform_output(float *t, int w, const float *m, size_t lm) 
     v128_t b0 = wasm_f32x4_add(q[3], q[6]), b1 = wasm_f32x4_add(q[4], q[7]), b2 = wasm_f32x4_add(q[5], q[8]);
     v128_t y00 = wasm_f32x4_add(a0, a1), y01 = wasm_f32x4_add(a1, a2);
     v128_t y10 = wasm_f32x4_add(b0, b1), y11 = wasm_f32x4_add(b1, b2);
-    wasm_v128_store(t, wasm_i32x4_shuffle(y00, y01, 0, 4, 1, 5));
-    wasm_v128_store(t + 4, wasm_i32x4_shuffle(y00, y01, 2, 6, 3, 7));
-    wasm_v128_store(t + w, wasm_i32x4_shuffle(y10, y11, 0, 4, 1, 5));
-    wasm_v128_store(t + w + 4, wasm_i32x4_shuffle(y10, y11, 2, 6, 3, 7));
+    wasm_v128_store(img, wasm_i32x4_shuffle(y00, y01, 0, 4, 1, 5));
+    wasm_v128_store(img + 4, wasm_i32x4_shuffle(y00, y01, 2, 6, 3, 7));
+    wasm_v128_store(img + w, wasm_i32x4_shuffle(y10, y11, 0, 4, 1, 5));
+    wasm_v128_store(img + w + 4, wasm_i32x4_shuffle(y10, y11, 2, 6, 3, 7));
 #else
     float y[2][8]; // both rows first: the first row's spill is the second row's start
     for (int l = 0; l < 4; l++) {
@@ -217,7 +221,7 @@ static inline void transform_output(float *t, int w, const float *m, size_t lm) 
         y[1][2 * l + 1] = b1 + b2;
     }
     for (int r = 0; r < 2; r++)
-        for (int k = 0; k < 8; k++) t[r * w + k] = y[r][k];
+        for (int k = 0; k < 8; k++) img[r * w + k] = y[r][k];
 #endif
 }
 
@@ -276,24 +280,24 @@ static void copy_plane(float *dst, int wp, const float *src, int h, int w) {
 }
 
 // The tiles of one plane (d: phase (py, px)'s first input) into V, column vc of V_00 on.
-static void transform_plane(float *vc, size_t lv, const float *d, Tiles t) {
-    for (int ty = 0; ty < t.th; ty++)
-        for (int tx = 0; tx < t.tw; tx += 4)
-            transform_input(vc + ty * t.tw + tx, lv, d + (size_t)(t.step * ty) * t.wp + t.step * tx, t.wp, t.step);
+static void transform_plane(float *vc, size_t lv, const float *d, Tiles tl) {
+    for (int ty = 0; ty < tl.th; ty++)
+        for (int tx = 0; tx < tl.tw; tx += 4)
+            transform_input(vc + ty * tl.tw + tx, lv, d + (size_t)(tl.step * ty) * tl.wp + tl.step * tx, tl.wp, tl.step);
 }
 
-// The output transform of M (9, rows, n) into an image t (rows, nb*P) of nb images on the small grid.
+// The output transform of M (9, rows, n) into an image img (rows, nb*P) of nb images on the small grid.
 // In memory order, a tile row's vectors from the last: what one spills past its rows is written again after.
-static void transform_images(float *t, const float *m, int rows, int nb, Tiles tl, ConvGeom g) {
+static void transform_images(float *img, const float *m, int rows, int nb, Tiles tl, ConvGeom g) {
     int P = g.h_out * g.w_out;
     size_t n = (size_t)nb * tl.tiles;
     for (int o = 0; o < rows; o++)
         for (int i = 0; i < nb; i++) {
             const float *mo = m + (size_t)o * n + (size_t)i * tl.tiles;
-            float *to = t + (size_t)o * nb * P + (size_t)i * P;
+            float *io = img + (size_t)o * nb * P + (size_t)i * P;
             for (int ty = 0; ty < tl.th; ty++)
                 for (int tx = (tl.tw - 1) & ~3; tx >= 0; tx -= 4)
-                    transform_output(to + (size_t)(2 * ty) * g.w_out + 2 * tx, g.w_out, mo + ty * tl.tw + tx,
+                    transform_output(io + (size_t)(2 * ty) * g.w_out + 2 * tx, g.w_out, mo + ty * tl.tw + tx,
                                      (size_t)rows * n);
         }
 }
@@ -306,11 +310,11 @@ static void multiply(float *m, const float *u, const float *v, int rows, int K, 
              rows, (int)n, K, 0, gemm_scratch);
 }
 
-// The transposed pass's phase ph of a group's nb images into its image t (channels, nb*P).
-static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane, float *v, float *m, float *t,
+// The transposed pass's phase ph of a group's nb images into its image img (channels, nb*P).
+static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane, float *v, float *m, float *img,
                              float *gemm_scratch) {
     ConvGeom g = f->g;
-    Tiles tl = f->t;
+    Tiles tl = f->tl;
     int K = f->c_small, P = g.h_out * g.w_out;
     size_t n = (size_t)nb * tl.tiles, lv = n + 4;
     for (int i = 0; i < nb; i++)
@@ -320,7 +324,7 @@ static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane
                             plane + (ph >> 1) * tl.wp + (ph & 1), tl);
         }
     multiply(m, f->u + (size_t)ph * 9 * gemm_packed_a_floats(g.channels, K), v, g.channels, K, n, gemm_scratch);
-    transform_images(t, m, g.channels, nb, tl, g);
+    transform_images(img, m, g.channels, nb, tl, g);
 }
 
 static int group_start(const Pass *f, int task) { return pool_piece_start(task, f->tasks, f->batch); }
@@ -329,19 +333,19 @@ static int group_start(const Pass *f, int task) { return pool_piece_start(task, 
 // each row parity py, phases (py, 0) and (py, 1) into two images, then interleaved into the output's rows.
 static void transposed_group(void *ctx, int task, int thread) {
     const Pass *f = ctx;
-    Tiles t = f->t;
+    Tiles tl = f->tl;
     int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
     ThreadScratch s = workspace_thread(f->ws, thread);
-    size_t n = (size_t)nb * t.tiles, v_floats = 9 * (size_t)f->c_small * (n + 4);
+    size_t n = (size_t)nb * tl.tiles, v_floats = 9 * (size_t)f->c_small * (n + 4);
     size_t image = small_image_floats(f->g.channels, f->g, nb);
-    float *plane = s.area, *v = plane + t.plane;
-    float *m = v + (v_floats > image ? v_floats : image), *t0 = m + 9 * (size_t)f->g.channels * n + 4;
-    memset(plane, 0, (size_t)t.plane * sizeof(float));
+    float *plane = s.area, *v = plane + tl.plane;
+    float *m = v + (v_floats > image ? v_floats : image), *first = m + 9 * (size_t)f->g.channels * n + 4;
+    memset(plane, 0, (size_t)tl.plane * sizeof(float));
     float *out = f->out + (size_t)b0 * f->g.channels * f->g.h * f->g.w;
     for (int py = 0; py < 2; py++) {
-        transposed_phase(f, 2 * py, b0, nb, plane, v, m, t0, s.gemm);
+        transposed_phase(f, 2 * py, b0, nb, plane, v, m, first, s.gemm);
         transposed_phase(f, 2 * py + 1, b0, nb, plane, v, m, v, s.gemm); // V is spent once its GEMMs are done
-        for (int i = 0; i < nb; i++) interleave_image(out, t0, v, f->bias, nb, py, f->g, i);
+        for (int i = 0; i < nb; i++) interleave_image(out, first, v, f->bias, nb, py, f->g, i);
     }
 }
 
@@ -360,22 +364,22 @@ static void add_floats(float *y, const float *t, int n) {
 static void conv_group(void *ctx, int task, int thread) {
     const Pass *f = ctx;
     ConvGeom g = f->g;
-    Tiles t = f->t;
+    Tiles tl = f->tl;
     int C = g.channels, R = f->c_small, K = 4 * C, P = g.h_out * g.w_out;
     int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
     ThreadScratch s = workspace_thread(f->ws, thread);
-    size_t n = (size_t)nb * t.tiles, lv = n + 4, v_floats = 9 * (size_t)K * lv, image = small_image_floats(R, g, nb);
-    float *plane = s.area, *v = plane + t.plane, *m = v + (v_floats > image ? v_floats : image);
-    memset(plane, 0, (size_t)t.plane * sizeof(float));
+    size_t n = (size_t)nb * tl.tiles, lv = n + 4, v_floats = 9 * (size_t)K * lv, image = small_image_floats(R, g, nb);
+    float *plane = s.area, *v = plane + tl.plane, *m = v + (v_floats > image ? v_floats : image);
+    memset(plane, 0, (size_t)tl.plane * sizeof(float));
     for (int i = 0; i < nb; i++)
         for (int c = 0; c < C; c++) {
-            copy_plane(plane + t.wp + 1, t.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
+            copy_plane(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
             for (int ph = 0; ph < 4; ph++)
-                transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * t.tiles, (size_t)K * lv,
-                                plane + (ph >> 1) * t.wp + (ph & 1), t);
+                transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * tl.tiles, (size_t)K * lv,
+                                plane + (ph >> 1) * tl.wp + (ph & 1), tl);
         }
     multiply(m, f->u, v, R, K, n, s.gemm);
-    transform_images(v, m, R, nb, t, g);
+    transform_images(v, m, R, nb, tl, g);
     for (int o = 0; o < R; o++)
         for (int i = 0; i < nb; i++)
             add_floats(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P);
@@ -388,7 +392,7 @@ static Pool *plan_groups(Pass *f, size_t (*floats)(ConvGeom, int, int)) {
     const Workspace *ws = f->ws;
     Pool *pool = workspace_pool_for(ws, floats(f->g, f->c_small, 1));
     size_t room = pool ? WS_THREAD_AREA_FLOATS : ws->col_floats;
-    int group = (TILE_COLUMNS + f->t.tiles - 1) / f->t.tiles;
+    int group = (TILE_COLUMNS + f->tl.tiles - 1) / f->tl.tiles;
     if (group > f->batch) group = f->batch;
     while (group > 1 && floats(f->g, f->c_small, group) > room) group--;
     int threads = pool_threads(pool), tasks = (f->batch + group - 1) / group;

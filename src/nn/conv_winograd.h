@@ -6,9 +6,9 @@
 
 #include "im2col.h"
 
-// Whether each pass takes this shape (kernel 4, stride 2, pad 1, big = 2 x small, four channels or
-// more each side) and fits the workspace: its transformed weights in tmp, one image's group in the
-// column buffer. Else the caller takes another path.
+// Whether each pass takes this shape (kernel 4, stride 2, pad 1, big = 2 x small; four channels or
+// more on the big grid, and for the convolution on the small grid too) and fits the workspace: its
+// transformed weights in tmp, one image's group in the column buffer. Else the caller takes another path.
 int convw_transposed_fits(ConvGeom g, int c_small, const Workspace *ws);
 int convw_fits(ConvGeom g, int c_small, const Workspace *ws);
 // x (B, channels, big) += the transposed convolution of y (B, c_small, small) with w (c_small,

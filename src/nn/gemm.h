@@ -37,7 +37,7 @@ size_t gemm_scratch_floats(void);
 // compiled with -msimd128, the plain-C twin otherwise) computes each tile.
 void gemm(float *c, int ldc, MatView a, MatView b, int m, int n, int k, int accumulate, float *scratch);
 // The same with C's columns at c_col_off[j] (element (i,j) at c[i*ldc + c_col_off[j]]): writes
-// straight into NCHW images or the interleaved pixels of one transposed-convolution phase.
+// straight into NCHW images.
 void gemm_ex(float *c, int ldc, const int *c_col_off, MatView a, MatView b, int m, int n, int k, int accumulate,
              float *scratch);
 

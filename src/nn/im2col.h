@@ -29,7 +29,7 @@ typedef struct {
 #define WS_TMP_FLOATS ((size_t)144 << 10)
 
 #define WS_IDX_INTS ((size_t)1 << 16)
-// A helper thread's area for the images of its tasks (padded copies, phase outputs), beside its GEMM
+// A helper thread's area for the images of its tasks (padded copies, Winograd's transforms), beside its GEMM
 // scratch in the pool: a Winograd group of two of the model's largest images fits (deconv2: 97 Ki
 // floats for two).
 #define WS_THREAD_AREA_FLOATS ((size_t)104 << 10)
