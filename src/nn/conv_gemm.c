@@ -61,10 +61,7 @@ static Groups image_groups(const Workspace *ws, size_t fixed, size_t per_image, 
     while (gr.group > 0 && (fixed + gr.group * per_image > room || fixed_ints + gr.group * per_image_ints > ws->idx_ints))
         gr.group--;
     if (gr.group > 0) {
-        // A whole multiple of the threads where there are images enough: equal home ranges.
-        int threads = pool_threads(gr.pool);
-        gr.tasks = (batch + gr.group - 1) / gr.group;
-        if ((gr.tasks + threads - 1) / threads * threads <= batch) gr.tasks = (gr.tasks + threads - 1) / threads * threads;
+        gr.tasks = pool_even_tasks(batch, gr.group, pool_threads(gr.pool));
         gr.group = (batch + gr.tasks - 1) / gr.tasks;
     }
     return gr;

@@ -115,13 +115,12 @@ static void transposed_weights(void *ctx, int ph, int thread) {
     int C = f->g.channels, K = f->c_small, py = ph >> 1, px = ph & 1;
     size_t one = gemm_packed_a_floats(C, K);
     float *u = f->u + (size_t)ph * 9 * one;
-    memset(u, 0, 9 * one * sizeof(float));
-    for (int o = 0; o < C; o++)
+    for (int o = 0; o < (C + 3) / 4 * 4; o++)
         for (int c = 0; c < K; c++) {
-            const float *wc = f->w + ((size_t)c * C + o) * 16;
+            const float *wc = o < C ? f->w + ((size_t)c * C + o) * 16 : NULL;
             float taps[2][2];
             for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++) taps[dy][dx] = wc[(3 - py - 2 * dy) * 4 + (3 - px - 2 * dx)];
+                for (int dx = 0; dx < 2; dx++) taps[dy][dx] = wc ? wc[(3 - py - 2 * dy) * 4 + (3 - px - 2 * dx)] : 0.0f;
             store_weights(u, one, (size_t)(o & ~3) * K + (size_t)c * 4 + (o & 3), taps);
         }
 }
@@ -262,23 +261,6 @@ static void interleave_image(float *x, const float *t0, const float *t1, const f
         }
 }
 
-// A channel's rows into the plane's interior (dst, rows wp apart), whose zeros around it stay. The
-// rows are short (7 or 14 floats): a library call per row would cost more than the copy; the vector
-// path copies whole vectors, the last one overlapping the one before.
-static void copy_plane(float *dst, int wp, const float *src, int h, int w) {
-    for (int r = 0; r < h; r++, dst += wp, src += w) {
-        int q = 0;
-#ifdef __wasm_simd128__
-        if (w >= 4) {
-            for (; q + 4 <= w; q += 4) wasm_v128_store(dst + q, wasm_v128_load(src + q));
-            if (q < w) wasm_v128_store(dst + w - 4, wasm_v128_load(src + w - 4));
-            continue;
-        }
-#endif
-        for (; q < w; q++) dst[q] = src[q];
-    }
-}
-
 // The tiles of one plane (d: phase (py, px)'s first input) into V, column vc of V_00 on.
 static void transform_plane(float *vc, size_t lv, const float *d, Tiles tl) {
     for (int ty = 0; ty < tl.th; ty++)
@@ -319,7 +301,7 @@ static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane
     size_t n = (size_t)nb * tl.tiles, lv = n + 4;
     for (int i = 0; i < nb; i++)
         for (int c = 0; c < K; c++) {
-            copy_plane(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * K + c) * P, g.h_out, g.w_out);
+            copy_rows(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * K + c) * P, g.h_out, g.w_out);
             transform_plane(v + (size_t)c * lv + (size_t)i * tl.tiles, (size_t)K * lv,
                             plane + (ph >> 1) * tl.wp + (ph & 1), tl);
         }
@@ -349,15 +331,6 @@ static void transposed_group(void *ctx, int task, int thread) {
     }
 }
 
-// y += t, one add a float (the f32x4 path and the plain loop, its twin and tail, alike).
-static void add_floats(float *y, const float *t, int n) {
-    int q = 0;
-#ifdef __wasm_simd128__
-    for (; q + 4 <= n; q += 4) wasm_v128_store(y + q, wasm_f32x4_add(wasm_v128_load(y + q), wasm_v128_load(t + q)));
-#endif
-    for (; q < n; q++) y[q] += t[q];
-}
-
 // The convolution on a group of images (a task): each channel's plane copied once and transformed
 // for the four phases (V's rows ph * channels + c), the 9 GEMMs, the output transform into an image
 // of the outputs where V was, added to the output.
@@ -373,7 +346,7 @@ static void conv_group(void *ctx, int task, int thread) {
     memset(plane, 0, (size_t)tl.plane * sizeof(float));
     for (int i = 0; i < nb; i++)
         for (int c = 0; c < C; c++) {
-            copy_plane(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
+            copy_rows(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
             for (int ph = 0; ph < 4; ph++)
                 transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * tl.tiles, (size_t)K * lv,
                                 plane + (ph >> 1) * tl.wp + (ph & 1), tl);
@@ -382,7 +355,7 @@ static void conv_group(void *ctx, int task, int thread) {
     transform_images(v, m, R, nb, tl, g);
     for (int o = 0; o < R; o++)
         for (int i = 0; i < nb; i++)
-            add_floats(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P);
+            scatter_add_row(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P, 1);
 }
 
 // Groups of images for TILE_COLUMNS tiles or more, as many as fit a helper's area (the leader's
@@ -395,9 +368,7 @@ static Pool *plan_groups(Pass *f, size_t (*floats)(ConvGeom, int, int)) {
     int group = (TILE_COLUMNS + f->tl.tiles - 1) / f->tl.tiles;
     if (group > f->batch) group = f->batch;
     while (group > 1 && floats(f->g, f->c_small, group) > room) group--;
-    int threads = pool_threads(pool), tasks = (f->batch + group - 1) / group;
-    if ((tasks + threads - 1) / threads * threads <= f->batch) tasks = (tasks + threads - 1) / threads * threads;
-    f->tasks = tasks;
+    f->tasks = pool_even_tasks(f->batch, group, pool_threads(pool));
     return pool;
 }
 

@@ -40,7 +40,7 @@ static void scatter_add_row_plain(float *dst, const float *src, int n, int strid
     for (int x = 0; x < n; x++) dst[x * stride] += src[x];
 }
 
-static void scatter_add_row(float *dst, const float *src, int n, int stride) {
+void scatter_add_row(float *dst, const float *src, int n, int stride) {
 #ifdef __wasm_simd128__
     int x = 0;
     if (stride == 1) {
@@ -192,12 +192,21 @@ NO_BUILTIN("memset") static void zero_floats(float *dst, size_t n) {
     for (; i < n; i++) dst[i] = 0.0f;
 }
 
-NO_BUILTIN("memcpy") static void copy_floats(float *dst, const float *src, int n) {
-    int i = 0;
+// Each row in whole vectors, the last one overlapping the one before where w is not a multiple of
+// four. The loops sit in this one function: a no_builtin function is not inlined into its callers, so
+// a helper per row would cost a call per 7-float row.
+NO_BUILTIN("memcpy") void copy_rows(float *dst, int dst_stride, const float *src, int h, int w) {
+    for (int y = 0; y < h; y++, dst += dst_stride, src += w) {
+        int i = 0;
 #ifdef __wasm_simd128__
-    for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+        if (w >= 4) {
+            for (; i + 4 <= w; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+            if (i < w) wasm_v128_store(dst + w - 4, wasm_v128_load(src + w - 4));
+            continue;
+        }
 #endif
-    for (; i < n; i++) dst[i] = src[i];
+        for (; i < w; i++) dst[i] = src[i];
+    }
 }
 
 // Image i of images src_image floats apart, its first p.channels planes.
@@ -207,7 +216,7 @@ static void pad_image(float *dst, const float *src, size_t src_image, int i, Pad
         float *plane = img + (size_t)c * p.chp;
         const float *s = src + (size_t)i * src_image + (size_t)c * p.h * p.w;
         zero_floats(plane, (size_t)p.chp);
-        for (int y = 0; y < p.h; y++) copy_floats(plane + (size_t)(y + p.pad) * p.wp + p.pad, s + (size_t)y * p.w, p.w);
+        copy_rows(plane + (size_t)p.pad * p.wp + p.pad, p.wp, s, p.h, p.w);
     }
     size_t used = (size_t)p.channels * p.chp;
     zero_floats(img + used, (size_t)p.imgp - used);

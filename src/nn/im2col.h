@@ -80,6 +80,11 @@ void pad_images(Pool *pool, float *dst, const float *src, int nb, PaddedGeom p);
 // The same on the caller's thread, for images src_image floats apart of which the first p.channels
 // planes are copied (all of them, or a slice of the channels).
 void pad_image_slices(float *dst, const float *src, size_t src_image, int nb, PaddedGeom p);
+// h rows of w floats (src, contiguous) into rows dst_stride apart: short rows (7 to 28 floats), copied
+// in whole vectors without a library call per row.
+void copy_rows(float *dst, int dst_stride, const float *src, int h, int w);
+// dst[x*stride] += src[x] for x in [0, n): one add a float, the f32x4 path and the plain loop alike.
+void scatter_add_row(float *dst, const float *src, int n, int stride);
 
 // col (channels*k*k rows, ldcol stride) gets one image's patches in columns 0 .. h_out*w_out-1;
 // row index (c*k + ky)*k + kx matches PyTorch's weight layout.

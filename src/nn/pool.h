@@ -41,6 +41,13 @@ long long pool_tasks_taken(const Pool *pool, int thread);
 // starts; sizes differ by one at most): how home ranges, tiles, groups of images and slices are cut.
 static inline int pool_piece_start(int i, int pieces, int n) { return (int)((long long)i * n / pieces); }
 
+// Tasks for n things at most `most` a task, as many as a whole multiple of the threads where there
+// are things enough: every thread's home range then holds the same work.
+static inline int pool_even_tasks(int n, int most, int threads) {
+    int tasks = (n + most - 1) / most, even = (tasks + threads - 1) / threads * threads;
+    return even <= n ? even : tasks;
+}
+
 // Runs fn for tasks 0..tasks-1 and returns when all are done. Serial when pool is NULL, has one
 // thread, or is already inside a job (a task that calls pool_run runs its tasks itself).
 void pool_run(Pool *pool, int tasks, PoolTask fn, void *ctx);
