@@ -37,14 +37,15 @@ void gemm_naive(float *c, int ldc, MatView a, MatView b, int m, int n, int k, in
 
 // --- packing -------------------------------------------------------------------------------
 #ifdef __wasm_simd128__
-// Rows x0..x3 (four floats of four rows) stored as four columns: dst[q*MR + r] = x_r[q].
-static inline void store_transposed4(float *dst, v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
+// Rows x0..x3 (four floats of four rows) stored as four columns, `stride` floats apart:
+// dst[q*stride + r] = x_r[q].
+static inline void store_transposed4(float *dst, int stride, v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
     v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
     v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
     wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-    wasm_v128_store(dst + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-    wasm_v128_store(dst + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-    wasm_v128_store(dst + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+    wasm_v128_store(dst + stride, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+    wasm_v128_store(dst + 2 * stride, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+    wasm_v128_store(dst + 3 * stride, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
 }
 #endif
 
@@ -67,14 +68,14 @@ static void pack_a(float *dst, MatView a, int i0, int p0, int mc, int kc) {
         } else if (!a.col_off && a.cs == 1) {
             const float *s0 = a.p + r0 + p0, *s1 = a.p + r1 + p0, *s2 = a.p + r2 + p0, *s3 = a.p + r3 + p0;
             for (; p + 4 <= kc; p += 4, dst += 4 * MR)
-                store_transposed4(dst, wasm_v128_load(s0 + p), wasm_v128_load(s1 + p), wasm_v128_load(s2 + p),
+                store_transposed4(dst, MR, wasm_v128_load(s0 + p), wasm_v128_load(s1 + p), wasm_v128_load(s2 + p),
                                   wasm_v128_load(s3 + p));
         } else if (a.col_off) {
             const int *t = a.col_off + p0;
             for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
                 ptrdiff_t co = t[p];
                 if (t[p + 1] == co + 1 && t[p + 2] == co + 2 && t[p + 3] == co + 3) {
-                    store_transposed4(dst, wasm_v128_load(a.p + r0 + co), wasm_v128_load(a.p + r1 + co),
+                    store_transposed4(dst, MR, wasm_v128_load(a.p + r0 + co), wasm_v128_load(a.p + r1 + co),
                                       wasm_v128_load(a.p + r2 + co), wasm_v128_load(a.p + r3 + co));
                     continue;
                 }
@@ -155,6 +156,22 @@ static void pack_b_panel(float *dst, MatView b, int p0, int j, int kc, int cols)
     for (int t = 0; t < cols; t++) co[t] = col_of(b, j + t);
     int split = NR, stride = two_runs(co, cols, &split);
 #ifdef __wasm_simd128__
+    if (!b.row_off && b.rs == 1 && cols == NR) { // a transposed operand: each column's rows are consecutive
+        const float *s0 = b.p + p0 + co[0], *s1 = b.p + p0 + co[1], *s2 = b.p + p0 + co[2], *s3 = b.p + p0 + co[3];
+        const float *s4 = b.p + p0 + co[4], *s5 = b.p + p0 + co[5], *s6 = b.p + p0 + co[6], *s7 = b.p + p0 + co[7];
+        int p = 0;
+        for (; p + 4 <= kc; p += 4, dst += 4 * NR) {
+            store_transposed4(dst, NR, wasm_v128_load(s0 + p), wasm_v128_load(s1 + p), wasm_v128_load(s2 + p),
+                              wasm_v128_load(s3 + p));
+            store_transposed4(dst + 4, NR, wasm_v128_load(s4 + p), wasm_v128_load(s5 + p), wasm_v128_load(s6 + p),
+                              wasm_v128_load(s7 + p));
+        }
+        for (; p < kc; p++, dst += NR) {
+            dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p]; dst[3] = s3[p];
+            dst[4] = s4[p]; dst[5] = s5[p]; dst[6] = s6[p]; dst[7] = s7[p];
+        }
+        return;
+    }
     if (stride) {
         for (int p = 0; p < kc; p++, dst += NR) {
             const float *src = b.p + row_of(b, p0 + p);
