@@ -93,7 +93,8 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     }
     if (dw) {
         bias_grad_add(db, dout, batch, s.c_out, s.h_out * s.w_out);
-        convg_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
+        if (convw_weight_fits(g, s.c_out, ws)) convw_weight_grad_k4s2(dw, dout, inp, s.c_out, batch, g, ws);
+        else convg_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
     }
     if (!dinp) return;
     // The input gradient is the transposed convolution of dout: four phases for kernel 4 stride 2.

@@ -387,3 +387,166 @@ void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, i
     pool_run(ws->pool, 4, conv_weights, &f);
     pool_run(pool, f.tasks, conv_group, &f);
 }
+
+// --- the weight gradient ---------------------------------------------------------------------
+// dw's taps (2dy + py, 2dx + px) of phase (py, px) correlate dy's 2x2 tiles with the phase's 3x3
+// regions, summed over every tile of every image: the same F(2, 2) with dy's tile in the kernel's
+// place, u = (g0, g0 + g1, g1), V the convolution's own input transform, and the output transform
+// giving the four taps. So 9 GEMMs M_ij (rows, 4 x channels) += U_ij (rows, n) x V_ij^T (n, 4 x
+// channels) over chunks of images, n = a chunk's tiles. A task takes a slice of x's channels (of
+// dw's columns) through every chunk, transforming dy itself: the chunks, so the order of each
+// weight's sum, depend on the layer alone, never on the slices or the threads.
+
+enum {
+    WEIGHT_TILES = 128, // tiles of a chunk at most: K of its GEMMs (one K block deep)
+    WEIGHT_SLICE = 4,   // channels of a slice a chunk must leave room for in a helper's area
+    WEIGHT_SLICES_PER_THREAD = 4,
+};
+
+typedef struct {
+    const Workspace *ws;
+    float *dw;
+    const float *dy, *x;
+    Tiles tl;   // x's tiles on the big grid (step 4), dy's on the small grid alike
+    ConvGeom g;
+    int rows, batch, nb, slices; // nb: images a chunk
+} WeightPass;
+
+// dy's plane: 2 x th rows of wy floats, zero past the grid, read eight floats (four tiles) at a time.
+static int dy_plane_width(Tiles tl) { return 8 * ((tl.tw + 3) / 4); }
+static size_t dy_plane_floats(Tiles tl) { return (size_t)2 * tl.th * dy_plane_width(tl); }
+
+// A task's area: x's plane, dy's plane, U (9, rows, lv), V (9, 4 x cs, lv), and unless it sits in
+// tmp (the leader's tasks, where it fits), M (9, rows, 4 x cs).
+static size_t weight_m_floats(int rows, int cs) { return 9 * (size_t)rows * 4 * cs; }
+
+static size_t weight_task_floats(Tiles tl, int rows, int nb, int cs, int m_in_tmp) {
+    size_t lv = (size_t)nb * tl.tiles + 4;
+    return (size_t)tl.plane + dy_plane_floats(tl) + 9 * lv * ((size_t)rows + 4 * (size_t)cs) +
+           (m_in_tmp ? 0 : weight_m_floats(rows, cs));
+}
+
+// Images a chunk: up to WEIGHT_TILES tiles, as many as leave room for a slice of WEIGHT_SLICE
+// channels in a helper's area and, where M for every channel fits tmp, for every channel in the
+// column buffer (the leader alone then takes one slice: dy is transformed once). 0: not even one
+// image with one channel fits.
+static int weight_chunk_images(ConvGeom g, int rows, const Workspace *ws) {
+    Tiles tl = tiles_of(g, 4);
+    size_t room = ws->col_floats < WS_THREAD_AREA_FLOATS ? ws->col_floats : WS_THREAD_AREA_FLOATS;
+    int cs = g.channels < WEIGHT_SLICE ? g.channels : WEIGHT_SLICE;
+    int whole = weight_m_floats(rows, g.channels) <= ws->tmp_floats;
+    int nb = WEIGHT_TILES / tl.tiles > 1 ? WEIGHT_TILES / tl.tiles : 1;
+    while (nb > 1 && (weight_task_floats(tl, rows, nb, cs, 0) > room ||
+                      (whole && weight_task_floats(tl, rows, nb, g.channels, 1) > ws->col_floats)))
+        nb--;
+    return weight_task_floats(tl, rows, nb, 1, 0) <= room ? nb : 0;
+}
+
+int convw_weight_fits(ConvGeom g, int c_small, const Workspace *ws) {
+    return is_k4s2p1(g) && g.channels >= 4 && c_small >= 4 && weight_chunk_images(g, c_small, ws) >= 1;
+}
+
+// dy's transform of four tiles of one tile row: d the first one's top-left (its two rows wy floats
+// apart), u its column of U_00 (U_ij is (3i + j) lu floats on).
+static inline void transform_dy(float *u, size_t lu, const float *d, int wy) {
+#ifdef __wasm_simd128__
+    v128_t r[2][3];
+    for (int a = 0; a < 2; a++) {
+        v128_t v0 = wasm_v128_load(d + (size_t)a * wy), v1 = wasm_v128_load(d + (size_t)a * wy + 4);
+        v128_t g0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), g1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
+        r[a][0] = g0;
+        r[a][1] = wasm_f32x4_add(g0, g1);
+        r[a][2] = g1;
+    }
+    for (int j = 0; j < 3; j++) {
+        wasm_v128_store(u + j * lu, r[0][j]);
+        wasm_v128_store(u + (3 + j) * lu, wasm_f32x4_add(r[0][j], r[1][j]));
+        wasm_v128_store(u + (6 + j) * lu, r[1][j]);
+    }
+#else
+    for (int l = 0; l < 4; l++) {
+        float r[2][3];
+        for (int a = 0; a < 2; a++) {
+            const float *row = d + (size_t)a * wy + 2 * l;
+            r[a][0] = row[0];
+            r[a][1] = row[0] + row[1];
+            r[a][2] = row[1];
+        }
+        for (int j = 0; j < 3; j++) {
+            u[j * lu + l] = r[0][j];
+            u[(3 + j) * lu + l] = r[0][j] + r[1][j];
+            u[(6 + j) * lu + l] = r[1][j];
+        }
+    }
+#endif
+}
+
+// dw's columns c0 .. c0 + cs - 1 (a task) through every chunk of images, then M's output transform
+// added to their taps.
+static void weight_slice_task(void *ctx, int task, int thread) {
+    const WeightPass *f = ctx;
+    ConvGeom g = f->g;
+    Tiles tl = f->tl;
+    int C = g.channels, R = f->rows, wy = dy_plane_width(tl), P = g.h_out * g.w_out, HW = g.h * g.w;
+    int c0 = pool_piece_start(task, f->slices, C), cs = pool_piece_start(task + 1, f->slices, C) - c0, N = 4 * cs;
+    size_t lv = (size_t)f->nb * tl.tiles + 4;
+    ThreadScratch s = workspace_thread(f->ws, thread);
+    float *plane = s.area, *dy_plane = plane + tl.plane, *u = dy_plane + dy_plane_floats(tl);
+    float *v = u + 9 * (size_t)R * lv, *m = v + 9 * (size_t)N * lv;
+    if (thread == 0 && weight_m_floats(R, cs) <= f->ws->tmp_floats) m = f->ws->tmp;
+    memset(plane, 0, ((size_t)tl.plane + dy_plane_floats(tl)) * sizeof(float));
+    for (int b0 = 0; b0 < f->batch; b0 += f->nb) {
+        int nb = f->batch - b0 < f->nb ? f->batch - b0 : f->nb;
+        size_t n = (size_t)nb * tl.tiles;
+        // In memory order: what a row's last vector spills past its tiles is written again after.
+        for (int r = 0; r < R; r++)
+            for (int i = 0; i < nb; i++) {
+                copy_rows(dy_plane, wy, f->dy + ((size_t)(b0 + i) * R + r) * P, g.h_out, g.w_out);
+                float *ur = u + (size_t)r * lv + (size_t)i * tl.tiles;
+                for (int ty = 0; ty < tl.th; ty++)
+                    for (int tx = 0; tx < tl.tw; tx += 4)
+                        transform_dy(ur + ty * tl.tw + tx, (size_t)R * lv, dy_plane + (size_t)(2 * ty) * wy + 2 * tx, wy);
+            }
+        for (int i = 0; i < nb; i++)
+            for (int c = 0; c < cs; c++) {
+                copy_rows(plane + tl.wp + 1, tl.wp, f->x + ((size_t)(b0 + i) * C + c0 + c) * HW, g.h, g.w);
+                for (int ph = 0; ph < 4; ph++)
+                    transform_plane(v + (size_t)(ph * cs + c) * lv + (size_t)i * tl.tiles, (size_t)N * lv,
+                                    plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+            }
+        for (int ij = 0; ij < 9; ij++)
+            gemm(m + (size_t)ij * R * N, N, matview(u + (size_t)ij * R * lv, (int)lv, 1),
+                 matview(v + (size_t)ij * N * lv, 1, (int)lv), R, N, (int)n, b0 > 0, s.gemm);
+    }
+    size_t one = (size_t)R * N;
+    for (int r = 0; r < R; r++)
+        for (int ph = 0; ph < 4; ph++)
+            for (int c = 0; c < cs; c++) {
+                const float *q = m + (size_t)r * N + ph * cs + c;
+                float a0 = q[0] + q[3 * one], a1 = q[one] + q[4 * one], a2 = q[2 * one] + q[5 * one];
+                float b0 = q[3 * one] + q[6 * one], b1 = q[4 * one] + q[7 * one], b2 = q[5 * one] + q[8 * one];
+                float *d = f->dw + ((size_t)r * C + c0 + c) * 16 + (ph >> 1) * 4 + (ph & 1);
+                d[0] += a0 + a1;
+                d[2] += a1 + a2;
+                d[8] += b0 + b1;
+                d[10] += b1 + b2;
+            }
+}
+
+void convw_weight_grad_k4s2(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
+                            const Workspace *ws) {
+    WeightPass f = {ws, dw, dy, x, tiles_of(g, 4), g, c_small, batch, weight_chunk_images(g, c_small, ws), 1};
+    // About four slices a thread, each fitting a helper's area; on one thread (or where even one
+    // channel's slice does not fit a helper) the fewest that fit the column buffer.
+    Pool *pool = workspace_pool_for(ws, weight_task_floats(f.tl, c_small, f.nb, 1, 0));
+    int threads = pool_threads(pool);
+    f.slices = threads > 1 ? WEIGHT_SLICES_PER_THREAD * threads : 1;
+    if (f.slices > g.channels) f.slices = g.channels;
+    for (;; f.slices++) {
+        int cs = (g.channels + f.slices - 1) / f.slices;
+        size_t need = pool ? weight_task_floats(f.tl, c_small, f.nb, cs, 0)
+                           : weight_task_floats(f.tl, c_small, f.nb, cs, weight_m_floats(c_small, cs) <= ws->tmp_floats);
+        if (f.slices >= g.channels || need <= (pool ? WS_THREAD_AREA_FLOATS : ws->col_floats)) break;
+    }
+    pool_run(pool, f.slices, weight_slice_task, &f);
+}

@@ -20,5 +20,13 @@ void convw_transposed_k4s2(float *x, const float *y, const float *w, const float
 // big): conv2's forward pass, deconv1 and deconv2's input gradients.
 void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g,
                         const Workspace *ws);
+// Whether the weight gradient takes this shape (as convw_fits) and fits the workspace: a chunk of
+// at least one image with one channel's slice in a helper's area and in the column buffer.
+int convw_weight_fits(ConvGeom g, int c_small, const Workspace *ws);
+// dw (c_small, channels, 4, 4) += the correlation of dy (B, c_small, small) with x (B, channels,
+// big) as convw_forward_k4s2 applies w: conv2's weight gradient, and deconv1 and deconv2's with
+// their input as dy and their output gradient as x.
+void convw_weight_grad_k4s2(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
+                            const Workspace *ws);
 
 #endif
