@@ -1,7 +1,7 @@
 // ConvTranspose2d forward/backward. The forward pass is the input gradient of the matching
 // convolution (output grid -> input grid), and the backward pass is that convolution. Fast paths:
-// for kernel 4 stride 2, the forward pass (four output-pixel phases) and the input gradient by
-// Winograd's F(2x2, 2x2) (conv_winograd.c); otherwise, and for the weight gradient, implicit columns
+// for kernel 4 stride 2, the forward pass (four output-pixel phases), the weight gradient and the
+// input gradient by Winograd's F(2x2, 2x2) (conv_winograd.c); otherwise implicit columns
 // (conv_gemm.c). The plain path (GEMM + col2im), kept as the reference the tests compare against and for
 // the forward pass of other shapes.
 #include "conv_transpose2d.h"

@@ -12,8 +12,8 @@
 // tiles), K = c_small for a transposed phase and 4 x channels (the four phases) for the convolution;
 // the transforms are adds. Every product sums its K terms in a fixed order and every output adds
 // the same four of them: the bits do not depend on how the images are grouped or which thread takes
-// a group. The weight gradients of these layers stay implicit GEMMs (conv_gemm.c): their Winograd
-// form sums over every tile of every image (docs/performance.md says why not yet).
+// a group. The weight gradient (at the end of this file) is the same F(2, 2) with dy's tiles in the
+// kernel's place, summed over every tile of every image.
 #include "conv_winograd.h"
 #include "gemm.h"
 

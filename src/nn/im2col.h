@@ -25,7 +25,8 @@ typedef struct {
 // of columns wide, and 1 MiB of columns stays in L2. Bigger buys no speed and would push training
 // at batch 32 past 64 MiB of wasm memory.
 #define WS_COL_FLOATS ((size_t)1 << 18)
-// The gathered copies, and the Winograd path's transformed weights: 36 (64, 64) matrices for deconv1.
+// The gathered copies, the Winograd path's transformed weights (36 (64, 64) matrices for deconv1)
+// and the leader's M of its weight gradients (9 (64, 256) for deconv1).
 #define WS_TMP_FLOATS ((size_t)144 << 10)
 
 #define WS_IDX_INTS ((size_t)1 << 16)
