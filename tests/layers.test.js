@@ -92,7 +92,9 @@ const LAYERS = [
 const FAST_VS_PLAIN = [
   { name: 'k4 s2 p1 conv (3->5, 10x12, batch 33)', kind: 'conv', batch: 33, cin: 3, cout: 5, hin: 10, win: 12, k: 4, stride: 2, pad: 1 },
   { name: 'k4 s2 p1 conv on an odd grid (5->6, 9x11, batch 3)', kind: 'conv', batch: 3, cin: 5, cout: 6, hin: 9, win: 11, k: 4, stride: 2, pad: 1 },
-  { name: 'k3 s1 p1 conv (5->7, 9x11, batch 1)', kind: 'conv', batch: 1, cin: 5, cout: 7, hin: 9, win: 11, k: 3, stride: 1, pad: 1 },
+  { name: 'k3 s1 p1 conv by F(2x2, 3x3) (5->7, 9x11, batch 1)', kind: 'conv', batch: 1, cin: 5, cout: 7, hin: 9, win: 11, k: 3, stride: 1, pad: 1, winograd: true },
+  { name: 'conv3 (64->64, k3 s1 p1, batch 3)', kind: 'conv', batch: 3, cin: 64, cout: 64, hin: 7, win: 7, k: 3, stride: 1, pad: 1, winograd: true },
+  { name: 'k3 s1 p1 conv by F(2x2, 3x3) on a grid two vectors of tiles wide (4->6, 5x17, batch 33)', kind: 'conv', batch: 33, cin: 4, cout: 6, hin: 5, win: 17, k: 3, stride: 1, pad: 1, winograd: true },
   { name: 'k3 s2 p0 conv (3->5, 9x7, batch 3)', kind: 'conv', batch: 3, cin: 3, cout: 5, hin: 9, win: 7, k: 3, stride: 2, pad: 0 },
   { name: 'k4 s2 p1 conv by Winograd on odd tile rows (6->5, 10x6, batch 33)', kind: 'conv', batch: 33, cin: 6, cout: 5, hin: 10, win: 6, k: 4, stride: 2, pad: 1, winograd: true },
   { name: 'conv2 (32->64, k4 s2 p1, batch 3)', kind: 'conv', batch: 3, cin: 32, cout: 64, hin: 14, win: 14, k: 4, stride: 2, pad: 1, winograd: true },

@@ -81,6 +81,7 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
             for (int p = 0; p < P; p++) dst[p] = b[o];
         }
     if (convw_fits(g, s.c_out, ws)) convw_forward_k4s2(out, inp, w, s.c_out, batch, g, ws);
+    else if (convw3_fits(g, s.c_out, ws)) convw3_forward(out, inp, w, 0, s.c_out, batch, g, ws);
     else convg_forward(out, inp, w, s.c_out, batch, g, ws);
 }
 
@@ -101,6 +102,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     // Stride 1: a convolution of dout, padded by k - 1 - pad, with the kernel flipped.
     ConvGeom flip = {s.c_out, s.h_out, s.w_out, s.h_in, s.w_in, s.k, 1, s.k - 1 - s.pad};
     if (convw_transposed_fits(g, s.c_out, ws)) convw_transposed_k4s2(dinp, dout, w, NULL, s.c_out, batch, g, ws);
+    else if (s.stride == 1 && convw3_fits(flip, s.c_in, ws)) convw3_forward(dinp, dout, w, 1, s.c_in, batch, flip, ws);
     else if (s.stride == 1 && convg_fits(flip, ws)) convg_flipped_forward(dinp, dout, w, s.c_in, batch, flip, ws);
     else backward_plain(dinp, NULL, NULL, dout, inp, w, batch, s, ws);
 }

@@ -49,17 +49,23 @@ static size_t small_image_floats(int channels, ConvGeom g, int nb) {
     return (size_t)channels * nb * g.h_out * g.w_out + g.w_out + 8;
 }
 
-static size_t group_floats(Tiles tl, ConvGeom g, int rows, int K, int nb, int two_images) {
-    size_t n = (size_t)nb * tl.tiles, v = 9 * (size_t)K * (n + 4), image = small_image_floats(rows, g, nb);
-    return (size_t)tl.plane + (v > image ? v : image) + 9 * (size_t)rows * n + 4 + (two_images ? image : 0);
+// points: 9 for F(2x2, 2x2), 16 for F(2x2, 3x3).
+static size_t group_floats(Tiles tl, ConvGeom g, int rows, int K, int nb, int two_images, int points) {
+    size_t n = (size_t)nb * tl.tiles, v = points * (size_t)K * (n + 4), image = small_image_floats(rows, g, nb);
+    return (size_t)tl.plane + (v > image ? v : image) + points * (size_t)rows * n + 4 + (two_images ? image : 0);
 }
 
 static size_t transposed_group_floats(ConvGeom g, int c_small, int nb) {
-    return group_floats(tiles_of(g, 2), g, g.channels, c_small, nb, 1);
+    return group_floats(tiles_of(g, 2), g, g.channels, c_small, nb, 1, 9);
 }
 
 static size_t conv_group_floats(ConvGeom g, int c_small, int nb) {
-    return group_floats(tiles_of(g, 4), g, c_small, 4 * g.channels, nb, 0);
+    return group_floats(tiles_of(g, 4), g, c_small, 4 * g.channels, nb, 0, 9);
+}
+
+// F(2x2, 3x3)'s tiles are those of the transposed pass: step 2 on a grid padded by one.
+static size_t conv3_group_floats(ConvGeom g, int c_small, int nb) {
+    return group_floats(tiles_of(g, 2), g, c_small, g.channels, nb, 0, 16);
 }
 
 static int is_k4s2p1(ConvGeom g) {
@@ -89,6 +95,7 @@ typedef struct {
     Tiles tl;
     ConvGeom g;
     int c_small, batch, tasks;
+    int flipped; // conv3's input gradient: w stored (channels, c_small, 3, 3), its taps reversed
 } Pass;
 
 // The weight transform of one 2x2 kernel, (g0, g0 + g1, g1) along both axes, stored into the 9
@@ -224,6 +231,45 @@ static inline void transform_output(float *img, int w, const float *m, size_t lm
 #endif
 }
 
+// F(2x2, 3x3)'s output transform, y = A^T m A with A^T = (1 1 1 0; 0 1 -1 -1), of four tiles: M's
+// 16 points (lm floats apart) at m, stored as transform_output() stores them.
+static inline void transform_output_3x3(float *img, int w, const float *m, size_t lm) {
+#ifdef __wasm_simd128__
+    v128_t s[4][2];
+    for (int i = 0; i < 4; i++) {
+        v128_t q0 = wasm_v128_load(m + (4 * i) * lm), q1 = wasm_v128_load(m + (4 * i + 1) * lm);
+        v128_t q2 = wasm_v128_load(m + (4 * i + 2) * lm), q3 = wasm_v128_load(m + (4 * i + 3) * lm);
+        s[i][0] = wasm_f32x4_add(wasm_f32x4_add(q0, q1), q2);
+        s[i][1] = wasm_f32x4_sub(wasm_f32x4_sub(q1, q2), q3);
+    }
+    v128_t y[2][2];
+    for (int j = 0; j < 2; j++) {
+        y[0][j] = wasm_f32x4_add(wasm_f32x4_add(s[0][j], s[1][j]), s[2][j]);
+        y[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(s[1][j], s[2][j]), s[3][j]);
+    }
+    wasm_v128_store(img, wasm_i32x4_shuffle(y[0][0], y[0][1], 0, 4, 1, 5));
+    wasm_v128_store(img + 4, wasm_i32x4_shuffle(y[0][0], y[0][1], 2, 6, 3, 7));
+    wasm_v128_store(img + w, wasm_i32x4_shuffle(y[1][0], y[1][1], 0, 4, 1, 5));
+    wasm_v128_store(img + w + 4, wasm_i32x4_shuffle(y[1][0], y[1][1], 2, 6, 3, 7));
+#else
+    float y[2][8]; // both rows first, as in transform_output()
+    for (int l = 0; l < 4; l++) {
+        float s[4][2];
+        for (int i = 0; i < 4; i++) {
+            float q0 = m[(4 * i) * lm + l], q1 = m[(4 * i + 1) * lm + l], q2 = m[(4 * i + 2) * lm + l], q3 = m[(4 * i + 3) * lm + l];
+            s[i][0] = (q0 + q1) + q2;
+            s[i][1] = (q1 - q2) - q3;
+        }
+        for (int j = 0; j < 2; j++) {
+            y[0][2 * l + j] = (s[0][j] + s[1][j]) + s[2][j];
+            y[1][2 * l + j] = (s[1][j] - s[2][j]) - s[3][j];
+        }
+    }
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 8; k++) img[r * w + k] = y[r][k];
+#endif
+}
+
 // Rows 2qy + py of image i of nb: x (+)= the two phases' images t0, t1 (channels, nb*P) interleaved,
 // t0 on the even pixels and t1 on the odd ones; with bias, x = bias + them instead (no read of x).
 // The f32x4 path does the same single add per pixel as the plain loop, its twin and tail.
@@ -268,9 +314,10 @@ static void transform_plane(float *vc, size_t lv, const float *d, Tiles tl) {
             transform_input(vc + ty * tl.tw + tx, lv, d + (size_t)(tl.step * ty) * tl.wp + tl.step * tx, tl.wp, tl.step);
 }
 
-// The output transform of M (9, rows, n) into an image img (rows, nb*P) of nb images on the small grid.
-// In memory order, a tile row's vectors from the last: what one spills past its rows is written again after.
-static void transform_images(float *img, const float *m, int rows, int nb, Tiles tl, ConvGeom g) {
+// The output transform of M (points, rows, n) into an image img (rows, nb*P) of nb images on the
+// small grid. In memory order, a tile row's vectors from the last: what one spills past its rows is
+// written again after.
+static void transform_images(float *img, const float *m, int rows, int nb, Tiles tl, ConvGeom g, int points) {
     int P = g.h_out * g.w_out;
     size_t n = (size_t)nb * tl.tiles;
     for (int o = 0; o < rows; o++)
@@ -278,16 +325,19 @@ static void transform_images(float *img, const float *m, int rows, int nb, Tiles
             const float *mo = m + (size_t)o * n + (size_t)i * tl.tiles;
             float *io = img + (size_t)o * nb * P + (size_t)i * P;
             for (int ty = 0; ty < tl.th; ty++)
-                for (int tx = (tl.tw - 1) & ~3; tx >= 0; tx -= 4)
-                    transform_output(io + (size_t)(2 * ty) * g.w_out + 2 * tx, g.w_out, mo + ty * tl.tw + tx,
-                                     (size_t)rows * n);
+                for (int tx = (tl.tw - 1) & ~3; tx >= 0; tx -= 4) {
+                    float *to = io + (size_t)(2 * ty) * g.w_out + 2 * tx;
+                    if (points == 9) transform_output(to, g.w_out, mo + ty * tl.tw + tx, (size_t)rows * n);
+                    else transform_output_3x3(to, g.w_out, mo + ty * tl.tw + tx, (size_t)rows * n);
+                }
         }
 }
 
-// The 9 GEMMs M_ij (rows, n) = U_ij (rows, K) x V_ij (K, n).
-static void multiply(float *m, const float *u, const float *v, int rows, int K, size_t n, float *gemm_scratch) {
+// The GEMMs M_ij (rows, n) = U_ij (rows, K) x V_ij (K, n), one for each of the transforms' points.
+static void multiply(float *m, const float *u, const float *v, int rows, int K, size_t n, int points,
+                     float *gemm_scratch) {
     size_t one = gemm_packed_a_floats(rows, K), lv = n + 4;
-    for (int ij = 0; ij < 9; ij++)
+    for (int ij = 0; ij < points; ij++)
         gemm(m + (size_t)ij * rows * n, (int)n, matview_packed(u + ij * one), matview(v + (size_t)ij * K * lv, (int)lv, 1),
              rows, (int)n, K, 0, gemm_scratch);
 }
@@ -305,8 +355,8 @@ static void transposed_phase(const Pass *f, int ph, int b0, int nb, float *plane
             transform_plane(v + (size_t)c * lv + (size_t)i * tl.tiles, (size_t)K * lv,
                             plane + (ph >> 1) * tl.wp + (ph & 1), tl);
         }
-    multiply(m, f->u + (size_t)ph * 9 * gemm_packed_a_floats(g.channels, K), v, g.channels, K, n, gemm_scratch);
-    transform_images(img, m, g.channels, nb, tl, g);
+    multiply(m, f->u + (size_t)ph * 9 * gemm_packed_a_floats(g.channels, K), v, g.channels, K, n, 9, gemm_scratch);
+    transform_images(img, m, g.channels, nb, tl, g, 9);
 }
 
 static int group_start(const Pass *f, int task) { return pool_piece_start(task, f->tasks, f->batch); }
@@ -351,8 +401,8 @@ static void conv_group(void *ctx, int task, int thread) {
                 transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * tl.tiles, (size_t)K * lv,
                                 plane + (ph >> 1) * tl.wp + (ph & 1), tl);
         }
-    multiply(m, f->u, v, R, K, n, s.gemm);
-    transform_images(v, m, R, nb, tl, g);
+    multiply(m, f->u, v, R, K, n, 9, s.gemm);
+    transform_images(v, m, R, nb, tl, g, 9);
     for (int o = 0; o < R; o++)
         for (int i = 0; i < nb; i++)
             scatter_add_row(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P, 1);
@@ -374,7 +424,7 @@ static Pool *plan_groups(Pass *f, size_t (*floats)(ConvGeom, int, int)) {
 
 void convw_transposed_k4s2(float *x, const float *y, const float *w, const float *bias, int c_small, int batch,
                            ConvGeom g, const Workspace *ws) {
-    Pass f = {ws, x, ws->tmp, y, w, bias, tiles_of(g, 2), g, c_small, batch, 0};
+    Pass f = {ws, x, ws->tmp, y, w, bias, tiles_of(g, 2), g, c_small, batch, 0, 0};
     Pool *pool = plan_groups(&f, transposed_group_floats);
     pool_run(ws->pool, 4, transposed_weights, &f);
     pool_run(pool, f.tasks, transposed_group, &f);
@@ -382,10 +432,132 @@ void convw_transposed_k4s2(float *x, const float *y, const float *w, const float
 
 void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g,
                         const Workspace *ws) {
-    Pass f = {ws, y, ws->tmp, x, w, NULL, tiles_of(g, 4), g, c_small, batch, 0};
+    Pass f = {ws, y, ws->tmp, x, w, NULL, tiles_of(g, 4), g, c_small, batch, 0, 0};
     Pool *pool = plan_groups(&f, conv_group_floats);
     pool_run(ws->pool, 4, conv_weights, &f);
     pool_run(pool, f.tasks, conv_group, &f);
+}
+
+// --- F(2x2, 3x3): kernel 3, stride 1, pad 1 -------------------------------------------------
+// conv3's forward pass and input gradient. A 2x2 tile of outputs reads a 4x4 tile of the input padded
+// by one (tiles two apart): 16 products instead of 36, with V = B^T d B, B^T = (1 0 -1 0; 0 1 1 0;
+// 0 -1 1 0; 0 1 0 -1), U = G g G^T, G = (1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1), and A^T above.
+// 16 GEMMs U_ij (c_small, channels) x V_ij (channels, tiles), everything else as conv_group.
+
+static int is_k3s1p1(ConvGeom g) {
+    return g.k == 3 && g.stride == 1 && g.pad == 1 && g.h == g.h_out && g.w == g.w_out;
+}
+
+int convw3_fits(ConvGeom g, int c_small, const Workspace *ws) {
+    return is_k3s1p1(g) && g.channels >= 4 && c_small >= 4 &&
+           16 * gemm_packed_a_floats(c_small, g.channels) <= ws->tmp_floats &&
+           conv3_group_floats(g, c_small, 1) <= ws->col_floats;
+}
+
+// U's rows of part `part` of four (a task): for each row o and channel c, G g G^T of its 3x3 taps
+// into the 16 (c_small, channels) matrices in gemm_pack_a()'s layout, rows past c_small zero.
+static void conv3_weights(void *ctx, int part, int thread) {
+    (void)thread;
+    const Pass *f = ctx;
+    int C = f->g.channels, R = f->c_small, units = (R + 3) / 4;
+    size_t one = gemm_packed_a_floats(R, C);
+    for (int o = pool_piece_start(part, 4, units) * 4; o < pool_piece_start(part + 1, 4, units) * 4; o++)
+        for (int c = 0; c < C; c++) {
+            float g[3][3] = {{0}}, r[3][4];
+            if (o < R)
+                for (int k = 0; k < 9; k++)
+                    g[k / 3][k % 3] = f->flipped ? f->w[((size_t)c * R + o) * 9 + 8 - k] : f->w[((size_t)o * C + c) * 9 + k];
+            for (int a = 0; a < 3; a++) {
+                r[a][0] = g[a][0];
+                r[a][1] = 0.5f * (g[a][0] + g[a][1] + g[a][2]);
+                r[a][2] = 0.5f * (g[a][0] - g[a][1] + g[a][2]);
+                r[a][3] = g[a][2];
+            }
+            size_t at = (size_t)(o & ~3) * C + (size_t)c * 4 + (o & 3);
+            for (int j = 0; j < 4; j++) {
+                f->u[j * one + at] = r[0][j];
+                f->u[(4 + j) * one + at] = 0.5f * (r[0][j] + r[1][j] + r[2][j]);
+                f->u[(8 + j) * one + at] = 0.5f * (r[0][j] - r[1][j] + r[2][j]);
+                f->u[(12 + j) * one + at] = r[2][j];
+            }
+        }
+}
+
+// B^T d B of four tiles of one tile row: d the first one's top-left in the padded plane (rows wp
+// apart, the next tile two floats on), v its column of V_00 (V_ij is (4i + j) lv floats on).
+static inline void transform_input_3x3(float *v, size_t lv, const float *d, int wp) {
+#ifdef __wasm_simd128__
+    v128_t r[4][4];
+    for (int a = 0; a < 4; a++) {
+        const float *row = d + (size_t)a * wp;
+        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8);
+        v128_t e0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), e1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
+        v128_t e2 = wasm_i32x4_shuffle(e0, v2, 1, 2, 3, 4), e3 = wasm_i32x4_shuffle(e1, v2, 1, 2, 3, 5);
+        r[a][0] = wasm_f32x4_sub(e0, e2);
+        r[a][1] = wasm_f32x4_add(e1, e2);
+        r[a][2] = wasm_f32x4_sub(e2, e1);
+        r[a][3] = wasm_f32x4_sub(e1, e3);
+    }
+    for (int j = 0; j < 4; j++) {
+        wasm_v128_store(v + j * lv, wasm_f32x4_sub(r[0][j], r[2][j]));
+        wasm_v128_store(v + (4 + j) * lv, wasm_f32x4_add(r[1][j], r[2][j]));
+        wasm_v128_store(v + (8 + j) * lv, wasm_f32x4_sub(r[2][j], r[1][j]));
+        wasm_v128_store(v + (12 + j) * lv, wasm_f32x4_sub(r[1][j], r[3][j]));
+    }
+#else
+    for (int l = 0; l < 4; l++) {
+        float r[4][4];
+        for (int a = 0; a < 4; a++) {
+            const float *row = d + (size_t)a * wp + 2 * l;
+            r[a][0] = row[0] - row[2];
+            r[a][1] = row[1] + row[2];
+            r[a][2] = row[2] - row[1];
+            r[a][3] = row[1] - row[3];
+        }
+        for (int j = 0; j < 4; j++) {
+            v[j * lv + l] = r[0][j] - r[2][j];
+            v[(4 + j) * lv + l] = r[1][j] + r[2][j];
+            v[(8 + j) * lv + l] = r[2][j] - r[1][j];
+            v[(12 + j) * lv + l] = r[1][j] - r[3][j];
+        }
+    }
+#endif
+}
+
+// conv_group's twin for F(2x2, 3x3) (a task): each channel's plane copied and transformed, the 16
+// GEMMs, the output transform into an image where V was, added to the output.
+static void conv3_group(void *ctx, int task, int thread) {
+    const Pass *f = ctx;
+    ConvGeom g = f->g;
+    Tiles tl = f->tl;
+    int C = g.channels, R = f->c_small, P = g.h_out * g.w_out;
+    int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
+    ThreadScratch s = workspace_thread(f->ws, thread);
+    size_t n = (size_t)nb * tl.tiles, lv = n + 4, v_floats = 16 * (size_t)C * lv, image = small_image_floats(R, g, nb);
+    float *plane = s.area, *v = plane + tl.plane, *m = v + (v_floats > image ? v_floats : image);
+    memset(plane, 0, (size_t)tl.plane * sizeof(float));
+    for (int i = 0; i < nb; i++)
+        for (int c = 0; c < C; c++) {
+            copy_rows(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * P, g.h, g.w);
+            float *vc = v + (size_t)c * lv + (size_t)i * tl.tiles;
+            for (int ty = 0; ty < tl.th; ty++)
+                for (int tx = 0; tx < tl.tw; tx += 4)
+                    transform_input_3x3(vc + ty * tl.tw + tx, (size_t)C * lv, plane + (size_t)(2 * ty) * tl.wp + 2 * tx,
+                                        tl.wp);
+        }
+    multiply(m, f->u, v, R, C, n, 16, s.gemm);
+    transform_images(v, m, R, nb, tl, g, 16);
+    for (int o = 0; o < R; o++)
+        for (int i = 0; i < nb; i++)
+            scatter_add_row(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P, 1);
+}
+
+void convw3_forward(float *y, const float *x, const float *w, int flipped, int c_small, int batch, ConvGeom g,
+                    const Workspace *ws) {
+    Pass f = {ws, y, ws->tmp, x, w, NULL, tiles_of(g, 2), g, c_small, batch, 0, flipped};
+    Pool *pool = plan_groups(&f, conv3_group_floats);
+    pool_run(ws->pool, 4, conv3_weights, &f);
+    pool_run(pool, f.tasks, conv3_group, &f);
 }
 
 // --- the weight gradient ---------------------------------------------------------------------

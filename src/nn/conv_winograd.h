@@ -20,6 +20,13 @@ void convw_transposed_k4s2(float *x, const float *y, const float *w, const float
 // big): conv2's forward pass, deconv1 and deconv2's input gradients.
 void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, int batch, ConvGeom g,
                         const Workspace *ws);
+// Kernel 3, stride 1, pad 1 by F(2x2, 3x3) (16 products for a 2x2 tile of outputs instead of 36):
+// whether the shape (four channels or more on both sides) fits; y (B, c_small, h, w) += w (c_small,
+// channels, 3, 3) applied to x (B, channels, h, w), or with flipped, w stored (channels, c_small, 3,
+// 3) with its taps reversed (a convolution's input gradient). conv3's forward pass and input gradient.
+int convw3_fits(ConvGeom g, int c_small, const Workspace *ws);
+void convw3_forward(float *y, const float *x, const float *w, int flipped, int c_small, int batch, ConvGeom g,
+                    const Workspace *ws);
 // Whether the weight gradient takes this shape (as convw_fits) and fits the workspace: a chunk of
 // at least one image with one channel's slice in a helper's area and in the column buffer.
 int convw_weight_fits(ConvGeom g, int c_small, const Workspace *ws);
