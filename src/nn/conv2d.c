@@ -94,7 +94,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     }
     if (dw) {
         bias_grad_add(db, dout, batch, s.c_out, s.h_out * s.w_out);
-        if (convw_weight_fits(g, s.c_out, ws)) convw_weight_grad_k4s2(dw, dout, inp, s.c_out, batch, g, ws);
+        if (convw_weight_fits(g, s.c_out, ws)) convw_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
         else convg_weight_grad(dw, dout, inp, s.c_out, batch, g, ws);
     }
     if (!dinp) return;

@@ -105,7 +105,7 @@ void conv_transpose2d_backward(float *dinp, float *dw, float *db, const float *d
         // One output channel (deconv3): a direct kernel. Otherwise
         // dw (c_in, c_out*k*k) += inp (c_in, small) times im2col(dout)^T.
         if (convd_transposed_covers(s, ws)) convd_transposed_weight_grad(dw, dout, inp, batch, s, ws);
-        else if (convw_weight_fits(g, s.c_in, ws)) convw_weight_grad_k4s2(dw, inp, dout, s.c_in, batch, g, ws);
+        else if (convw_weight_fits(g, s.c_in, ws)) convw_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
         else convg_weight_grad(dw, inp, dout, s.c_in, batch, g, ws);
     }
     // dinp += w applied as a convolution to dout

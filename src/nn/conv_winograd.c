@@ -560,14 +560,18 @@ void convw3_forward(float *y, const float *x, const float *w, int flipped, int c
     pool_run(pool, f.tasks, conv3_group, &f);
 }
 
-// --- the weight gradient ---------------------------------------------------------------------
-// dw's taps (2dy + py, 2dx + px) of phase (py, px) correlate dy's 2x2 tiles with the phase's 3x3
-// regions, summed over every tile of every image: the same F(2, 2) with dy's tile in the kernel's
-// place, u = (g0, g0 + g1, g1), V the convolution's own input transform, and the output transform
-// giving the four taps. So 9 GEMMs M_ij (rows, 4 x channels) += U_ij (rows, n) x V_ij^T (n, 4 x
-// channels) over chunks of images, n = a chunk's tiles. A task takes a slice of x's channels (of
-// dw's columns) through every chunk, transforming dy itself: the chunks, so the order of each
-// weight's sum, depend on the layer alone, never on the slices or the threads.
+// --- the weight gradients --------------------------------------------------------------------
+// Kernel 4, stride 2: dw's taps (2dy + py, 2dx + px) of phase (py, px) correlate dy's 2x2 tiles with
+// the phase's 3x3 regions, summed over every tile of every image: the same F(2, 2) with dy's tile in
+// the kernel's place, u = (g0, g0 + g1, g1), V the convolution's own input transform, and the output
+// transform giving the four taps: 9 GEMMs M_ij (rows, 4 x channels) += U_ij (rows, n) x V_ij^T (n,
+// 4 x channels) over chunks of images, n = a chunk's tiles.
+// Kernel 3, stride 1: dw's 3x3 taps correlate dy's 2x2 tiles with 4x4 regions, F(3, 2), the
+// transpose of F(2, 3) (from sum_i Y_i y_i = sum_j g_j dW_j): dW = G^T [(A Y A^T) . (B^T d B)] G, V
+// the forward pass's own input transform: 16 GEMMs M_ij (rows, channels) += U_ij (rows, n) x V_ij^T.
+// A task takes a slice of x's channels (of dw's columns) through every chunk, transforming dy
+// itself: the chunks, so the order of each weight's sum, depend on the layer alone, never on the
+// slices or the threads.
 
 enum {
     WEIGHT_TILES = 128, // tiles of a chunk at most: K of its GEMMs (one K block deep)
@@ -575,11 +579,21 @@ enum {
     WEIGHT_SLICES_PER_THREAD = 4,
 };
 
+// Kernel 4 stride 2 (9 points, x's four phases) or kernel 3 stride 1 (16 points, one).
+typedef struct {
+    int points, phases;
+    Tiles tl; // x's tiles (step 4 on the phases' grid, step 2 on the padded grid); dy's alike
+} WeightForm;
+
+static WeightForm weight_form(ConvGeom g) {
+    return is_k4s2p1(g) ? (WeightForm){9, 4, tiles_of(g, 4)} : (WeightForm){16, 1, tiles_of(g, 2)};
+}
+
 typedef struct {
     const Workspace *ws;
     float *dw;
     const float *dy, *x;
-    Tiles tl;   // x's tiles on the big grid (step 4), dy's on the small grid alike
+    WeightForm form;
     ConvGeom g;
     int rows, batch, nb, slices; // nb: images a chunk
 } WeightPass;
@@ -588,14 +602,14 @@ typedef struct {
 static int dy_plane_width(Tiles tl) { return 8 * ((tl.tw + 3) / 4); }
 static size_t dy_plane_floats(Tiles tl) { return (size_t)2 * tl.th * dy_plane_width(tl); }
 
-// A task's area: x's plane, dy's plane, U (9, rows, lv), V (9, 4 x cs, lv), and unless it sits in
-// tmp (the leader's tasks, where it fits), M (9, rows, 4 x cs).
-static size_t weight_m_floats(int rows, int cs) { return 9 * (size_t)rows * 4 * cs; }
+// A task's area: x's plane, dy's plane, U (points, rows, lv), V (points, phases x cs, lv), and
+// unless it sits in tmp (the leader's tasks, where it fits), M (points, rows, phases x cs).
+static size_t weight_m_floats(WeightForm wf, int rows, int cs) { return (size_t)wf.points * rows * wf.phases * cs; }
 
-static size_t weight_task_floats(Tiles tl, int rows, int nb, int cs, int m_in_tmp) {
-    size_t lv = (size_t)nb * tl.tiles + 4;
-    return (size_t)tl.plane + dy_plane_floats(tl) + 9 * lv * ((size_t)rows + 4 * (size_t)cs) +
-           (m_in_tmp ? 0 : weight_m_floats(rows, cs));
+static size_t weight_task_floats(WeightForm wf, int rows, int nb, int cs, int m_in_tmp) {
+    size_t lv = (size_t)nb * wf.tl.tiles + 4;
+    return (size_t)wf.tl.plane + dy_plane_floats(wf.tl) + wf.points * lv * ((size_t)rows + (size_t)wf.phases * cs) +
+           (m_in_tmp ? 0 : weight_m_floats(wf, rows, cs));
 }
 
 // Images a chunk: up to WEIGHT_TILES tiles, as many as leave room for a slice of WEIGHT_SLICE
@@ -603,54 +617,116 @@ static size_t weight_task_floats(Tiles tl, int rows, int nb, int cs, int m_in_tm
 // column buffer (the leader alone then takes one slice: dy is transformed once). 0: not even one
 // image with one channel fits.
 static int weight_chunk_images(ConvGeom g, int rows, const Workspace *ws) {
-    Tiles tl = tiles_of(g, 4);
+    WeightForm wf = weight_form(g);
     size_t room = ws->col_floats < WS_THREAD_AREA_FLOATS ? ws->col_floats : WS_THREAD_AREA_FLOATS;
     int cs = g.channels < WEIGHT_SLICE ? g.channels : WEIGHT_SLICE;
-    int whole = weight_m_floats(rows, g.channels) <= ws->tmp_floats;
-    int nb = WEIGHT_TILES / tl.tiles > 1 ? WEIGHT_TILES / tl.tiles : 1;
-    while (nb > 1 && (weight_task_floats(tl, rows, nb, cs, 0) > room ||
-                      (whole && weight_task_floats(tl, rows, nb, g.channels, 1) > ws->col_floats)))
+    int whole = weight_m_floats(wf, rows, g.channels) <= ws->tmp_floats;
+    int nb = WEIGHT_TILES / wf.tl.tiles > 1 ? WEIGHT_TILES / wf.tl.tiles : 1;
+    while (nb > 1 && (weight_task_floats(wf, rows, nb, cs, 0) > room ||
+                      (whole && weight_task_floats(wf, rows, nb, g.channels, 1) > ws->col_floats)))
         nb--;
-    return weight_task_floats(tl, rows, nb, 1, 0) <= room ? nb : 0;
+    return weight_task_floats(wf, rows, nb, 1, 0) <= room ? nb : 0;
 }
 
 int convw_weight_fits(ConvGeom g, int c_small, const Workspace *ws) {
-    return is_k4s2p1(g) && g.channels >= 4 && c_small >= 4 && weight_chunk_images(g, c_small, ws) >= 1;
+    return (is_k4s2p1(g) || is_k3s1p1(g)) && g.channels >= 4 && c_small >= 4 &&
+           weight_chunk_images(g, c_small, ws) >= 1;
 }
 
 // dy's transform of four tiles of one tile row: d the first one's top-left (its two rows wy floats
-// apart), u its column of U_00 (U_ij is (3i + j) lu floats on).
-static inline void transform_dy(float *u, size_t lu, const float *d, int wy) {
+// apart), u its column of U_00 (U_ij is (k i + j) lu floats on, k = 3 or 4). Kernel 4: (g0, g0 + g1,
+// g1) along both axes; kernel 3: A's (g0, g0 + g1, g0 - g1, -g1).
+static inline void transform_dy(float *u, size_t lu, const float *d, int wy, int points) {
 #ifdef __wasm_simd128__
-    v128_t r[2][3];
+    v128_t r[2][4];
     for (int a = 0; a < 2; a++) {
         v128_t v0 = wasm_v128_load(d + (size_t)a * wy), v1 = wasm_v128_load(d + (size_t)a * wy + 4);
         v128_t g0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), g1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
         r[a][0] = g0;
         r[a][1] = wasm_f32x4_add(g0, g1);
-        r[a][2] = g1;
+        if (points == 9) {
+            r[a][2] = g1;
+        } else {
+            r[a][2] = wasm_f32x4_sub(g0, g1);
+            r[a][3] = wasm_f32x4_neg(g1);
+        }
     }
-    for (int j = 0; j < 3; j++) {
-        wasm_v128_store(u + j * lu, r[0][j]);
-        wasm_v128_store(u + (3 + j) * lu, wasm_f32x4_add(r[0][j], r[1][j]));
-        wasm_v128_store(u + (6 + j) * lu, r[1][j]);
+    if (points == 9) {
+        for (int j = 0; j < 3; j++) {
+            wasm_v128_store(u + j * lu, r[0][j]);
+            wasm_v128_store(u + (3 + j) * lu, wasm_f32x4_add(r[0][j], r[1][j]));
+            wasm_v128_store(u + (6 + j) * lu, r[1][j]);
+        }
+    } else {
+        for (int j = 0; j < 4; j++) {
+            wasm_v128_store(u + j * lu, r[0][j]);
+            wasm_v128_store(u + (4 + j) * lu, wasm_f32x4_add(r[0][j], r[1][j]));
+            wasm_v128_store(u + (8 + j) * lu, wasm_f32x4_sub(r[0][j], r[1][j]));
+            wasm_v128_store(u + (12 + j) * lu, wasm_f32x4_neg(r[1][j]));
+        }
     }
 #else
     for (int l = 0; l < 4; l++) {
-        float r[2][3];
+        float r[2][4];
         for (int a = 0; a < 2; a++) {
             const float *row = d + (size_t)a * wy + 2 * l;
             r[a][0] = row[0];
             r[a][1] = row[0] + row[1];
-            r[a][2] = row[1];
+            r[a][2] = points == 9 ? row[1] : row[0] - row[1];
+            r[a][3] = -row[1];
         }
-        for (int j = 0; j < 3; j++) {
-            u[j * lu + l] = r[0][j];
-            u[(3 + j) * lu + l] = r[0][j] + r[1][j];
-            u[(6 + j) * lu + l] = r[1][j];
+        if (points == 9) {
+            for (int j = 0; j < 3; j++) {
+                u[j * lu + l] = r[0][j];
+                u[(3 + j) * lu + l] = r[0][j] + r[1][j];
+                u[(6 + j) * lu + l] = r[1][j];
+            }
+        } else {
+            for (int j = 0; j < 4; j++) {
+                u[j * lu + l] = r[0][j];
+                u[(4 + j) * lu + l] = r[0][j] + r[1][j];
+                u[(8 + j) * lu + l] = r[0][j] - r[1][j];
+                u[(12 + j) * lu + l] = -r[1][j];
+            }
         }
     }
 #endif
+}
+
+// M's output transform added to dw's taps: for kernel 4, (m0 + m1, m1 + m2) along both axes gives
+// the 2x2 taps of each phase; for kernel 3, G^T's rows (m0 + (m1 + m2) / 2, (m1 - m2) / 2, (m1 + m2)
+// / 2 + m3) the 3x3 taps.
+static void add_weight_taps(const WeightPass *f, const float *m, int c0, int cs) {
+    int R = f->rows, C = f->g.channels, N = f->form.phases * cs;
+    size_t one = (size_t)R * N;
+    for (int r = 0; r < R; r++)
+        for (int ph = 0; ph < f->form.phases; ph++)
+            for (int c = 0; c < cs; c++) {
+                const float *q = m + (size_t)r * N + ph * cs + c;
+                if (f->form.points == 9) {
+                    float a0 = q[0] + q[3 * one], a1 = q[one] + q[4 * one], a2 = q[2 * one] + q[5 * one];
+                    float b0 = q[3 * one] + q[6 * one], b1 = q[4 * one] + q[7 * one], b2 = q[5 * one] + q[8 * one];
+                    float *d = f->dw + ((size_t)r * C + c0 + c) * 16 + (ph >> 1) * 4 + (ph & 1);
+                    d[0] += a0 + a1;
+                    d[2] += a1 + a2;
+                    d[8] += b0 + b1;
+                    d[10] += b1 + b2;
+                    continue;
+                }
+                float t[4][3];
+                for (int i = 0; i < 4; i++) {
+                    float m0 = q[(4 * i) * one], m1 = q[(4 * i + 1) * one], m2 = q[(4 * i + 2) * one], m3 = q[(4 * i + 3) * one];
+                    t[i][0] = m0 + 0.5f * (m1 + m2);
+                    t[i][1] = 0.5f * (m1 - m2);
+                    t[i][2] = 0.5f * (m1 + m2) + m3;
+                }
+                float *d = f->dw + ((size_t)r * C + c0 + c) * 9;
+                for (int j = 0; j < 3; j++) {
+                    d[j] += t[0][j] + 0.5f * (t[1][j] + t[2][j]);
+                    d[3 + j] += 0.5f * (t[1][j] - t[2][j]);
+                    d[6 + j] += 0.5f * (t[1][j] + t[2][j]) + t[3][j];
+                }
+            }
 }
 
 // dw's columns c0 .. c0 + cs - 1 (a task) through every chunk of images, then M's output transform
@@ -658,14 +734,16 @@ static inline void transform_dy(float *u, size_t lu, const float *d, int wy) {
 static void weight_slice_task(void *ctx, int task, int thread) {
     const WeightPass *f = ctx;
     ConvGeom g = f->g;
-    Tiles tl = f->tl;
+    WeightForm wf = f->form;
+    Tiles tl = wf.tl;
     int C = g.channels, R = f->rows, wy = dy_plane_width(tl), P = g.h_out * g.w_out, HW = g.h * g.w;
-    int c0 = pool_piece_start(task, f->slices, C), cs = pool_piece_start(task + 1, f->slices, C) - c0, N = 4 * cs;
+    int c0 = pool_piece_start(task, f->slices, C), cs = pool_piece_start(task + 1, f->slices, C) - c0;
+    int N = wf.phases * cs, pts = wf.points;
     size_t lv = (size_t)f->nb * tl.tiles + 4;
     ThreadScratch s = workspace_thread(f->ws, thread);
     float *plane = s.area, *dy_plane = plane + tl.plane, *u = dy_plane + dy_plane_floats(tl);
-    float *v = u + 9 * (size_t)R * lv, *m = v + 9 * (size_t)N * lv;
-    if (thread == 0 && weight_m_floats(R, cs) <= f->ws->tmp_floats) m = f->ws->tmp;
+    float *v = u + pts * (size_t)R * lv, *m = v + pts * (size_t)N * lv;
+    if (thread == 0 && weight_m_floats(wf, R, cs) <= f->ws->tmp_floats) m = f->ws->tmp;
     memset(plane, 0, ((size_t)tl.plane + dy_plane_floats(tl)) * sizeof(float));
     for (int b0 = 0; b0 < f->batch; b0 += f->nb) {
         int nb = f->batch - b0 < f->nb ? f->batch - b0 : f->nb;
@@ -677,47 +755,44 @@ static void weight_slice_task(void *ctx, int task, int thread) {
                 float *ur = u + (size_t)r * lv + (size_t)i * tl.tiles;
                 for (int ty = 0; ty < tl.th; ty++)
                     for (int tx = 0; tx < tl.tw; tx += 4)
-                        transform_dy(ur + ty * tl.tw + tx, (size_t)R * lv, dy_plane + (size_t)(2 * ty) * wy + 2 * tx, wy);
+                        transform_dy(ur + ty * tl.tw + tx, (size_t)R * lv, dy_plane + (size_t)(2 * ty) * wy + 2 * tx, wy,
+                                     pts);
             }
         for (int i = 0; i < nb; i++)
             for (int c = 0; c < cs; c++) {
                 copy_rows(plane + tl.wp + 1, tl.wp, f->x + ((size_t)(b0 + i) * C + c0 + c) * HW, g.h, g.w);
-                for (int ph = 0; ph < 4; ph++)
-                    transform_plane(v + (size_t)(ph * cs + c) * lv + (size_t)i * tl.tiles, (size_t)N * lv,
-                                    plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+                for (int ph = 0; ph < wf.phases; ph++) {
+                    float *vc = v + (size_t)(ph * cs + c) * lv + (size_t)i * tl.tiles;
+                    if (pts == 9) {
+                        transform_plane(vc, (size_t)N * lv, plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+                        continue;
+                    }
+                    for (int ty = 0; ty < tl.th; ty++)
+                        for (int tx = 0; tx < tl.tw; tx += 4)
+                            transform_input_3x3(vc + ty * tl.tw + tx, (size_t)N * lv,
+                                                plane + (size_t)(2 * ty) * tl.wp + 2 * tx, tl.wp);
+                }
             }
-        for (int ij = 0; ij < 9; ij++)
+        for (int ij = 0; ij < pts; ij++)
             gemm(m + (size_t)ij * R * N, N, matview(u + (size_t)ij * R * lv, (int)lv, 1),
                  matview(v + (size_t)ij * N * lv, 1, (int)lv), R, N, (int)n, b0 > 0, s.gemm);
     }
-    size_t one = (size_t)R * N;
-    for (int r = 0; r < R; r++)
-        for (int ph = 0; ph < 4; ph++)
-            for (int c = 0; c < cs; c++) {
-                const float *q = m + (size_t)r * N + ph * cs + c;
-                float a0 = q[0] + q[3 * one], a1 = q[one] + q[4 * one], a2 = q[2 * one] + q[5 * one];
-                float b0 = q[3 * one] + q[6 * one], b1 = q[4 * one] + q[7 * one], b2 = q[5 * one] + q[8 * one];
-                float *d = f->dw + ((size_t)r * C + c0 + c) * 16 + (ph >> 1) * 4 + (ph & 1);
-                d[0] += a0 + a1;
-                d[2] += a1 + a2;
-                d[8] += b0 + b1;
-                d[10] += b1 + b2;
-            }
+    add_weight_taps(f, m, c0, cs);
 }
 
-void convw_weight_grad_k4s2(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
-                            const Workspace *ws) {
-    WeightPass f = {ws, dw, dy, x, tiles_of(g, 4), g, c_small, batch, weight_chunk_images(g, c_small, ws), 1};
+void convw_weight_grad(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
+                       const Workspace *ws) {
+    WeightPass f = {ws, dw, dy, x, weight_form(g), g, c_small, batch, weight_chunk_images(g, c_small, ws), 1};
     // About four slices a thread, each fitting a helper's area; on one thread (or where even one
     // channel's slice does not fit a helper) the fewest that fit the column buffer.
-    Pool *pool = workspace_pool_for(ws, weight_task_floats(f.tl, c_small, f.nb, 1, 0));
+    Pool *pool = workspace_pool_for(ws, weight_task_floats(f.form, c_small, f.nb, 1, 0));
     int threads = pool_threads(pool);
     f.slices = threads > 1 ? WEIGHT_SLICES_PER_THREAD * threads : 1;
     if (f.slices > g.channels) f.slices = g.channels;
     for (;; f.slices++) {
         int cs = (g.channels + f.slices - 1) / f.slices;
-        size_t need = pool ? weight_task_floats(f.tl, c_small, f.nb, cs, 0)
-                           : weight_task_floats(f.tl, c_small, f.nb, cs, weight_m_floats(c_small, cs) <= ws->tmp_floats);
+        size_t need = pool ? weight_task_floats(f.form, c_small, f.nb, cs, 0)
+                           : weight_task_floats(f.form, c_small, f.nb, cs, weight_m_floats(f.form, c_small, cs) <= ws->tmp_floats);
         if (f.slices >= g.channels || need <= (pool ? WS_THREAD_AREA_FLOATS : ws->col_floats)) break;
     }
     pool_run(pool, f.slices, weight_slice_task, &f);

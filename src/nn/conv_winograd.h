@@ -27,13 +27,14 @@ void convw_forward_k4s2(float *y, const float *x, const float *w, int c_small, i
 int convw3_fits(ConvGeom g, int c_small, const Workspace *ws);
 void convw3_forward(float *y, const float *x, const float *w, int flipped, int c_small, int batch, ConvGeom g,
                     const Workspace *ws);
-// Whether the weight gradient takes this shape (as convw_fits) and fits the workspace: a chunk of
-// at least one image with one channel's slice in a helper's area and in the column buffer.
+// Whether the weight gradient takes this shape (kernel 4, stride 2 as convw_fits; kernel 3, stride 1
+// as convw3_fits) and fits the workspace: a chunk of at least one image with one channel's slice in
+// a helper's area and in the column buffer.
 int convw_weight_fits(ConvGeom g, int c_small, const Workspace *ws);
-// dw (c_small, channels, 4, 4) += the correlation of dy (B, c_small, small) with x (B, channels,
-// big) as convw_forward_k4s2 applies w: conv2's weight gradient, and deconv1 and deconv2's with
-// their input as dy and their output gradient as x.
-void convw_weight_grad_k4s2(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
-                            const Workspace *ws);
+// dw (c_small, channels, k, k) += the correlation of dy (B, c_small, small) with x (B, channels,
+// big) as convw_forward_k4s2 or convw3_forward applies w: conv2 and conv3's weight gradients, and
+// deconv1 and deconv2's with their input as dy and their output gradient as x.
+void convw_weight_grad(float *dw, const float *dy, const float *x, int c_small, int batch, ConvGeom g,
+                       const Workspace *ws);
 
 #endif
