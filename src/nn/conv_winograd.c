@@ -574,7 +574,7 @@ void convw3_forward(float *y, const float *x, const float *w, int flipped, int c
 // slices or the threads.
 
 enum {
-    WEIGHT_TILES = 128, // tiles of a chunk at most: K of its GEMMs (one K block deep)
+    WEIGHT_TILES = 128, // tiles of a chunk at most, unless one image has more: K of its GEMMs
     WEIGHT_SLICE = 4,   // channels of a slice a chunk must leave room for in a helper's area
     WEIGHT_SLICES_PER_THREAD = 4,
 };
