@@ -198,6 +198,48 @@ static inline void transform_input(float *v, size_t lv, const float *d, int wp, 
 #endif
 }
 
+// F(2x2, 3x3)'s input transform, B^T d B with B^T = (1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1), of
+// four tiles of one tile row: d the first one's top-left in the padded plane (rows wp apart, the next
+// tile two floats on), v its column of V_00 (V_ij is (4i + j) lv floats on).
+static inline void transform_input_3x3(float *v, size_t lv, const float *d, int wp) {
+#ifdef __wasm_simd128__
+    v128_t r[4][4];
+    for (int a = 0; a < 4; a++) {
+        const float *row = d + (size_t)a * wp;
+        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8);
+        v128_t e0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), e1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
+        v128_t e2 = wasm_i32x4_shuffle(e0, v2, 1, 2, 3, 4), e3 = wasm_i32x4_shuffle(e1, v2, 1, 2, 3, 5);
+        r[a][0] = wasm_f32x4_sub(e0, e2);
+        r[a][1] = wasm_f32x4_add(e1, e2);
+        r[a][2] = wasm_f32x4_sub(e2, e1);
+        r[a][3] = wasm_f32x4_sub(e1, e3);
+    }
+    for (int j = 0; j < 4; j++) {
+        wasm_v128_store(v + j * lv, wasm_f32x4_sub(r[0][j], r[2][j]));
+        wasm_v128_store(v + (4 + j) * lv, wasm_f32x4_add(r[1][j], r[2][j]));
+        wasm_v128_store(v + (8 + j) * lv, wasm_f32x4_sub(r[2][j], r[1][j]));
+        wasm_v128_store(v + (12 + j) * lv, wasm_f32x4_sub(r[1][j], r[3][j]));
+    }
+#else
+    for (int l = 0; l < 4; l++) {
+        float r[4][4];
+        for (int a = 0; a < 4; a++) {
+            const float *row = d + (size_t)a * wp + 2 * l;
+            r[a][0] = row[0] - row[2];
+            r[a][1] = row[1] + row[2];
+            r[a][2] = row[2] - row[1];
+            r[a][3] = row[1] - row[3];
+        }
+        for (int j = 0; j < 4; j++) {
+            v[j * lv + l] = r[0][j] - r[2][j];
+            v[(4 + j) * lv + l] = r[1][j] + r[2][j];
+            v[(8 + j) * lv + l] = r[2][j] - r[1][j];
+            v[(12 + j) * lv + l] = r[1][j] - r[3][j];
+        }
+    }
+#endif
+}
+
 // Tiles tx .. tx + 3 of one tile row: the output transform of M (9 rows lm apart) at m, stored as
 // rows 2 ty and 2 ty + 1 of an image (rows w apart) at img, eight floats each, the first row
 // first. Past a row's end they spill into the next row or image, written after; past the buffer's
@@ -381,32 +423,48 @@ static void transposed_group(void *ctx, int task, int thread) {
     }
 }
 
-// The convolution on a group of images (a task): each channel's plane copied once and transformed
-// for the four phases (V's rows ph * channels + c), the 9 GEMMs, the output transform into an image
-// of the outputs where V was, added to the output.
-static void conv_group(void *ctx, int task, int thread) {
-    const Pass *f = ctx;
+// x's transform of one channel's plane for phase ph (kernel 4, points 9: d the phase's first input,
+// step 4) or for F(2x2, 3x3) (points 16, step 2 on the grid padded by one) into V, column vc of V_00
+// on (V_ij lv floats apart).
+static void transform_conv_plane(float *vc, size_t lv, const float *plane, Tiles tl, int points, int ph) {
+    if (points == 9) {
+        transform_plane(vc, lv, plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+        return;
+    }
+    for (int ty = 0; ty < tl.th; ty++)
+        for (int tx = 0; tx < tl.tw; tx += 4)
+            transform_input_3x3(vc + ty * tl.tw + tx, lv, plane + (size_t)(2 * ty) * tl.wp + 2 * tx, tl.wp);
+}
+
+// The convolution on a group of images (a task), kernel 4 stride 2 (points 9) or kernel 3 stride 1
+// (points 16): each channel's plane copied once and transformed (for kernel 4 for the four phases,
+// V's rows ph * channels + c), the GEMMs, the output transform into an image of the outputs where V
+// was, added to the output.
+static void conv_group_points(const Pass *f, int task, int thread, int points) {
     ConvGeom g = f->g;
     Tiles tl = f->tl;
-    int C = g.channels, R = f->c_small, K = 4 * C, P = g.h_out * g.w_out;
+    int C = g.channels, R = f->c_small, phases = points == 9 ? 4 : 1, K = phases * C, P = g.h_out * g.w_out;
     int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
     ThreadScratch s = workspace_thread(f->ws, thread);
-    size_t n = (size_t)nb * tl.tiles, lv = n + 4, v_floats = 9 * (size_t)K * lv, image = small_image_floats(R, g, nb);
+    size_t n = (size_t)nb * tl.tiles, lv = n + 4, v_floats = points * (size_t)K * lv, image = small_image_floats(R, g, nb);
     float *plane = s.area, *v = plane + tl.plane, *m = v + (v_floats > image ? v_floats : image);
     memset(plane, 0, (size_t)tl.plane * sizeof(float));
     for (int i = 0; i < nb; i++)
         for (int c = 0; c < C; c++) {
             copy_rows(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * g.h * g.w, g.h, g.w);
-            for (int ph = 0; ph < 4; ph++)
-                transform_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * tl.tiles, (size_t)K * lv,
-                                plane + (ph >> 1) * tl.wp + (ph & 1), tl);
+            for (int ph = 0; ph < phases; ph++)
+                transform_conv_plane(v + (size_t)(ph * C + c) * lv + (size_t)i * tl.tiles, (size_t)K * lv, plane, tl,
+                                     points, ph);
         }
-    multiply(m, f->u, v, R, K, n, 9, s.gemm);
-    transform_images(v, m, R, nb, tl, g, 9);
+    multiply(m, f->u, v, R, K, n, points, s.gemm);
+    transform_images(v, m, R, nb, tl, g, points);
     for (int o = 0; o < R; o++)
         for (int i = 0; i < nb; i++)
             scatter_add_row(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P, 1);
 }
+
+static void conv_group(void *ctx, int task, int thread) { conv_group_points(ctx, task, thread, 9); }
+static void conv3_group(void *ctx, int task, int thread) { conv_group_points(ctx, task, thread, 16); }
 
 // Groups of images for TILE_COLUMNS tiles or more, as many as fit a helper's area (the leader's
 // column buffer where one does not), and tasks a whole multiple of the threads where there are
@@ -481,75 +539,6 @@ static void conv3_weights(void *ctx, int part, int thread) {
                 f->u[(12 + j) * one + at] = r[2][j];
             }
         }
-}
-
-// B^T d B of four tiles of one tile row: d the first one's top-left in the padded plane (rows wp
-// apart, the next tile two floats on), v its column of V_00 (V_ij is (4i + j) lv floats on).
-static inline void transform_input_3x3(float *v, size_t lv, const float *d, int wp) {
-#ifdef __wasm_simd128__
-    v128_t r[4][4];
-    for (int a = 0; a < 4; a++) {
-        const float *row = d + (size_t)a * wp;
-        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8);
-        v128_t e0 = wasm_i32x4_shuffle(v0, v1, 0, 2, 4, 6), e1 = wasm_i32x4_shuffle(v0, v1, 1, 3, 5, 7);
-        v128_t e2 = wasm_i32x4_shuffle(e0, v2, 1, 2, 3, 4), e3 = wasm_i32x4_shuffle(e1, v2, 1, 2, 3, 5);
-        r[a][0] = wasm_f32x4_sub(e0, e2);
-        r[a][1] = wasm_f32x4_add(e1, e2);
-        r[a][2] = wasm_f32x4_sub(e2, e1);
-        r[a][3] = wasm_f32x4_sub(e1, e3);
-    }
-    for (int j = 0; j < 4; j++) {
-        wasm_v128_store(v + j * lv, wasm_f32x4_sub(r[0][j], r[2][j]));
-        wasm_v128_store(v + (4 + j) * lv, wasm_f32x4_add(r[1][j], r[2][j]));
-        wasm_v128_store(v + (8 + j) * lv, wasm_f32x4_sub(r[2][j], r[1][j]));
-        wasm_v128_store(v + (12 + j) * lv, wasm_f32x4_sub(r[1][j], r[3][j]));
-    }
-#else
-    for (int l = 0; l < 4; l++) {
-        float r[4][4];
-        for (int a = 0; a < 4; a++) {
-            const float *row = d + (size_t)a * wp + 2 * l;
-            r[a][0] = row[0] - row[2];
-            r[a][1] = row[1] + row[2];
-            r[a][2] = row[2] - row[1];
-            r[a][3] = row[1] - row[3];
-        }
-        for (int j = 0; j < 4; j++) {
-            v[j * lv + l] = r[0][j] - r[2][j];
-            v[(4 + j) * lv + l] = r[1][j] + r[2][j];
-            v[(8 + j) * lv + l] = r[2][j] - r[1][j];
-            v[(12 + j) * lv + l] = r[1][j] - r[3][j];
-        }
-    }
-#endif
-}
-
-// conv_group's twin for F(2x2, 3x3) (a task): each channel's plane copied and transformed, the 16
-// GEMMs, the output transform into an image where V was, added to the output.
-static void conv3_group(void *ctx, int task, int thread) {
-    const Pass *f = ctx;
-    ConvGeom g = f->g;
-    Tiles tl = f->tl;
-    int C = g.channels, R = f->c_small, P = g.h_out * g.w_out;
-    int b0 = group_start(f, task), nb = group_start(f, task + 1) - b0;
-    ThreadScratch s = workspace_thread(f->ws, thread);
-    size_t n = (size_t)nb * tl.tiles, lv = n + 4, v_floats = 16 * (size_t)C * lv, image = small_image_floats(R, g, nb);
-    float *plane = s.area, *v = plane + tl.plane, *m = v + (v_floats > image ? v_floats : image);
-    memset(plane, 0, (size_t)tl.plane * sizeof(float));
-    for (int i = 0; i < nb; i++)
-        for (int c = 0; c < C; c++) {
-            copy_rows(plane + tl.wp + 1, tl.wp, f->in + ((size_t)(b0 + i) * C + c) * P, g.h, g.w);
-            float *vc = v + (size_t)c * lv + (size_t)i * tl.tiles;
-            for (int ty = 0; ty < tl.th; ty++)
-                for (int tx = 0; tx < tl.tw; tx += 4)
-                    transform_input_3x3(vc + ty * tl.tw + tx, (size_t)C * lv, plane + (size_t)(2 * ty) * tl.wp + 2 * tx,
-                                        tl.wp);
-        }
-    multiply(m, f->u, v, R, C, n, 16, s.gemm);
-    transform_images(v, m, R, nb, tl, g, 16);
-    for (int o = 0; o < R; o++)
-        for (int i = 0; i < nb; i++)
-            scatter_add_row(f->out + ((size_t)(b0 + i) * R + o) * P, v + (size_t)o * nb * P + (size_t)i * P, P, 1);
 }
 
 void convw3_forward(float *y, const float *x, const float *w, int flipped, int c_small, int batch, ConvGeom g,
@@ -761,17 +750,9 @@ static void weight_slice_task(void *ctx, int task, int thread) {
         for (int i = 0; i < nb; i++)
             for (int c = 0; c < cs; c++) {
                 copy_rows(plane + tl.wp + 1, tl.wp, f->x + ((size_t)(b0 + i) * C + c0 + c) * HW, g.h, g.w);
-                for (int ph = 0; ph < wf.phases; ph++) {
-                    float *vc = v + (size_t)(ph * cs + c) * lv + (size_t)i * tl.tiles;
-                    if (pts == 9) {
-                        transform_plane(vc, (size_t)N * lv, plane + (ph >> 1) * tl.wp + (ph & 1), tl);
-                        continue;
-                    }
-                    for (int ty = 0; ty < tl.th; ty++)
-                        for (int tx = 0; tx < tl.tw; tx += 4)
-                            transform_input_3x3(vc + ty * tl.tw + tx, (size_t)N * lv,
-                                                plane + (size_t)(2 * ty) * tl.wp + 2 * tx, tl.wp);
-                }
+                for (int ph = 0; ph < wf.phases; ph++)
+                    transform_conv_plane(v + (size_t)(ph * cs + c) * lv + (size_t)i * tl.tiles, (size_t)N * lv, plane,
+                                         tl, pts, ph);
             }
         for (int ij = 0; ij < pts; ij++)
             gemm(m + (size_t)ij * R * N, N, matview(u + (size_t)ij * R * lv, (int)lv, 1),
