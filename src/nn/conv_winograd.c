@@ -1,5 +1,6 @@
-// The kernel-4, stride-2, pad-1 passes by Winograd's F(2x2, 2x2). Both split into four phases of
-// 2x2 stride-1 correlations:
+// Convolutions by Winograd's minimal filtering: kernel 3, stride 1, pad 1 (conv3) by F(2x2, 3x3)
+// (its own section below), and the kernel-4, stride-2, pad-1 passes by F(2x2, 2x2). Those split into
+// four phases of 2x2 stride-1 correlations:
 // - the transposed pass (deconv1 and deconv2 forward, conv2's input gradient): output pixel
 //   (2qy + py, 2qx + px) of phase (py, px) correlates the small grid padded by one, read from
 //   (qy + py, qx + px), with kernel taps (3 - py - 2dy, 3 - px - 2dx);

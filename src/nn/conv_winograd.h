@@ -1,5 +1,6 @@
-// The kernel-4, stride-2, pad-1 passes by Winograd's F(2x2, 2x2): 9 products for every 2x2 tile of
-// outputs of each of the four phases instead of 16. In ConvGeom terms the "big" grid is the
+// Convolutions by Winograd's minimal filtering. The kernel-4, stride-2, pad-1 passes by F(2x2, 2x2):
+// 9 products for every 2x2 tile of outputs of each of the four phases instead of 16; kernel 3, stride
+// 1, pad 1 by F(2x2, 3x3) (below); the weight gradients of both. In ConvGeom terms the "big" grid is the
 // convolution's input (the transposed pass's output), the "small" grid its output.
 #ifndef LL_CONV_WINOGRAD_H
 #define LL_CONV_WINOGRAD_H
