@@ -1,6 +1,7 @@
 // Conv2d forward/backward. The fast paths: for kernel 4 stride 2, the forward pass, the weight
-// gradient and the input gradient (a four-phase transposed convolution) by Winograd's F(2x2, 2x2)
-// (conv_winograd.c); otherwise implicit columns read from a zero-padded copy (conv_gemm.c).
+// gradient and the input gradient (a four-phase transposed convolution) by Winograd's F(2x2, 2x2),
+// for kernel 3 stride 1 pad 1 all three by F(2x2, 3x3) (conv_winograd.c); otherwise implicit
+// columns read from a zero-padded copy (conv_gemm.c).
 // The plain path, kept as the reference the tests compare against and for input gradients of other
 // shapes: a chunk of nb images unfolded side by side into one column matrix (c_in*k*k, nb*P) so every
 // GEMM is wide, the channel-major result scattered back to NCHW, col2im for the input gradient.
