@@ -72,6 +72,7 @@ describe('the VAE', () => {
       // has two slopes along the direction (measured: 0.128 on the left and 0.095 on the right of
       // conv3.bias's, backward 0.127). Backward gives one side's (ReLU' = 0 at 0), so the one-sided
       // differences of each step size count too.
+      const here = loss(params); // the loss where every tensor's differences start
       for (const t of L.tensors) {
         const g = grads.subarray(t.offset, t.offset + t.size);
         const norm = Math.sqrt(g.reduce((s, v) => s + v * v, 0)), largest = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -80,7 +81,6 @@ describe('the VAE', () => {
           for (let i = 0; i < t.size; i++) p[t.offset + i] += eps * g[i] / norm;
           return loss(p);
         };
-        const here = loss(params);
         const numeric = [1e-2, 1e-3, 3e-4, 1e-4].flatMap((h) => {
           const eps = h * norm / largest; // no single parameter moves by more than h
           const right = along(eps), left = along(-eps);

@@ -769,13 +769,13 @@ void convw_weight_grad(float *dw, const float *dy, const float *x, int c_small, 
     // channel's slice does not fit a helper) the fewest that fit the column buffer.
     Pool *pool = workspace_pool_for(ws, weight_task_floats(f.form, c_small, f.nb, 1, 0));
     int threads = pool_threads(pool);
+    size_t room = pool ? WS_THREAD_AREA_FLOATS : ws->col_floats;
     f.slices = threads > 1 ? WEIGHT_SLICES_PER_THREAD * threads : 1;
     if (f.slices > g.channels) f.slices = g.channels;
     for (;; f.slices++) {
         int cs = (g.channels + f.slices - 1) / f.slices;
-        size_t need = pool ? weight_task_floats(f.form, c_small, f.nb, cs, 0)
-                           : weight_task_floats(f.form, c_small, f.nb, cs, weight_m_floats(f.form, c_small, cs) <= ws->tmp_floats);
-        if (f.slices >= g.channels || need <= (pool ? WS_THREAD_AREA_FLOATS : ws->col_floats)) break;
+        int m_in_tmp = !pool && weight_m_floats(f.form, c_small, cs) <= ws->tmp_floats;
+        if (f.slices >= g.channels || weight_task_floats(f.form, c_small, f.nb, cs, m_in_tmp) <= room) break;
     }
     pool_run(pool, f.slices, weight_slice_task, &f);
 }
